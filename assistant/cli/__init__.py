@@ -1,0 +1,12 @@
+"""The ``loremind`` command: the GUI by default, and a sub-command for everything the GUI does.
+
+Each area registers its commands from its own module; the core raises :class:`LoremindError`,
+and this layer turns it into a one-line message and exit status 1.
+"""
+
+from __future__ import annotations
+
+from assistant.cli.app import main
+from assistant.cli import bench, engine_cmds  # noqa: F401  (register their commands)
+
+__all__ = ["main"]

@@ -1,0 +1,64 @@
+"""The root command group and what every sub-command shares: settings, paths, error handling."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from assistant.config import Settings, load_settings
+from assistant.defaults import force_offline
+from assistant.errors import LoremindError
+from assistant.logs import setup_logging
+from assistant.paths import AppPaths, app_paths
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class CliContext:
+    """What a sub-command needs: the folders and the settings, read once."""
+
+    paths: AppPaths
+    settings: Settings
+
+
+def cli_context() -> CliContext:
+    """Folders and settings for this run (created and read on first use)."""
+    ctx = click.get_current_context()
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliContext):
+        paths = app_paths().ensure()
+        setup_logging(paths)
+        root.obj = CliContext(paths, load_settings(paths.config_file))
+    return root.obj
+
+
+def reports_errors(func: F) -> F:
+    """Turn a :class:`LoremindError` into ``Error: …`` on stderr and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except LoremindError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(invoke_without_command=True)
+@click.version_option(package_name="loremind")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Loremind: a private assistant that knows your documents. With no command, opens the app."""
+    force_offline()
+    if ctx.invoked_subcommand is None:
+        from ui.app import run_gui  # Qt is imported only when the GUI is wanted
+
+        sys.exit(run_gui())

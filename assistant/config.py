@@ -1,0 +1,170 @@
+"""Typed settings, stored as TOML in the config folder; every key has a default.
+
+A wrong value is reported with its key and file, so the user can fix it by hand.
+Secrets (API keys for remote back ends) never go in the TOML file: see :mod:`assistant.secrets`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import tomli_w
+
+from assistant.errors import ConfigError
+
+GpuLayers = int | Literal["auto"]
+
+
+@dataclass
+class ModelSettings:
+    """Which GGUF file to run and how to place it on this machine."""
+
+    path: str = ""  # empty: the embedded SmolLM2-135M-Instruct
+    context_size: int = 4096
+    threads: int = 0  # 0: let llama.cpp choose
+    gpu_layers: GpuLayers = "auto"
+
+
+@dataclass
+class GenerationSettings:
+    """Sampling defaults and the system prompt."""
+
+    system_prompt: str = (
+        "You are Loremind, a helpful assistant running privately on the user's computer. "
+        "Answer concisely."
+    )
+    temperature: float = 0.7
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    max_tokens: int = 512
+    seed: int = -1
+
+
+@dataclass
+class AdapterSettings:
+    """Folders of LoRA adapters besides ``<data>/adapters``, and how many MB stay loaded."""
+
+    folders: list[str] = field(default_factory=list)
+    max_resident_mb: int = 1024
+
+
+@dataclass
+class KnowledgeSettings:
+    """Watched folders and what to leave out of them."""
+
+    folders: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    max_file_mb: int = 50
+
+
+@dataclass
+class MemorySettings:
+    """Whether proposed memories wait for approval, and whether memory is paused."""
+
+    mode: Literal["ask", "auto"] = "ask"
+    paused: bool = False
+
+
+@dataclass
+class UiSettings:
+    """Look and desktop behaviour."""
+
+    appearance: Literal["system", "light", "dark"] = "system"
+    close_to_tray: bool = False
+
+
+@dataclass
+class Settings:
+    """All settings; ``Settings()`` is the default configuration."""
+
+    model: ModelSettings = field(default_factory=ModelSettings)
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
+    adapters: AdapterSettings = field(default_factory=AdapterSettings)
+    knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)
+    memory: MemorySettings = field(default_factory=MemorySettings)
+    ui: UiSettings = field(default_factory=UiSettings)
+
+
+def load_settings(path: Path) -> Settings:
+    """Read settings from ``path``; a missing file means the defaults."""
+    if not path.exists():
+        return Settings()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read the settings file {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"The settings file {path} is not valid TOML: {exc}") from exc
+    return _build(Settings, raw, "", path)
+
+
+def save_settings(settings: Settings, path: Path) -> None:
+    """Write settings to ``path`` atomically (a crash never leaves half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text(tomli_w.dumps(dataclasses.asdict(settings)), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _build(cls: type, raw: Any, prefix: str, path: Path) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"Setting '{prefix.rstrip('.')}' in {path} must be a table.")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"Unknown setting '{prefix}{unknown[0]}' in {path}.")
+    values = {}
+    for name, value in raw.items():
+        kind = hints[name]
+        key = f"{prefix}{name}"
+        if dataclasses.is_dataclass(kind):
+            values[name] = _build(kind, value, key + ".", path)
+        else:
+            values[name] = _check(kind, value, key, path)
+    return cls(**values)
+
+
+def _check(kind: Any, value: Any, key: str, path: Path) -> Any:
+    if _matches(kind, value):
+        return value
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    raise ConfigError(
+        f"Setting '{key}' in {path} is {value!r}, but it must be {_describe(kind)}."
+    )
+
+
+def _matches(kind: Any, value: Any) -> bool:
+    origin = get_origin(kind)
+    if origin is Literal:
+        return value in get_args(kind)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(arg, value) for arg in get_args(kind))
+    if origin is list:
+        (item,) = get_args(kind)
+        return isinstance(value, list) and all(_matches(item, v) for v in value)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def _describe(kind: Any) -> str:
+    origin = get_origin(kind)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in get_args(kind))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(arg) for arg in get_args(kind))
+    if origin is list:
+        return f"a list of {_describe(get_args(kind)[0])}"
+    return {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}.get(
+        kind, str(kind)
+    )

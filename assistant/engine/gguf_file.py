@@ -1,0 +1,130 @@
+"""Read a GGUF file's header with the ``gguf`` package, before llama.cpp ever sees it.
+
+llama.cpp aborts the whole process on some malformed files, so every check that can be made
+from the header is made here first, with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gguf
+
+from assistant.errors import ModelError
+
+GGUF_MAGIC = b"GGUF"
+# Architectures named by the gguf package that ships with this llama.cpp generation.
+KNOWN_ARCHITECTURES = frozenset(gguf.MODEL_ARCH_NAMES.values())
+_MAX_ARRAY_KEPT = 64  # vocabularies are huge and never needed here
+
+
+@dataclass(frozen=True)
+class GGUFFile:
+    """What the header of a GGUF file says: its kind, architecture, metadata and tensor shapes."""
+
+    path: Path
+    size_bytes: int
+    kind: str  # general.type: "model" or "adapter"
+    architecture: str
+    metadata: dict[str, Any] = field(repr=False)
+    tensors: dict[str, tuple[int, ...]] = field(repr=False)  # numpy order: (n_out, n_in)
+
+    @property
+    def name(self) -> str | None:
+        value = self.metadata.get("general.name")
+        return str(value) if value else None
+
+    @property
+    def context_length(self) -> int | None:
+        value = self.metadata.get(f"{self.architecture}.context_length")
+        return int(value) if value is not None else None
+
+    @property
+    def chat_template(self) -> str | None:
+        value = self.metadata.get("tokenizer.chat_template")
+        return str(value) if value else None
+
+
+def read_gguf(path: Path) -> GGUFFile:
+    """Parse the header of ``path``; raise :class:`ModelError` saying what is wrong with it."""
+    path = Path(path)
+    _check_file(path)
+    size = path.stat().st_size
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise ModelError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    if magic != GGUF_MAGIC:
+        raise ModelError(
+            f"{path.name} is not a GGUF file. Loremind runs models in the GGUF format "
+            "(convert others with llama.cpp's convert_hf_to_gguf.py)."
+        )
+    try:
+        reader = gguf.GGUFReader(path, "r")
+    except Exception as exc:  # the reader raises ValueError, IndexError, struct errors …
+        raise ModelError(
+            f"{path.name} is damaged or incomplete (its GGUF header cannot be read: {exc}). "
+            "Download or convert it again."
+        ) from exc
+    tensors: dict[str, tuple[int, ...]] = {}
+    end_of_data = 0
+    for tensor in reader.tensors:
+        tensors[tensor.name] = tuple(int(d) for d in reversed(tensor.shape.tolist()))
+        end_of_data = max(end_of_data, int(tensor.data_offset) + int(tensor.n_bytes))
+    if end_of_data > size:
+        raise ModelError(
+            f"{path.name} is truncated: its tensors need {end_of_data:,} bytes but the file has "
+            f"{size:,}. The download or copy was probably interrupted."
+        )
+    metadata = _metadata(reader)
+    architecture = str(metadata.get("general.architecture") or "")
+    if not architecture:
+        raise ModelError(f"{path.name} does not say which model architecture it holds.")
+    kind = str(metadata.get("general.type") or "model")
+    return GGUFFile(path, size, kind, architecture, metadata, tensors)
+
+
+def validate_model_file(path: Path) -> GGUFFile:
+    """Check that ``path`` is a complete GGUF *model* of an architecture llama.cpp knows."""
+    info = read_gguf(path)
+    if info.kind == "adapter":
+        raise ModelError(
+            f"{info.path.name} is a LoRA adapter, not a model. Choose a base model here, and put "
+            "adapters in the adapters folder."
+        )
+    if info.architecture not in KNOWN_ARCHITECTURES:
+        raise ModelError(
+            f"{info.path.name} uses the architecture '{info.architecture}', which this version of "
+            "llama.cpp does not know. Update Loremind or choose another model."
+        )
+    if not info.tensors:
+        raise ModelError(f"{info.path.name} holds no weights.")
+    return info
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise ModelError(f"Model file not found: {path}. Check the path in the settings.")
+    if path.is_dir():
+        raise ModelError(f"{path} is a folder; choose a .gguf file inside it.")
+    if not os.access(path, os.R_OK):
+        raise ModelError(f"Cannot read {path}: permission denied. Check the file's permissions.")
+
+
+def _metadata(reader: gguf.GGUFReader) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, reader_field in reader.fields.items():
+        if key.startswith("GGUF."):
+            continue
+        if reader_field.types and reader_field.types[0] == gguf.GGUFValueType.ARRAY:
+            if len(reader_field.data) > _MAX_ARRAY_KEPT:
+                continue
+        try:
+            values[key] = reader_field.contents()
+        except Exception:  # an odd field must not hide the others
+            continue
+    return values

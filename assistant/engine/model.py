@@ -1,0 +1,361 @@
+"""LocalModel: one GGUF model running in-process on llama.cpp, streaming chat turns.
+
+One ``Llama`` object lives as long as the model is loaded, so that follow-up turns reuse the KV
+cache for the prompt prefix they share with the previous turn and cost only their new tokens.
+llama.cpp is not thread-safe: every call into it holds ``self.lock``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import llama_cpp
+
+from assistant.config import GenerationSettings, GpuLayers, ModelSettings
+from assistant.defaults import embedded_chat_model
+from assistant.engine.chat_template import ChatTemplate, Message
+from assistant.engine.gguf_file import GGUFFile, validate_model_file
+from assistant.errors import ContextOverflowError, ModelError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How the next token is chosen; ``temperature`` 0 means greedy."""
+
+    temperature: float = 0.7
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    max_tokens: int = 512
+
+    @classmethod
+    def from_settings(cls, settings: GenerationSettings) -> SamplingParams:
+        return cls(
+            temperature=settings.temperature,
+            top_p=settings.top_p,
+            top_k=settings.top_k,
+            min_p=settings.min_p,
+            repeat_penalty=settings.repeat_penalty,
+            max_tokens=settings.max_tokens,
+        )
+
+    @classmethod
+    def greedy(cls, max_tokens: int = 512) -> SamplingParams:
+        """Deterministic decoding: always the most likely token, no penalties."""
+        return cls(temperature=0.0, top_p=1.0, top_k=1, min_p=0.0, repeat_penalty=1.0,
+                   max_tokens=max_tokens)
+
+
+@dataclass
+class GenerationStats:
+    """What one generation cost. ``evaluated_tokens`` < ``prompt_tokens`` when the cache helped."""
+
+    prompt_tokens: int = 0
+    evaluated_tokens: int = 0
+    completion_tokens: int = 0
+    ttft_s: float = 0.0
+    seconds: float = 0.0
+    finish_reason: str = ""  # stop | length | cancelled
+    completion_ids: list[int] = field(default_factory=list, repr=False)
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """How the model was placed: what this build supports and what was chosen."""
+
+    gpu_offload_supported: bool
+    n_gpu_layers: int
+    attempts: tuple[str, ...]
+
+
+class TokenStream:
+    """An iterator of text pieces; ``stats`` and ``text`` are complete once it is exhausted."""
+
+    def __init__(self, pieces: Iterator[str], stats: GenerationStats) -> None:
+        self._pieces = pieces
+        self.stats = stats
+        self.text = ""
+
+    def __iter__(self) -> TokenStream:
+        return self
+
+    def __next__(self) -> str:
+        piece = next(self._pieces)
+        self.text += piece
+        return piece
+
+    def read(self) -> str:
+        """Consume the rest of the stream and return the whole text."""
+        for _ in self:
+            pass
+        return self.text
+
+
+class LocalModel:
+    """A loaded GGUF chat model. Create it with :meth:`load`; ``close`` frees its memory."""
+
+    def __init__(self, llama: llama_cpp.Llama, info: GGUFFile, report: LoadReport) -> None:
+        self.llama = llama
+        self.info = info
+        self.report = report
+        self.lock = threading.RLock()
+        self._vocab = llama_cpp.llama_model_get_vocab(llama.model)
+        bos, eos = llama.token_bos(), llama.token_eos()
+        self.template = ChatTemplate(
+            info.chat_template,
+            bos_token=self._token_text(bos),
+            eos_token=self._token_text(eos),
+        )
+        self._bos_id = bos
+        self._add_bos = bool(llama_cpp.llama_vocab_get_add_bos(self._vocab)) and bos >= 0
+
+    # -- loading -------------------------------------------------------------------------------
+
+    @classmethod
+    def load(
+        cls,
+        path: Path | None = None,
+        *,
+        context_size: int = 4096,
+        threads: int = 0,
+        gpu_layers: GpuLayers = "auto",
+        seed: int = -1,
+    ) -> LocalModel:
+        """Validate and load ``path`` (the embedded model when None), placing layers on the GPU
+        according to ``gpu_layers``: "auto" tries all layers, then fewer, then the CPU."""
+        path = Path(path) if path else embedded_chat_model()
+        info = validate_model_file(path)
+        supported = bool(llama_cpp.llama_supports_gpu_offload())
+        n_layers = int(info.metadata.get(f"{info.architecture}.block_count") or 0)
+        plan = _gpu_plan(gpu_layers, supported, n_layers)
+        n_threads = threads or os.cpu_count() or 1
+        attempts: list[str] = []
+        for layers in plan:
+            try:
+                llama = llama_cpp.Llama(
+                    model_path=str(path),
+                    n_ctx=context_size,
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    n_gpu_layers=layers,
+                    seed=seed if seed >= 0 else llama_cpp.LLAMA_DEFAULT_SEED,
+                    verbose=False,
+                )
+            except (ValueError, RuntimeError, OSError) as exc:
+                attempts.append(f"n_gpu_layers={layers}: {exc}")
+                log.warning("Loading %s with %s GPU layers failed: %s", path, layers, exc)
+                continue
+            attempts.append(f"n_gpu_layers={layers}: ok")
+            chosen = n_layers if (layers < 0 and supported) else (layers if supported else 0)
+            report = LoadReport(supported, chosen, tuple(attempts))
+            log.info("Loaded %s (%s GPU layers, context %s)", path, chosen, context_size)
+            return cls(llama, info, report)
+        raise ModelError(
+            f"llama.cpp could not load {path.name} ({'; '.join(attempts)}). The file may be "
+            "damaged, or the machine may lack the memory for it: try a smaller context size or "
+            "a smaller model."
+        )
+
+    @classmethod
+    def from_settings(cls, settings: ModelSettings, seed: int = -1) -> LocalModel:
+        """Load the model the settings name (the embedded default when none)."""
+        return cls.load(
+            Path(settings.path).expanduser() if settings.path else None,
+            context_size=settings.context_size,
+            threads=settings.threads,
+            gpu_layers=settings.gpu_layers,
+            seed=seed,
+        )
+
+    def close(self) -> None:
+        """Free llama.cpp's memory; the object is unusable afterwards."""
+        with self.lock:
+            self.llama.close()
+
+    # -- prompts and tokens -------------------------------------------------------------------
+
+    @property
+    def n_ctx(self) -> int:
+        return self.llama.n_ctx()
+
+    @property
+    def path(self) -> Path:
+        return self.info.path
+
+    def render(self, messages: Sequence[Message], add_generation_prompt: bool = True) -> str:
+        """The prompt text for ``messages`` in the model's chat format."""
+        return self.template.render(messages, add_generation_prompt)
+
+    def tokenize(self, text: str, special: bool = False) -> list[int]:
+        """Token ids of ``text``, without a leading BOS."""
+        with self.lock:
+            return self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=special)
+
+    def prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
+        """Token ids the model reads for ``messages``, assistant cue included."""
+        prompt = self.render(messages)
+        tokens = self.tokenize(prompt, special=True)
+        if self._add_bos and (not tokens or tokens[0] != self._bos_id):
+            tokens.insert(0, self._bos_id)
+        return tokens
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """How many tokens ``messages`` take in this model's context window."""
+        return len(self.prompt_tokens(messages))
+
+    def drop_cache(self) -> None:
+        """Forget the cached prompt, so nothing computed earlier is reused (e.g. after the
+        active adapters changed)."""
+        with self.lock:
+            self.llama.reset()
+
+    # -- generation ---------------------------------------------------------------------------
+
+    def stream_chat(
+        self,
+        messages: Sequence[Message],
+        params: SamplingParams | None = None,
+        *,
+        stop: Sequence[str] = (),
+        cancel: threading.Event | None = None,
+        grammar: Any = None,
+    ) -> TokenStream:
+        """Stream the assistant's reply to ``messages``; see :meth:`stream_tokens`."""
+        return self.stream_tokens(
+            self.prompt_tokens(messages), params, stop=stop, cancel=cancel, grammar=grammar
+        )
+
+    def stream_tokens(
+        self,
+        prompt: list[int],
+        params: SamplingParams | None = None,
+        *,
+        stop: Sequence[str] = (),
+        cancel: threading.Event | None = None,
+        grammar: Any = None,
+    ) -> TokenStream:
+        """Stream text generated after ``prompt``. Generation ends at an end-of-generation token,
+        a stop string (not included in the text), ``max_tokens``, the end of the context window,
+        or ``cancel`` being set (checked after every token). Raises
+        :class:`ContextOverflowError` before any work when the prompt alone does not fit."""
+        params = params or SamplingParams()
+        room = self.n_ctx - len(prompt)
+        if room < 1:
+            raise ContextOverflowError(len(prompt), self.n_ctx)
+        stats = GenerationStats(prompt_tokens=len(prompt))
+        pieces = self._generate(prompt, params, min(params.max_tokens, room), stop, cancel,
+                                grammar, stats)
+        return TokenStream(pieces, stats)
+
+    def _generate(
+        self,
+        prompt: list[int],
+        params: SamplingParams,
+        max_tokens: int,
+        stop: Sequence[str],
+        cancel: threading.Event | None,
+        grammar: Any,
+        stats: GenerationStats,
+    ) -> Iterator[str]:
+        with self.lock:
+            started = time.perf_counter()
+            stats.evaluated_tokens = len(prompt) - self._reusable_prefix(prompt)
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            held = ""  # text that may be the start of a stop string
+            reason = "length"
+            hit_stop_string = False
+            tokens = self.llama.generate(
+                prompt,
+                temp=params.temperature,
+                top_k=params.top_k,
+                top_p=params.top_p,
+                min_p=params.min_p,
+                repeat_penalty=params.repeat_penalty,
+                grammar=grammar,
+            )
+            try:
+                for token in tokens:
+                    if not stats.completion_ids:
+                        stats.ttft_s = time.perf_counter() - started
+                    if cancel is not None and cancel.is_set():
+                        reason = "cancelled"
+                        break
+                    if llama_cpp.llama_vocab_is_eog(self._vocab, token):
+                        reason = "stop"
+                        break
+                    stats.completion_ids.append(token)
+                    held += decoder.decode(self.llama.detokenize([token]))
+                    emit, held, hit_stop_string = _split_at_stop(held, stop)
+                    if emit:
+                        yield emit
+                    if hit_stop_string:
+                        reason = "stop"
+                        break
+                    if len(stats.completion_ids) >= max_tokens:
+                        break
+                tail = "" if hit_stop_string else held + decoder.decode(b"", final=True)
+                if tail:
+                    yield tail
+            finally:
+                tokens.close()
+                stats.completion_tokens = len(stats.completion_ids)
+                stats.seconds = time.perf_counter() - started
+                stats.finish_reason = reason
+
+    def _reusable_prefix(self, prompt: list[int]) -> int:
+        """How many leading prompt tokens llama-cpp-python will take from the KV cache
+        (mirrors ``Llama.generate``: one token is always evaluated to get fresh logits)."""
+        cached = self.llama.input_ids[: self.llama.n_tokens]
+        common = 0
+        for a, b in zip(cached, prompt, strict=False):
+            if a != b:
+                break
+            common += 1
+        return common - 1 if common == len(prompt) and common > 0 else common
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return self.llama.detokenize([token], special=True).decode("utf-8", errors="replace")
+
+
+def _split_at_stop(text: str, stop: Sequence[str]) -> tuple[str, str, bool]:
+    """Split ``text`` into (safe to emit, held back, stop string found)."""
+    if not stop:
+        return text, "", False
+    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
+    if cut >= 0:
+        return text[:cut], "", True
+    hold = 0
+    for s in stop:
+        for n in range(min(len(s) - 1, len(text)), 0, -1):
+            if text.endswith(s[:n]):
+                hold = max(hold, n)
+                break
+    return text[: len(text) - hold], text[len(text) - hold:], False
+
+
+def _gpu_plan(gpu_layers: GpuLayers, supported: bool, n_layers: int) -> list[int]:
+    """The layer counts to try, best first: all, then halves, then the CPU."""
+    if not supported:
+        return [0]
+    if gpu_layers != "auto":
+        return [int(gpu_layers)]
+    plan = [-1]
+    layers = n_layers // 2
+    while layers > 0:
+        plan.append(layers)
+        layers //= 2
+    plan.append(0)
+    return plan

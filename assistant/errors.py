@@ -1,0 +1,50 @@
+"""Loremind's exception tree: every error a person may see, each with a message they can act on.
+
+    LoremindError
+     ├── ConfigError        a settings file or value is wrong
+     ├── ModelError         a model file can't be used (missing, not GGUF, truncated, wrong kind, …)
+     │    └── ContextOverflowError   a prompt does not fit the model's context window
+     ├── AdapterError       a LoRA adapter can't be applied
+     ├── StoreError         the local database can't be read or written
+     └── DocumentError      a document can't be parsed (recorded per file, never fatal to a run)
+
+Library exceptions (llama_cpp, lancedb, OSError) are wrapped at the boundary with ``raise … from exc``.
+"""
+
+from __future__ import annotations
+
+
+class LoremindError(Exception):
+    """Base of every error Loremind raises on purpose; its message is meant for the user."""
+
+
+class ConfigError(LoremindError):
+    """A settings file or value is invalid; the message names the key and the file."""
+
+
+class ModelError(LoremindError):
+    """A model file cannot be loaded or used."""
+
+
+class ContextOverflowError(ModelError):
+    """A prompt needs more tokens than the model's context window holds."""
+
+    def __init__(self, needed: int, available: int) -> None:
+        self.needed = needed
+        self.available = available
+        super().__init__(
+            f"The prompt needs {needed} tokens but the context window holds {available}. "
+            "Shorten the message or raise the context size in the settings."
+        )
+
+
+class AdapterError(LoremindError):
+    """A LoRA adapter cannot be loaded or applied to the current model."""
+
+
+class StoreError(LoremindError):
+    """The local database could not be read or written."""
+
+
+class DocumentError(LoremindError):
+    """A document could not be read or parsed."""
