@@ -17,3 +17,21 @@ def loremind_home(tmp_path, monkeypatch):
     home = tmp_path / "loremind-home"
     monkeypatch.setenv("LOREMIND_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory):
+    """A random llama-architecture GGUF model, small enough to load in milliseconds."""
+    from assistant.engine.synthetic import write_tiny_model
+
+    return write_tiny_model(tmp_path_factory.mktemp("models") / "tiny.gguf")
+
+
+@pytest.fixture(scope="session")
+def embedded_model():
+    """The real embedded SmolLM2-135M-Instruct, loaded once for the whole run."""
+    from assistant.engine import LocalModel
+
+    model = LocalModel.load(context_size=2048)
+    yield model
+    model.close()

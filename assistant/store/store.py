@@ -1,0 +1,335 @@
+"""The one LanceDB connection: tables, migrations, the single write path, search and upkeep.
+
+Readers may be many; every write holds :class:`WriteLock` for its whole duration, so the watcher
+thread, the GUI and a CLI run in another process never lose or duplicate rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import lancedb
+import numpy as np
+import pyarrow as pa
+from lancedb.index import FTS, BTree, IvfFlat
+
+from assistant.errors import LoremindError, StoreError
+from assistant.store.lock import WriteLock
+from assistant.store.migrations import MIGRATIONS
+from assistant.store.search import rrf_fuse
+from assistant.store.tables import META, MIGRATIONS_APPLIED, TABLES, TableSpec
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VECTOR_DIM = 384
+VECTOR_INDEX_MIN_ROWS = 20_000  # below this a flat scan answers in about 20 ms
+# Old versions are removed only after this long: a zero window breaks handles still reading them.
+CLEANUP_SAFETY_WINDOW = timedelta(minutes=15)
+Rows = Sequence[dict[str, Any]] | pa.Table
+
+
+@contextlib.contextmanager
+def _wrapped(action: str, where: Path) -> Iterator[None]:
+    try:
+        yield
+    except LoremindError:
+        raise
+    except (OSError, RuntimeError, ValueError, pa.ArrowException) as exc:
+        raise StoreError(
+            f"Could not {action} in the database at {where}: {exc}. "
+            "If this persists, close other Loremind windows and check the disk."
+        ) from exc
+
+
+def sql_str(value: str) -> str:
+    """A SQL string literal for a LanceDB filter, quotes escaped."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_in(column: str, values: Sequence[str]) -> str:
+    """``column IN (...)`` for string values (``FALSE`` when there are none)."""
+    if not values:
+        return "FALSE"
+    return f"{column} IN ({', '.join(sql_str(v) for v in values)})"
+
+
+class Store:
+    """One LanceDB database: open it once per process and share it between threads."""
+
+    def __init__(self, db_dir: Path) -> None:
+        self.db_dir = db_dir
+        with _wrapped("open the database", db_dir):
+            db_dir.mkdir(parents=True, exist_ok=True)
+            # A zero interval makes every read see writes made by other connections and processes.
+            self._db = lancedb.connect(db_dir, read_consistency_interval=timedelta(0))
+        self._lock = WriteLock(db_dir / ".write.lock")
+        self._tables: dict[str, Any] = {}
+        self._indexed: dict[str, set[str]] = {}
+        self.vector_dim = DEFAULT_VECTOR_DIM
+
+    @classmethod
+    def open(cls, db_dir: Path, vector_dim: int = DEFAULT_VECTOR_DIM) -> Store:
+        """Open (or create) the database and apply pending migrations."""
+        store = cls(db_dir)
+        with store.writing():
+            store.create_table(META)
+            store.create_table(MIGRATIONS_APPLIED)
+            recorded = store.get_meta("vector_dim")
+            store.vector_dim = int(recorded) if recorded else vector_dim
+            if not recorded:
+                store.set_meta("vector_dim", str(store.vector_dim))
+            store._migrate()
+        return store
+
+    def writing(self) -> WriteLock:
+        """The write lock; hold it across every read-modify-write that must not interleave."""
+        return self._lock
+
+    # -- schema --------------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        """How many migrations this database has applied."""
+        return len(self.rows(MIGRATIONS_APPLIED.name, columns=["name"]))
+
+    def _migrate(self) -> None:
+        applied = {row["name"] for row in self.rows(MIGRATIONS_APPLIED.name, columns=["name"])}
+        for migration in MIGRATIONS:
+            if migration.__name__ in applied:
+                continue
+            log.info("Applying store migration %s", migration.__name__)
+            migration(self)
+            self.upsert(MIGRATIONS_APPLIED.name, [
+                {"name": migration.__name__, "applied_at": time.time()}
+            ])
+
+    def create_table(self, spec: TableSpec) -> None:
+        """Create ``spec``'s table if it does not exist (idempotent, so migrations can rerun)."""
+        with self.writing(), _wrapped(f"create the table '{spec.name}'", self.db_dir):
+            self._tables[spec.name] = self._db.create_table(
+                spec.name, schema=spec.schema(self.vector_dim), exist_ok=True
+            )
+
+    def recreate_table(self, spec: TableSpec, vector_dim: int) -> None:
+        """Drop ``spec``'s table and create it empty with a new vector dimension (re-index)."""
+        with self.writing(), _wrapped(f"recreate the table '{spec.name}'", self.db_dir):
+            self._db.drop_table(spec.name, ignore_missing=True)
+            self._tables.pop(spec.name, None)
+            self._indexed.pop(spec.name, None)
+            self.vector_dim = vector_dim
+            self.set_meta("vector_dim", str(vector_dim))
+            self.create_table(spec)
+
+    def table(self, name: str) -> Any:
+        """The LanceDB table ``name`` (opened once, then reused)."""
+        if name not in self._tables:
+            with _wrapped(f"open the table '{name}'", self.db_dir):
+                self._tables[name] = self._db.open_table(name)
+        return self._tables[name]
+
+    def _arrow(self, name: str, rows: Rows) -> pa.Table:
+        schema = TABLES[name].schema(self.vector_dim)
+        if isinstance(rows, pa.Table):
+            return rows.select(schema.names).cast(schema)
+        return pa.Table.from_pylist(list(rows), schema=schema)
+
+    # -- meta ----------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        """A value recorded in the ``_meta`` table, or None."""
+        found = self.rows(META.name, where=f"key = {sql_str(key)}")
+        return found[0]["value"] if found else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Record ``key = value`` in the ``_meta`` table."""
+        self.upsert(META.name, [{"key": key, "value": value}])
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def add(self, name: str, rows: Rows) -> None:
+        """Append rows to table ``name``."""
+        data = self._arrow(name, rows)
+        if data.num_rows == 0:
+            return
+        with self.writing(), _wrapped(f"add rows to '{name}'", self.db_dir):
+            self.table(name).add(data)
+
+    def upsert(self, name: str, rows: Rows) -> None:
+        """Insert rows, replacing those with the same key (the table's ``key`` column)."""
+        data = self._arrow(name, rows)
+        if data.num_rows == 0:
+            return
+        key = TABLES[name].key
+        with self.writing(), _wrapped(f"update rows in '{name}'", self.db_dir):
+            (
+                self.table(name)
+                .merge_insert(key)
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute(data)
+            )
+
+    def delete(self, name: str, where: str) -> None:
+        """Delete the rows of ``name`` matching the SQL filter ``where``."""
+        with self.writing(), _wrapped(f"delete rows from '{name}'", self.db_dir):
+            self.table(name).delete(where)
+
+    def replace(self, name: str, where: str, rows: Rows) -> None:
+        """Delete the rows matching ``where`` and add ``rows``, with no writer in between."""
+        with self.writing():
+            self.delete(name, where)
+            self.add(name, rows)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def rows(
+        self,
+        name: str,
+        where: str | None = None,
+        columns: list[str] | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Rows of ``name`` matching ``where`` (all when None), as dicts."""
+        return self.arrow(name, where, columns, limit).to_pylist()
+
+    def arrow(
+        self,
+        name: str,
+        where: str | None = None,
+        columns: list[str] | None = None,
+        limit: int | None = None,
+    ) -> pa.Table:
+        """Like :meth:`rows`, as an Arrow table (cheap for large column scans)."""
+        with _wrapped(f"read '{name}'", self.db_dir):
+            query = self.table(name).search()
+            if where:
+                query = query.where(where)
+            if columns:
+                query = query.select(columns)
+            return query.limit(limit).to_arrow()
+
+    def count(self, name: str, where: str | None = None) -> int:
+        """How many rows of ``name`` match ``where``."""
+        with _wrapped(f"count rows of '{name}'", self.db_dir):
+            return int(self.table(name).count_rows(where))
+
+    def search_vector(
+        self,
+        name: str,
+        vector: np.ndarray,
+        k: int,
+        where: str | None = None,
+        columns: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The ``k`` rows nearest to ``vector`` by cosine distance (``_distance`` per row)."""
+        spec = TABLES[name]
+        with _wrapped(f"search '{name}' by meaning", self.db_dir):
+            query = (
+                self.table(name)
+                .search(vector, vector_column_name=spec.vector)
+                .distance_type("cosine")
+                .nprobes(32)
+                .limit(k)
+            )
+            if where:
+                query = query.where(where, prefilter=True)
+            if columns:
+                query = query.select([*columns, "_distance"])
+            return query.to_list()
+
+    def search_text(
+        self,
+        name: str,
+        text: str,
+        k: int,
+        where: str | None = None,
+        columns: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """The ``k`` best full-text matches for ``text`` (``_score`` per row); [] before indexing."""
+        spec = TABLES[name]
+        if not text.strip() or not self._has_index(name, spec.fts[0]):
+            return []
+        with _wrapped(f"search '{name}' by words", self.db_dir):
+            query = self.table(name).search(text, query_type="fts", fts_columns=spec.fts[0])
+            if where:
+                query = query.where(where, prefilter=True)
+            if columns:
+                query = query.select([*columns, "_score"])
+            return query.limit(k).to_list()
+
+    def search_hybrid(
+        self,
+        name: str,
+        vector: np.ndarray,
+        text: str,
+        k: int,
+        where: str | None = None,
+        columns: list[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Vector and full-text results fused by reciprocal rank; each row gets ``_score``."""
+        pool = max(3 * k, 20)
+        key = TABLES[name].key
+        cols = None if columns is None else sorted({*columns, key})
+        by_vector = self.search_vector(name, vector, pool, where, cols)
+        by_text = self.search_text(name, text, pool, where, cols)
+        return rrf_fuse([by_vector, by_text], key=key, k=k)
+
+    def _has_index(self, name: str, column: str) -> bool:
+        if column not in self._indexed.get(name, set()):
+            self._refresh_indexes(name)
+        return column in self._indexed[name]
+
+    def _refresh_indexes(self, name: str) -> None:
+        with _wrapped(f"list the indexes of '{name}'", self.db_dir):
+            indices = self.table(name).list_indices()
+        self._indexed[name] = {col for index in indices for col in index.columns}
+
+    # -- upkeep --------------------------------------------------------------------------------
+
+    def maintain(self) -> None:
+        """Build missing indexes, fold new rows into them, compact and drop old versions."""
+        with self.writing():
+            for name in self._db.table_names():
+                spec = TABLES.get(name)
+                if spec is None:
+                    continue
+                with _wrapped(f"maintain the table '{name}'", self.db_dir):
+                    self._ensure_indexes(spec)
+                    self.table(name).optimize(cleanup_older_than=CLEANUP_SAFETY_WINDOW)
+
+    def _ensure_indexes(self, spec: TableSpec) -> None:
+        rows = self.count(spec.name)
+        if rows == 0:
+            return
+        table = self.table(spec.name)
+        self._refresh_indexes(spec.name)
+        have = self._indexed[spec.name]
+        for column in spec.fts:
+            if column not in have:
+                table.create_index(column, config=FTS(with_position=False))
+        for column in spec.scalar:
+            if column not in have:
+                table.create_index(column, config=BTree())
+        if spec.vector and rows >= VECTOR_INDEX_MIN_ROWS:
+            built_for = int(self.get_meta(f"vector_index_rows:{spec.name}") or 0)
+            if spec.vector not in have or rows >= 2 * built_for:
+                self._build_vector_index(spec, rows)
+        self._refresh_indexes(spec.name)
+
+    def _build_vector_index(self, spec: TableSpec, rows: int) -> None:
+        # IVF_FLAT keeps exact distances inside the probed partitions (good recall on real
+        # embeddings) and builds in seconds; PQ or HNSW would take minutes on two cores.
+        partitions = max(16, int(math.sqrt(rows)))
+        log.info("Building a vector index on %s (%d rows, %d partitions)", spec.name, rows, partitions)
+        self.table(spec.name).create_index(
+            spec.vector,
+            config=IvfFlat(distance_type="cosine", num_partitions=partitions, max_iterations=10),
+        )
+        self.set_meta(f"vector_index_rows:{spec.name}", str(rows))
