@@ -39,8 +39,8 @@ class GenerationSettings:
         "You are Loremind, a helpful assistant running privately on the user's computer. "
         "Answer concisely."
     )
-    temperature: float = 0.7
-    top_p: float = 0.95
+    temperature: float = 0.2  # low: small local models wander at higher temperatures
+    top_p: float = 0.9
     top_k: int = 40
     min_p: float = 0.05
     repeat_penalty: float = 1.1

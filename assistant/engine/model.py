@@ -8,11 +8,13 @@ llama.cpp is not thread-safe: every call into it holds ``self.lock``.
 from __future__ import annotations
 
 import codecs
+import ctypes
 import logging
 import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -219,6 +221,29 @@ class LocalModel:
         active adapters changed)."""
         with self.lock:
             self.llama.reset()
+
+    @contextmanager
+    def preserving_cache(self) -> Iterator[None]:
+        """Run a side task (e.g. memory extraction) without losing the conversation's cached
+        prompt: the KV cells of sequence 0 and the token history are copied and put back.
+        Only the used cells are copied, unlike ``Llama.save_state`` which also copies logits."""
+        with self.lock:
+            llama = self.llama
+            ctx = llama.ctx
+            size = llama_cpp.llama_state_seq_get_size(ctx, 0)
+            saved = (ctypes.c_uint8 * size)()
+            used = llama_cpp.llama_state_seq_get_data(ctx, saved, size, 0)
+            n_tokens = llama.n_tokens
+            input_ids = llama.input_ids[:n_tokens].copy()
+            try:
+                yield
+            finally:
+                llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(ctx), True)
+                restored = n_tokens and llama_cpp.llama_state_seq_set_data(ctx, saved, used, 0)
+                llama.n_tokens = n_tokens if restored else 0
+                llama.input_ids[:n_tokens] = input_ids
+                # The logits on hand belong to the side task: the next generate must decode.
+                llama._requires_eval = True
 
     # -- generation ---------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from assistant.config import Settings
 from assistant.engine import LocalModel, SamplingParams
 from assistant.engine.chat_template import CHATML_TEMPLATE
 from assistant.engine.model import _gpu_plan, _split_at_stop
@@ -114,7 +115,8 @@ def test_gpu_plan():
 
 @pytest.mark.slow
 def test_embedded_model_answers(embedded_model):
-    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    messages = [{"role": "system", "content": Settings().generation.system_prompt},
+                {"role": "user", "content": "What is the capital of France?"}]
     answer = embedded_model.stream_chat(messages, SamplingParams.greedy(40)).read()
     assert "Paris" in answer
 
