@@ -7,6 +7,12 @@ and this layer turns it into a one-line message and exit status 1.
 from __future__ import annotations
 
 from assistant.cli.app import main
-from assistant.cli import bench, engine_cmds  # noqa: F401  (register their commands)
+from assistant.cli import (  # noqa: F401  (each module registers its commands)
+    adapter_cmds,
+    bench,
+    engine_cmds,
+    knowledge_cmds,
+    memory_cmds,
+)
 
 __all__ = ["main"]

@@ -24,6 +24,16 @@ def m001_knowledge_tables(store: Store) -> None:
     store.create_table(CHUNKS)
 
 
+def m002_memory_and_chat_tables(store: Store) -> None:
+    """Memories with their audit trail, and stored chats with their messages."""
+    from assistant.chat.tables import MESSAGES, SESSIONS
+    from assistant.memory.tables import MEMORIES, MEMORY_EVENTS
+
+    for spec in (MEMORIES, MEMORY_EVENTS, SESSIONS, MESSAGES):
+        store.create_table(spec)
+
+
 MIGRATIONS: list[Migration] = [
     m001_knowledge_tables,
+    m002_memory_and_chat_tables,
 ]

@@ -1,0 +1,1 @@
+"""The assistant facade: chats, prompt assembly and the typed event stream."""

@@ -1,0 +1,246 @@
+"""The Assistant facade: one place that turns a user's message into a stream of typed events.
+
+It gathers what the answer may draw on (memories, knowledge, the chat's history and adapters),
+fits it into the model's context, streams the answer, stores the turn, and proposes memories
+from the user's own words. The GUI, the quick-ask popup and the CLI all go through ``ask``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from assistant.chat.conversations import ChatMessage, ChatSession, Conversations
+from assistant.chat.events import (
+    AnswerStats,
+    Citation,
+    Done,
+    Event,
+    Failed,
+    MemoriesUsed,
+    MemoryProposed,
+    Sources,
+    Token,
+)
+from assistant.chat.prompt import plan_prompt
+from assistant.config import Settings
+from assistant.engine import LocalModel, Message, SamplingParams
+from assistant.errors import LoremindError
+from assistant.knowledge.embedder import Embedder
+from assistant.knowledge.search import search_knowledge
+from assistant.memory.book import Memory, MemoryBook
+from assistant.memory.extraction import explicit_request, extract_candidates, worth_extracting
+from assistant.paths import AppPaths
+from assistant.store import Store
+
+log = logging.getLogger(__name__)
+MIN_SOURCE_SIMILARITY = 0.3  # below this, a chunk is not about the question: leave it out
+TITLE_CHARS = 48
+
+
+@dataclass
+class AskOptions:
+    """Per-answer choices; the defaults come from the settings."""
+
+    use_knowledge: bool = True
+    use_memory: bool = True
+    knowledge_k: int = 4
+    sampling: SamplingParams | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class Assistant:
+    """Owns the model, the embedder and the store for one process; load them lazily."""
+
+    def __init__(self, settings: Settings, paths: AppPaths, *, model: LocalModel | None = None,
+                 embedder: Embedder | None = None, store: Store | None = None) -> None:
+        self.settings = settings
+        self.paths = paths
+        self._model = model
+        self._embedder = embedder
+        self._store = store
+        self._load_lock = threading.Lock()
+
+    # -- components, loaded on first use -----------------------------------------------------
+
+    @property
+    def model(self) -> LocalModel:
+        with self._load_lock:
+            if self._model is None:
+                self._model = LocalModel.from_settings(self.settings.model)
+            return self._model
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._load_lock:
+            if self._embedder is None:
+                self._embedder = Embedder()
+            return self._embedder
+
+    @property
+    def store(self) -> Store:
+        with self._load_lock:
+            if self._store is None:
+                self._store = Store.open(self.paths.database_dir)
+            return self._store
+
+    @cached_property
+    def memory(self) -> MemoryBook:
+        return MemoryBook(self.store, self.embedder)
+
+    @cached_property
+    def conversations(self) -> Conversations:
+        return Conversations(self.store, self.embedder)
+
+    def replace_model(self, model: LocalModel) -> None:
+        """Switch to another loaded model (the settings changed); the old one is freed."""
+        with self._load_lock:
+            old, self._model = self._model, model
+        if old is not None and old is not model:
+            old.close()
+
+    def close(self) -> None:
+        """Free the model's memory."""
+        with self._load_lock:
+            if self._model is not None:
+                self._model.close()
+                self._model = None
+
+    # -- chats -------------------------------------------------------------------------------
+
+    def new_session(self, temporary: bool = False) -> ChatSession:
+        """A new chat; a temporary one is never stored and never touches memory."""
+        return ChatSession(temporary=temporary)
+
+    def ask(self, session: ChatSession, text: str,
+            options: AskOptions | None = None) -> Iterator[Event]:
+        """Answer ``text`` in ``session``, as a stream of events ending in Done or Failed."""
+        return self._answer(session, text, options or AskOptions(), new_turn=True)
+
+    def regenerate(self, session: ChatSession,
+                   options: AskOptions | None = None) -> Iterator[Event]:
+        """Answer the last user message again, replacing the last answer."""
+        last_user = _last_user_index(session)
+        text = session.messages[last_user].text
+        self._truncate(session, last_user + 1)
+        return self._answer(session, text, options or AskOptions(), new_turn=False)
+
+    def edit_last(self, session: ChatSession, text: str,
+                  options: AskOptions | None = None) -> Iterator[Event]:
+        """Replace the last user message with ``text`` and answer it afresh."""
+        self._truncate(session, _last_user_index(session))
+        return self._answer(session, text, options or AskOptions(), new_turn=True)
+
+    # -- the answer ----------------------------------------------------------------------------
+
+    def _answer(self, session: ChatSession, text: str, options: AskOptions,
+                new_turn: bool) -> Iterator[Event]:
+        try:
+            yield from self._answer_steps(session, text, options, new_turn)
+        except LoremindError as exc:
+            yield Failed(exc)
+        except Exception as exc:  # never let a bug kill the GUI's worker thread silently
+            log.exception("Answering failed")
+            yield Failed(LoremindError(f"Something went wrong while answering: {exc}"))
+
+    def _answer_steps(self, session: ChatSession, text: str, options: AskOptions,
+                      new_turn: bool) -> Iterator[Event]:
+        text = text.strip()
+        if not text:
+            raise LoremindError("Type a message first.")
+        remembering = not session.temporary and options.use_memory and not self.memory.paused
+        earlier = session.messages if new_turn else session.messages[:-1]
+        history: list[Message] = [{"role": m.role, "content": m.text}
+                                  for m in earlier if m.role in ("user", "assistant")]
+        user = ChatMessage("user", text)
+        if new_turn:
+            session.messages.append(user)
+            if not session.temporary:
+                if session.title == "New chat":
+                    session.title = _title(text)
+                session.model = str(self.model.path)
+                self.conversations.append(session, user)
+        else:
+            user = session.messages[-1]
+
+        explicit = explicit_request(text) if remembering else None
+        saved_now = self.memory.remember(explicit, session_id=session.id,
+                                         message_id=user.id) if explicit else None
+        memories = self.memory.relevant(text) if remembering else []
+        citations = self._citations(text, options) if options.use_knowledge else []
+        gen = self.settings.generation
+        params = options.sampling or SamplingParams.from_settings(gen)
+        plan = plan_prompt(self.model, gen.system_prompt, [m.text for m in memories],
+                           citations, history, text, reserve=min(params.max_tokens, 1024))
+        used = [m for m in memories if m.text in plan.memories]
+        yield Sources(plan.citations)
+        yield MemoriesUsed(used)
+
+        adapters = self._apply_adapters(session)
+        stream = self.model.stream_chat(plan.messages, params, cancel=options.cancel)
+        for piece in stream:
+            yield Token(piece)
+        answer = ChatMessage("assistant", stream.text.strip(),
+                             sources=[c.to_json() for c in plan.citations],
+                             memories_used=[{"id": m.id, "text": m.text} for m in used])
+        session.messages.append(answer)
+        if not session.temporary:
+            self.conversations.append(session, answer)
+
+        if saved_now is not None:
+            yield MemoryProposed(saved_now)
+        if remembering and worth_extracting(text) and stream.stats.finish_reason != "cancelled":
+            yield from self._propose(text, session, user)
+        stats = stream.stats
+        yield Done(answer.text, AnswerStats(
+            prompt_tokens=stats.prompt_tokens, evaluated_tokens=stats.evaluated_tokens,
+            completion_tokens=stats.completion_tokens, ttft_s=stats.ttft_s,
+            seconds=stats.seconds, finish_reason=stats.finish_reason, adapters=adapters,
+            dropped_turns=plan.dropped_turns), answer.id)
+
+    def _citations(self, text: str, options: AskOptions) -> list[Citation]:
+        results = search_knowledge(self.store, self.embedder, text, options.knowledge_k)
+        relevant = [r for r in results if r.similarity >= MIN_SOURCE_SIMILARITY]
+        return [Citation(n, r.path, r.page or 0, r.heading, r.text, r.score)
+                for n, r in enumerate(relevant, start=1)]
+
+    def _propose(self, text: str, session: ChatSession,
+                 user: ChatMessage) -> Iterator[MemoryProposed]:
+        auto = self.settings.memory.mode == "auto"
+        for candidate in extract_candidates(self.model, text):
+            memory = self.memory.propose(candidate, auto_approve=auto, session_id=session.id,
+                                         message_id=user.id)
+            if memory is not None:
+                yield MemoryProposed(memory, self._replaced(memory))
+
+    def _replaced(self, memory: Memory) -> Memory | None:
+        if not memory.replaces:
+            return None
+        try:
+            return self.memory.get(memory.replaces)
+        except LoremindError:
+            return None
+
+    def _apply_adapters(self, session: ChatSession) -> list[dict]:
+        """Switch the model to this chat's adapters; returns what was applied."""
+        return []
+
+    def _truncate(self, session: ChatSession, keep: int) -> None:
+        if not session.temporary:
+            self.conversations.truncate(session, keep)
+        del session.messages[keep:]
+
+
+def _last_user_index(session: ChatSession) -> int:
+    for index in range(len(session.messages) - 1, -1, -1):
+        if session.messages[index].role == "user":
+            return index
+    raise LoremindError("This chat has no message to answer again.")
+
+
+def _title(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= TITLE_CHARS else line[: TITLE_CHARS - 1].rstrip() + "…"

@@ -1,0 +1,89 @@
+"""Prompt assembly under the model's context budget.
+
+Order of the parts: system prompt and memories (stable across turns, so the KV cache reuses
+them), chat history, then the new user message with its numbered sources. When it doesn't fit,
+the oldest turns go first, then the least relevant sources, then memories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.chat.events import Citation
+from assistant.engine import LocalModel, Message
+from assistant.errors import ContextOverflowError
+
+MEMORY_HEADER = "What you know about the user (they asked you to remember it):"
+SOURCES_HEADER = (
+    "Numbered sources from the user's documents follow. Use them when they help, and cite "
+    "them like [1] right after the statement they support."
+)
+
+
+@dataclass
+class PromptPlan:
+    """The messages to send and the parts that made it in."""
+
+    messages: list[Message]
+    memories: list[str]
+    citations: list[Citation]
+    dropped_turns: int
+
+
+def plan_prompt(
+    model: LocalModel,
+    system_prompt: str,
+    memories: Sequence[str],
+    citations: Sequence[Citation],
+    history: Sequence[Message],
+    user_text: str,
+    reserve: int,
+) -> PromptPlan:
+    """The fullest prompt that leaves ``reserve`` tokens for the answer."""
+    budget = model.n_ctx - reserve
+    memories, citations, history = list(memories), list(citations), list(history)
+    dropped = 0
+    while True:
+        messages = compose(system_prompt, memories, citations, history, user_text)
+        needed = model.count_tokens(messages)
+        if needed <= budget:
+            return PromptPlan(messages, memories, citations, dropped)
+        if history:
+            # Drop the oldest exchange (user + assistant) so roles keep alternating.
+            cut = 2 if len(history) >= 2 and history[1]["role"] == "assistant" else 1
+            del history[:cut]
+            dropped += cut
+        elif citations:
+            citations.pop()
+        elif memories:
+            memories.pop()
+        else:
+            raise ContextOverflowError(needed + reserve, model.n_ctx)
+
+
+def compose(
+    system_prompt: str,
+    memories: Sequence[str],
+    citations: Sequence[Citation],
+    history: Sequence[Message],
+    user_text: str,
+) -> list[Message]:
+    """The chat messages for these parts, in the order that keeps the cached prefix stable."""
+    system = system_prompt
+    if memories:
+        system += "\n\n" + MEMORY_HEADER + "\n" + "\n".join(f"- {m}" for m in memories)
+    user = user_text
+    if citations:
+        sources = "\n\n".join(_source_block(c) for c in citations)
+        user = f"{SOURCES_HEADER}\n\n{sources}\n\nQuestion: {user_text}"
+    return [{"role": "system", "content": system}, *history, {"role": "user", "content": user}]
+
+
+def _source_block(citation: Citation) -> str:
+    where = citation.path
+    if citation.page:
+        where += f", page {citation.page}"
+    if citation.heading:
+        where += f", {citation.heading}"
+    return f"[{citation.number}] ({where})\n{citation.text.strip()}"

@@ -1,0 +1,1 @@
+"""What the assistant remembers about the user, under the user's control."""
