@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from assistant import __version__
+from assistant.cli.adapter_cmds import ADAPTER_OPTION, apply_adapter_specs
 from assistant.cli.app import cli_context, main, reports_errors
 from assistant.cli.bench import bench, print_result
 from assistant.engine import LocalModel, Message, SamplingParams
@@ -39,11 +40,13 @@ def load_model(model_path: Path | None) -> LocalModel:
 @click.argument("question")
 @MODEL_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of streaming.")
+@ADAPTER_OPTION
 @reports_errors
-def ask(question: str, model_path: Path | None, as_json: bool) -> None:
+def ask(question: str, model_path: Path | None, as_json: bool, adapters: tuple[str, ...]) -> None:
     """Ask one question and stream the answer."""
     settings = cli_context().settings
     model = load_model(model_path)
+    apply_adapter_specs(model, adapters)
     messages: list[Message] = [
         {"role": "system", "content": settings.generation.system_prompt},
         {"role": "user", "content": question},

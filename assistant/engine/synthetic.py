@@ -90,11 +90,15 @@ def write_lora(
     name: str | None = None,
     architecture: str | None = None,
     task_name: str | None = None,
+    prompt_prefix: str | None = None,
+    base_model_name: str | None = None,
+    dtype: type = np.float32,
 ) -> Path:
     """Write a random LoRA adapter for ``base`` on the named per-block tensors.
 
     ``lora_a`` is stored with numpy shape (rank, n_in) and ``lora_b`` with (n_out, rank), as
     llama.cpp expects; ``strength`` scales the change so that it is visible but not chaotic.
+    ``dtype`` is the numpy type of the stored weights (float32 or float16 for usable files).
     """
     rng = np.random.default_rng(seed)
     writer = gguf.GGUFWriter(str(path), architecture or base.architecture)
@@ -104,14 +108,20 @@ def write_lora(
     writer.add_name(name or path.stem)
     if task_name:
         writer.add_string(gguf.Keys.Adapter.LORA_TASK_NAME, task_name)
+    if prompt_prefix:
+        writer.add_string(gguf.Keys.Adapter.LORA_PROMPT_PREFIX, prompt_prefix)
+    if base_model_name:
+        writer.add_uint32(gguf.Keys.General.BASE_MODEL_COUNT, 1)
+        writer.add_string(gguf.Keys.General.BASE_MODEL_NAME.format(id=0), base_model_name)
     wanted = tuple(targets)
     for tensor, shape in base.tensors.items():
         if len(shape) != 2 or not tensor.startswith("blk.") or tensor.split(".")[2] not in wanted:
             continue
         n_out, n_in = shape
         stem = tensor.removesuffix(".weight")
-        lora_a = rng.standard_normal((rank, n_in)).astype(np.float32) * strength / np.sqrt(n_in)
-        lora_b = rng.standard_normal((n_out, rank)).astype(np.float32) * strength
+        # Cast last: numpy 2 turns float32 * np.float64 into float64, which llama.cpp can't use.
+        lora_a = (rng.standard_normal((rank, n_in)) * strength / np.sqrt(n_in)).astype(dtype)
+        lora_b = (rng.standard_normal((n_out, rank)) * strength).astype(dtype)
         writer.add_tensor(f"{stem}.weight.lora_a", lora_a)
         writer.add_tensor(f"{stem}.weight.lora_b", lora_b)
     _finish(writer)

@@ -1,0 +1,132 @@
+"""``loremind adapters …``, the ``--adapter NAME[:SCALE]`` option of ``ask``, the adapter bench."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from assistant.cli.app import cli_context, main, reports_errors
+from assistant.cli.bench import bench, print_result
+from assistant.defaults import embedded_chat_model
+from assistant.engine.adapter_bench import run_adapter_bench
+from assistant.engine.adapter_files import (
+    AdapterCatalog,
+    AdapterInfo,
+    adapter_folders,
+    inspect_adapter,
+)
+from assistant.engine.adapters import AdapterLibrary
+from assistant.engine.gguf_file import GGUFFile, validate_model_file
+from assistant.engine.model import LocalModel
+from assistant.errors import AdapterError
+
+ADAPTER_OPTION = click.option(
+    "--adapter", "adapters", multiple=True, metavar="NAME[:SCALE]",
+    help="Apply a LoRA adapter from the adapters folder, at SCALE (default 1); repeatable.",
+)
+_MODEL_OPTION = click.option(
+    "--model", "model_path", type=click.Path(path_type=Path), default=None,
+    help="Judge against this GGUF model (default: the one in the settings, else the embedded one).",
+)
+
+
+def parse_adapter_specs(specs: Sequence[str]) -> list[tuple[str, float]]:
+    """Turn ``NAME[:SCALE]`` strings into (name, scale) pairs; a bare name means scale 1."""
+    parsed = []
+    for spec in specs:
+        name, _, scale_text = spec.rpartition(":")
+        if not name:  # no colon: the whole spec is the name
+            name, scale_text = spec, ""
+        try:
+            scale = float(scale_text) if scale_text else 1.0
+        except ValueError:  # a colon inside the name (a Windows path), not a scale
+            name, scale = spec, 1.0
+        if not name.strip():
+            raise AdapterError(f"'--adapter {spec}' names no adapter; write NAME or NAME:SCALE.")
+        parsed.append((name, scale))
+    return parsed
+
+
+def apply_adapter_specs(model: LocalModel, specs: Sequence[str]) -> AdapterLibrary | None:
+    """Apply ``--adapter`` options to ``model`` (None when there are none)."""
+    if not specs:
+        return None
+    ctx = cli_context()
+    library = AdapterLibrary.for_model(model, ctx.paths, ctx.settings.adapters)
+    library.apply(parse_adapter_specs(specs))
+    return library
+
+
+def _base_model(model_path: Path | None) -> GGUFFile:
+    """The header of the model adapters are judged against (llama.cpp is not loaded)."""
+    settings = cli_context().settings
+    if model_path is None and settings.model.path:
+        model_path = Path(settings.model.path).expanduser()
+    return validate_model_file(model_path or embedded_chat_model())
+
+
+@main.group()
+def adapters() -> None:
+    """LoRA adapters: the files in the adapters folders, and whether they fit the model."""
+
+
+@adapters.command("list")
+@_MODEL_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@reports_errors
+def list_adapters(model_path: Path | None, as_json: bool) -> None:
+    """Every adapter file found, compatible or not, with the reason when not."""
+    ctx = cli_context()
+    folders = adapter_folders(ctx.paths, ctx.settings.adapters)
+    found = AdapterCatalog(folders, _base_model(model_path)).adapters
+    if as_json:
+        click.echo(json.dumps([_summary(info) for info in found], indent=2))
+        return
+    if not found:
+        click.echo("No adapters found. Put LoRA adapters (GGUF) in "
+                   f"{', '.join(str(f) for f in folders)}.")
+        return
+    for info in found:
+        state = "ok" if info.compatible else f"incompatible: {info.reason}"
+        click.echo(f"{info.name}  (rank {info.rank}, alpha {info.alpha:g}, "
+                   f"{info.size_bytes / 1e6:.1f} MB)  {state}\n    {info.path}")
+
+
+@adapters.command("inspect")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@_MODEL_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@reports_errors
+def inspect(file: Path, model_path: Path | None, as_json: bool) -> None:
+    """Everything an adapter file says about itself, and whether it fits the model."""
+    info = inspect_adapter(file, _base_model(model_path))
+    data = info.to_dict()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for key, value in data.items():
+        if isinstance(value, list | dict):
+            value = ", ".join(value) if isinstance(value, list) else json.dumps(value)
+        click.echo(f"{key}: {value}")
+
+
+@bench.command("adapters")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@reports_errors
+def bench_adapters(as_json: bool) -> None:
+    """Switching adapters in place against reloading the default model with one."""
+    if not as_json:
+        click.echo("Running the adapter benchmark (a few seconds)…", err=True)
+    print_result(run_adapter_bench(threads=cli_context().settings.model.threads), as_json)
+    sys.stdout.flush()
+
+
+def _summary(info: AdapterInfo) -> dict[str, object]:
+    keys = ("name", "path", "compatible", "reason", "rank", "alpha", "size", "architecture",
+            "content_hash", "task_name")
+    data = info.to_dict()
+    return {key: data[key] for key in keys}
