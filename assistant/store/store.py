@@ -32,6 +32,7 @@ DEFAULT_VECTOR_DIM = 384
 VECTOR_INDEX_MIN_ROWS = 20_000  # below this a flat scan answers in about 20 ms
 # Old versions are removed only after this long: a zero window breaks handles still reading them.
 CLEANUP_SAFETY_WINDOW = timedelta(minutes=15)
+MAINTAIN_EVERY_WRITES = 200  # versions pile up with every write: compact this often at the latest
 Rows = Sequence[dict[str, Any]] | pa.Table
 
 
@@ -72,6 +73,7 @@ class Store:
         self._lock = WriteLock(db_dir / ".write.lock")
         self._tables: dict[str, Any] = {}
         self._indexed: dict[str, set[str]] = {}
+        self._writes = 0
         self.vector_dim = DEFAULT_VECTOR_DIM
 
     @classmethod
@@ -158,8 +160,10 @@ class Store:
         data = self._arrow(name, rows)
         if data.num_rows == 0:
             return
-        with self.writing(), _wrapped(f"add rows to '{name}'", self.db_dir):
-            self.table(name).add(data)
+        with self.writing():
+            with _wrapped(f"add rows to '{name}'", self.db_dir):
+                self.table(name).add(data)
+            self._wrote(name)
 
     def upsert(self, name: str, rows: Rows) -> None:
         """Insert rows, replacing those with the same key (the table's ``key`` column)."""
@@ -167,19 +171,23 @@ class Store:
         if data.num_rows == 0:
             return
         key = TABLES[name].key
-        with self.writing(), _wrapped(f"update rows in '{name}'", self.db_dir):
-            (
-                self.table(name)
-                .merge_insert(key)
-                .when_matched_update_all()
-                .when_not_matched_insert_all()
-                .execute(data)
-            )
+        with self.writing():
+            with _wrapped(f"update rows in '{name}'", self.db_dir):
+                (
+                    self.table(name)
+                    .merge_insert(key)
+                    .when_matched_update_all()
+                    .when_not_matched_insert_all()
+                    .execute(data)
+                )
+            self._wrote(name)
 
     def delete(self, name: str, where: str) -> None:
         """Delete the rows of ``name`` matching the SQL filter ``where``."""
-        with self.writing(), _wrapped(f"delete rows from '{name}'", self.db_dir):
-            self.table(name).delete(where)
+        with self.writing():
+            with _wrapped(f"delete rows from '{name}'", self.db_dir):
+                self.table(name).delete(where)
+            self._wrote(name)
 
     def replace(self, name: str, where: str, rows: Rows) -> None:
         """Delete the rows matching ``where`` and add ``rows``, with no writer in between."""
@@ -252,7 +260,7 @@ class Store:
         where: str | None = None,
         columns: list[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """The ``k`` best full-text matches for ``text`` (``_score`` per row); [] before indexing."""
+        """The ``k`` best full-text matches (``_score`` per row); none before the first index."""
         spec = TABLES[name]
         if not text.strip() or not self._has_index(name, spec.fts[0]):
             return []
@@ -293,15 +301,30 @@ class Store:
 
     # -- upkeep --------------------------------------------------------------------------------
 
+    def _wrote(self, name: str) -> None:
+        """After a write: give a new table its full-text index, and compact now and then."""
+        spec = TABLES.get(name)
+        if spec and spec.fts and not set(spec.fts) <= self._indexed.get(name, set()):
+            with _wrapped(f"index the table '{name}'", self.db_dir):
+                self._refresh_indexes(name)
+                for column in set(spec.fts) - self._indexed[name]:
+                    self.table(name).create_index(column, config=FTS(with_position=False))
+                self._refresh_indexes(name)
+        self._writes += 1
+        if self._writes >= MAINTAIN_EVERY_WRITES:
+            self.maintain()
+
     def maintain(self) -> None:
         """Build missing indexes, fold new rows into them, compact and drop old versions."""
         with self.writing():
-            for name in self._db.table_names():
+            self._writes = 0
+            with _wrapped("list the tables", self.db_dir):
+                names = list(self._db.list_tables().tables)
+            for name in names:
                 spec = TABLES.get(name)
-                if spec is None:
-                    continue
                 with _wrapped(f"maintain the table '{name}'", self.db_dir):
-                    self._ensure_indexes(spec)
+                    if spec is not None:
+                        self._ensure_indexes(spec)
                     self.table(name).optimize(cleanup_older_than=CLEANUP_SAFETY_WINDOW)
 
     def _ensure_indexes(self, spec: TableSpec) -> None:
@@ -327,7 +350,7 @@ class Store:
         # IVF_FLAT keeps exact distances inside the probed partitions (good recall on real
         # embeddings) and builds in seconds; PQ or HNSW would take minutes on two cores.
         partitions = max(16, int(math.sqrt(rows)))
-        log.info("Building a vector index on %s (%d rows, %d partitions)", spec.name, rows, partitions)
+        log.info("Building a vector index on %s (%d rows)", spec.name, rows)
         self.table(spec.name).create_index(
             spec.vector,
             config=IvfFlat(distance_type="cosine", num_partitions=partitions, max_iterations=10),

@@ -1,0 +1,113 @@
+"""``loremind bench knowledge``: embedder speed vs end-to-end indexing, re-sync and query latency.
+
+The baseline (the raw embedder on exactly the chunks the indexer produced) is measured in the
+same run, so ``ratio`` says how much the indexing pipeline costs on this machine.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from assistant.knowledge.corpus import WORDS, write_corpus
+from assistant.knowledge.embedder import Embedder
+from assistant.knowledge.indexer import Indexer
+from assistant.knowledge.search import search_knowledge
+from assistant.store import CHUNKS, Store
+
+QUERIES = [
+    "how do I install the printer driver", "error restoring a backup", "best soil for tomatoes",
+    "train tickets to the museum", "patient medicine dose", "database query is slow",
+    "weather forecast rain", "bake with butter and sugar", "invoice for the customer order",
+    "engine fuel and brake", "password", "keyboard", "harbour", "schedule meeting team",
+]
+
+
+def run_knowledge_bench(files: int = 300, scale: int = 0) -> dict[str, Any]:
+    """All figures for one run; ``scale`` > 0 also measures queries over that many chunks."""
+    embedder = Embedder()
+    embedder.encode(["warm up the model"] * 8)
+    with tempfile.TemporaryDirectory(prefix="loremind-bench-") as tmp:
+        root = Path(tmp)
+        write_corpus(root / "corpus", files)
+        store = Store.open(root / "db")
+        indexer = Indexer(store, embedder)
+        started = time.perf_counter()
+        indexer.sync(root / "corpus")
+        index_s = time.perf_counter() - started
+        texts = store.arrow(CHUNKS.name, columns=["text"]).column("text").to_pylist()
+        started = time.perf_counter()
+        embedder.encode(texts)
+        embed_s = time.perf_counter() - started
+        started = time.perf_counter()
+        indexer.sync(root / "corpus")
+        resync_s = time.perf_counter() - started
+        p50, p95 = _latencies(store, embedder)
+        result: dict[str, Any] = {
+            "files": files,
+            "chunks": len(texts),
+            "embed_chunks_per_s": round(len(texts) / embed_s, 2),
+            "index_chunks_per_s": round(len(texts) / index_s, 2),
+            "ratio": round(embed_s / index_s, 3),
+            "resync_unchanged_s": round(resync_s, 3),
+            "query_p50_ms": p50,
+            "query_p95_ms": p95,
+        }
+        if scale:
+            scaled = Store.open(root / "scaled")
+            started = time.perf_counter()
+            fill_synthetic(scaled, scale)
+            scaled.maintain()
+            p50_scaled, p95_scaled = _latencies(scaled, embedder)
+            result.update({
+                "corpus_query_p50_ms": p50, "corpus_query_p95_ms": p95,
+                "scale": scale, "scale_build_s": round(time.perf_counter() - started, 1),
+                "query_p50_ms": p50_scaled, "query_p95_ms": p95_scaled,
+            })
+    return result
+
+
+def fill_synthetic(store: Store, rows: int, seed: int = 11, batch: int = 20_000) -> None:
+    """Add ``rows`` chunks of random words with random unit vectors (latency, not quality)."""
+    rng = np.random.default_rng(seed)
+    words = random.Random(seed)
+    schema = CHUNKS.schema(store.vector_dim)
+    for first in range(0, rows, batch):
+        n = min(batch, rows - first)
+        vectors = rng.standard_normal((n, store.vector_dim)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        paths = [f"/synthetic/part{(first + i) % 50}/doc{(first + i) // 4}.md" for i in range(n)]
+        columns = {
+            "id": [f"{p}#{(first + i) % 4}" for i, p in enumerate(paths)],
+            "path": paths,
+            "folder": ["/synthetic"] * n,
+            "ext": [".md"] * n,
+            "ordinal": [(first + i) % 4 for i in range(n)],
+            "page": [0] * n,
+            "heading": [""] * n,
+            "start": [0] * n,
+            "end": [0] * n,
+            "text": [" ".join(words.choices(WORDS, k=60)) for _ in range(n)],
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()),
+                                                         store.vector_dim),
+        }
+        store.add(CHUNKS.name, pa.table(columns, schema=schema))
+
+
+def _latencies(store: Store, embedder: Embedder, rounds: int = 3) -> tuple[float, float]:
+    search_knowledge(store, embedder, "warm up", k=5)
+    times = []
+    for _ in range(rounds):
+        for query in QUERIES:
+            started = time.perf_counter()
+            search_knowledge(store, embedder, query, k=5)
+            times.append((time.perf_counter() - started) * 1000)
+    p95 = statistics.quantiles(times, n=20)[-1]
+    return round(statistics.median(times), 2), round(p95, 2)

@@ -1,0 +1,75 @@
+"""Sentence embeddings from the bundled all-MiniLM-L6-v2, offline, batched and normalized."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from assistant.defaults import EMBEDDER_NAME, embedded_embedder, force_offline
+from assistant.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+
+class Embedder:
+    """Turns texts into unit vectors; also counts word pieces so chunks are never truncated."""
+
+    def __init__(self, model_dir: Path | None = None, name: str = EMBEDDER_NAME,
+                 batch_size: int = 32) -> None:
+        force_offline()
+        from sentence_transformers import SentenceTransformer  # slow import, only when needed
+
+        folder = model_dir or embedded_embedder()
+        try:
+            self._model = SentenceTransformer(str(folder), device="cpu")
+        except (OSError, ValueError) as exc:
+            raise ModelError(
+                f"Cannot load the embedding model from {folder}: {exc}. "
+                "Reinstall Loremind or choose another embedder in the settings."
+            ) from exc
+        self.name = name
+        self.dim = int(self._model.get_embedding_dimension() or 0)
+        self.batch_size = batch_size
+        # A copy of the fast tokenizer without truncation or padding measures text exactly.
+        self._tokenizer = Tokenizer.from_str(self._model.tokenizer.backend_tokenizer.to_str())
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        # The model reads max_seq_length pieces including [CLS] and [SEP]; the rest is dropped.
+        self.max_tokens = int(self._model.max_seq_length) - 2
+        self._lock = threading.Lock()  # torch inference is not re-entrant on one module
+        self.calls = 0  # texts embedded so far: tests count them to prove nothing is re-embedded
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            self.calls += len(texts)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One query's vector."""
+        return self.encode([text])[0]
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces per text, without the special tokens the model adds."""
+        if not texts:
+            return []
+        encoded = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [len(item.ids) for item in encoded]
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character span of every word piece of ``text`` (to cut text too long for one chunk)."""
+        return list(self._tokenizer.encode(text, add_special_tokens=False).offsets)

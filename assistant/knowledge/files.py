@@ -1,0 +1,137 @@
+"""Which files in a watched folder count, how to walk it safely, and how to read one file.
+
+Hidden and temporary files are never indexed; symlinked folders are followed once, and a link
+that leads back into the walk is recorded as a loop instead of being followed forever.
+"""
+
+from __future__ import annotations
+
+import errno
+import fnmatch
+import hashlib
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.errors import DocumentError
+from assistant.knowledge.parsers import PARSERS, DocumentSkipped
+
+TEMP_SUFFIXES = (".tmp", ".temp", ".swp", ".swo", ".swx", ".part", ".crdownload", ".bak", "~")
+TEMP_PREFIXES = (".", "~$", "#", ".#")
+
+
+@dataclass(frozen=True)
+class FileRules:
+    """What to index: supported types, minus hidden, temporary and user-ignored files."""
+
+    ignore: tuple[str, ...] = ()
+    max_bytes: int = 50 * 1024 * 1024
+
+    def wants(self, path: Path, folder: Path) -> bool:
+        """Whether ``path`` (inside ``folder``) is a file Loremind should index."""
+        return extension(path) in PARSERS and not self.ignores(path, folder)
+
+    def ignores(self, path: Path, folder: Path) -> bool:
+        """Hidden, temporary or matching an ignore pattern (by name or by path in the folder)."""
+        try:
+            relative = path.relative_to(folder)
+        except ValueError:
+            return True
+        if any(part.startswith(TEMP_PREFIXES) for part in relative.parts):
+            return True
+        if path.name.endswith(TEMP_SUFFIXES):
+            return True
+        rel = relative.as_posix()
+        return any(
+            fnmatch.fnmatch(path.name, pattern) or fnmatch.fnmatch(rel, pattern)
+            or rel.startswith(pattern.rstrip("/") + "/")
+            for pattern in self.ignore
+        )
+
+
+@dataclass
+class Scan:
+    """What a walk found: files with their stat, and paths that could not be walked, with why."""
+
+    files: dict[str, os.stat_result] = field(default_factory=dict)
+    problems: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> (status, reason)
+
+
+def extension(path: Path) -> str:
+    """The lower-case suffix that picks a parser (``.md``)."""
+    return path.suffix.lower()
+
+
+def scan(folder: Path, rules: FileRules, roots: list[Path] | None = None) -> Scan:
+    """Walk ``folder`` (or only ``roots`` inside it), following symlinked folders once."""
+    result = Scan()
+    seen: set[tuple[int, int]] = set()
+    try:
+        top = folder.stat()
+        seen.add((top.st_dev, top.st_ino))
+    except OSError:
+        return result
+    for root in roots if roots is not None else [folder]:
+        if root == folder:
+            _walk(folder, folder, rules, result, seen)
+        else:
+            _visit(root, folder, rules, result, seen)
+    return result
+
+
+def _visit(path: Path, folder: Path, rules: FileRules, result: Scan,
+           seen: set[tuple[int, int]]) -> None:
+    if rules.ignores(path, folder):
+        return
+    try:
+        info = path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            result.problems[str(path)] = ("skipped", "symlink loop: the link points to itself")
+        elif path.is_symlink():
+            result.problems[str(path)] = ("skipped", "broken symlink: its target is missing")
+        elif exc.errno != errno.ENOENT:
+            result.problems[str(path)] = ("failed", f"cannot read: {exc.strerror}")
+        return
+    if stat.S_ISDIR(info.st_mode):
+        key = (info.st_dev, info.st_ino)
+        if key in seen:
+            result.problems[str(path)] = (
+                "skipped", "symlink loop: this folder is already part of the walk"
+            )
+            return
+        seen.add(key)
+        _walk(path, folder, rules, result, seen)
+    elif stat.S_ISREG(info.st_mode) and extension(path) in PARSERS:
+        result.files[str(path)] = info
+
+
+def _walk(directory: Path, folder: Path, rules: FileRules, result: Scan,
+          seen: set[tuple[int, int]]) -> None:
+    try:
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except OSError as exc:
+        result.problems[str(directory)] = ("failed", f"cannot list this folder: {exc.strerror}")
+        return
+    for entry in entries:
+        _visit(Path(entry.path), folder, rules, result, seen)
+
+
+def read_document(path: Path, info: os.stat_result, max_bytes: int) -> bytes:
+    """The file's bytes, or DocumentSkipped/DocumentError saying why it cannot be used."""
+    if info.st_size > max_bytes:
+        raise DocumentSkipped(
+            f"larger than the {max_bytes // (1024 * 1024)} MB limit "
+            f"({info.st_size / (1024 * 1024):.1f} MB); raise knowledge.max_file_mb to include it"
+        )
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise DocumentError(f"cannot read: {exc.strerror or exc}") from exc
+
+
+def content_hash(data: bytes) -> str:
+    """A short, stable fingerprint of a file's content."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()

@@ -1,0 +1,359 @@
+"""Make the store match a folder: add, re-chunk, rename and remove documents, crash-safely.
+
+Every write replaces a document's chunks as a whole (delete by path, then add, under the store's
+write lock), and a document row says "indexed" only after its chunks are stored. A run killed at
+any moment therefore leaves rows the next run recognises as stale, and it converges: no
+duplicate chunks, no orphans, nothing re-embedded that did not change.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.config import KnowledgeSettings
+from assistant.errors import DocumentError, StoreError
+from assistant.knowledge.chunking import Chunk, chunk_document
+from assistant.knowledge.embedder import Embedder
+from assistant.knowledge.files import FileRules, Scan, content_hash, extension, read_document, scan
+from assistant.knowledge.parsers import DocumentSkipped, parser_for
+from assistant.store import CHUNKS, DOCUMENTS, Store, sql_in, sql_str
+
+log = logging.getLogger(__name__)
+
+BATCH_CHUNKS = 256  # chunks embedded per model call and written per commit
+PREFETCH_FILES = 64  # files parsed ahead of the embedder
+
+
+class EmbedderChangedError(StoreError):
+    """The index holds vectors from another embedder; mixing them would make search meaningless."""
+
+
+@dataclass
+class Progress:
+    """How far a sync has come, for progress bars."""
+
+    files_done: int
+    files_total: int
+    chunks_done: int
+    chunks_per_s: float
+    path: str = ""
+
+
+@dataclass
+class SyncReport:
+    """What a sync changed, by kind, and how long it took."""
+
+    added: int = 0
+    updated: int = 0
+    renamed: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    problems: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the store was written to."""
+        return bool(self.added or self.updated or self.renamed or self.removed
+                    or self.skipped or self.failed)
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class _Pending:
+    row: dict[str, Any]
+    chunks: list[Chunk]
+
+
+class Indexer:
+    """Keeps the ``documents`` and ``chunks`` tables in step with watched folders."""
+
+    def __init__(self, store: Store, embedder: Embedder,
+                 settings: KnowledgeSettings | None = None) -> None:
+        settings = settings or KnowledgeSettings()
+        self.store = store
+        self.embedder = embedder
+        self.rules = FileRules(tuple(settings.ignore), settings.max_file_mb * 1024 * 1024)
+
+    # -- embedder identity ---------------------------------------------------------------------
+
+    def check_embedder(self) -> None:
+        """Record the embedder on first use; refuse to mix vectors from a different one."""
+        recorded = self.store.get_meta("embedder")
+        if recorded is None and self.store.count(CHUNKS.name) == 0:
+            if self.store.vector_dim != self.embedder.dim:
+                self.store.recreate_table(CHUNKS, self.embedder.dim)
+            self.store.set_meta("embedder", self.embedder.name)
+            return
+        if recorded != self.embedder.name or self.store.vector_dim != self.embedder.dim:
+            documents = self.store.count(DOCUMENTS.name, "status = 'indexed'")
+            raise EmbedderChangedError(
+                f"The knowledge index was built with '{recorded}' ({self.store.vector_dim} "
+                f"dimensions) but the embedder is now '{self.embedder.name}' "
+                f"({self.embedder.dim}). Run 'loremind index --reindex' to re-embed the "
+                f"{documents} indexed documents."
+            )
+
+    def reindex(self, progress: ProgressCallback | None = None) -> list[SyncReport]:
+        """Re-embed every known document with the current embedder, folder by folder."""
+        with self.store.writing():
+            docs = self.store.rows(DOCUMENTS.name, columns=["path", "folder"])
+            # Marking documents stale first means a crash anywhere below still ends in a re-index.
+            self.store.upsert(DOCUMENTS.name, [
+                {**row, "hash": "", "status": "pending", "reason": "re-index", "chunks": 0}
+                for row in self.store.rows(DOCUMENTS.name)
+            ])
+            self.store.recreate_table(CHUNKS, self.embedder.dim)
+            self.store.set_meta("embedder", self.embedder.name)
+        folders = sorted({row["folder"] for row in docs})
+        return [self.sync(Path(folder), progress) for folder in folders]
+
+    # -- sync ----------------------------------------------------------------------------------
+
+    def sync(self, folder: Path, progress: ProgressCallback | None = None,
+             only: Iterable[Path] | None = None) -> SyncReport:
+        """Bring the store in line with ``folder`` (or only the paths in ``only`` inside it)."""
+        started = time.perf_counter()
+        self.check_embedder()
+        folder = Path(folder).expanduser().resolve()
+        roots = None if only is None else sorted({Path(p) for p in only})
+        found = scan(folder, self.rules, roots)
+        report = SyncReport()
+        known, stale = self._known_and_stale(folder, roots)
+
+        gone = {p: row for p, row in known.items()
+                if p not in found.files and p not in found.problems}
+        by_hash = {row["hash"]: p for p, row in gone.items()
+                   if row["status"] == "indexed" and p not in stale}
+        todo: list[str] = []
+        for path, info in found.files.items():
+            row = known.get(path)
+            if (row and path not in stale and row["size"] == info.st_size
+                    and row["mtime_ns"] == info.st_mtime_ns and not self._retry(row)):
+                report.unchanged += 1
+            else:
+                todo.append(path)
+        self._record_problems(folder, found, known, report)
+        self._process(folder, found, todo, known, stale, by_hash, gone, report, progress)
+        if gone:
+            paths = sorted(gone)
+            with self.store.writing():
+                self.store.delete(CHUNKS.name, sql_in("path", paths))
+                self.store.delete(DOCUMENTS.name, sql_in("path", paths))
+            report.removed += len(paths)
+        if report.changed or stale:
+            self.store.maintain()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _known_and_stale(self, folder: Path, roots: list[Path] | None
+                         ) -> tuple[dict[str, dict[str, Any]], set[str]]:
+        """Documents under ``roots``, after deleting chunks no indexed document owns.
+
+        Also returns the indexed documents whose stored chunk count is off (a run was killed).
+        Reading and deleting happen under the write lock, so another writer's fresh chunks are
+        never mistaken for orphans.
+        """
+        where = f"folder = {sql_str(str(folder))}"
+        with self.store.writing():
+            rows = self.store.rows(DOCUMENTS.name, where=where)
+            known = {row["path"]: row for row in rows if _under(row["path"], roots)}
+            paths = self.store.arrow(CHUNKS.name, where=where, columns=["path"]).column("path")
+            counts = Counter(p for p in paths.to_pylist() if _under(p, roots))
+            orphans = [p for p in counts if known.get(p, {}).get("status") != "indexed"]
+            if orphans:
+                self.store.delete(CHUNKS.name, sql_in("path", orphans))
+        stale = {p for p, row in known.items()
+                 if row["status"] == "indexed" and counts.get(p, 0) != row["chunks"]}
+        return known, stale | set(orphans)
+
+    def _retry(self, row: dict[str, Any]) -> bool:
+        """Whether an unchanged file must be read again: pending, or now within the size limit."""
+        too_large = row["reason"].startswith("larger than") and row["size"] <= self.rules.max_bytes
+        return row["status"] == "pending" or too_large
+
+    def _record_problems(self, folder: Path, found: Scan, known: dict[str, dict[str, Any]],
+                         report: SyncReport) -> None:
+        rows = []
+        for path, (status, reason) in found.problems.items():
+            row = known.get(path)
+            report.problems[path] = reason
+            if row and row["status"] == status and row["reason"] == reason:
+                continue
+            rows.append(_doc_row(path, folder, None, "", status, reason, 0))
+            setattr(report, status, getattr(report, status) + 1)
+        if rows:
+            with self.store.writing():
+                self.store.delete(CHUNKS.name, sql_in("path", [r["path"] for r in rows]))
+                self.store.upsert(DOCUMENTS.name, rows)
+
+    def _process(self, folder: Path, found: Scan, todo: list[str],
+                 known: dict[str, dict[str, Any]], stale: set[str], by_hash: dict[str, str],
+                 gone: dict[str, dict[str, Any]], report: SyncReport,
+                 progress: ProgressCallback | None) -> None:
+        """Embed and write batches while a reader thread parses and chunks the next files."""
+        prepared: queue.Queue[tuple[str, _Pending | None] | BaseException | None] = queue.Queue(
+            maxsize=PREFETCH_FILES
+        )
+        stop = threading.Event()
+
+        def read_ahead() -> None:
+            try:
+                for path in todo:
+                    item = self._prepare(Path(path), folder, found.files[path], known.get(path),
+                                         stale, by_hash, gone, report)
+                    while not stop.is_set():
+                        try:
+                            prepared.put((path, item), timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                prepared.put(None)
+            except BaseException as exc:  # handed to the caller's thread, which re-raises it
+                prepared.put(exc)
+
+        reader = threading.Thread(target=read_ahead, name="loremind-reader", daemon=True)
+        reader.start()
+        pending: list[_Pending] = []
+        started = time.perf_counter()
+        total = len(todo) + report.unchanged
+        done = report.unchanged
+        try:
+            while (got := prepared.get()) is not None:
+                if isinstance(got, BaseException):
+                    raise got
+                path, item = got
+                if item is not None:
+                    pending.append(item)
+                done += 1
+                if sum(len(p.chunks) for p in pending) >= BATCH_CHUNKS:
+                    self._flush(pending, report)
+                    pending = []
+                if progress:
+                    elapsed = max(time.perf_counter() - started, 1e-9)
+                    progress(Progress(done, total, report.chunks, report.chunks / elapsed, path))
+            self._flush(pending, report)
+        finally:
+            stop.set()
+            reader.join()
+        if progress:
+            elapsed = max(time.perf_counter() - started, 1e-9)
+            progress(Progress(total, total, report.chunks, report.chunks / elapsed))
+
+    def _prepare(self, path: Path, folder: Path, info: Any, row: dict[str, Any] | None,
+                 stale: set[str], by_hash: dict[str, str], gone: dict[str, dict[str, Any]],
+                 report: SyncReport) -> _Pending | None:
+        """Read, hash and chunk one file; metadata-only and rename cases are written at once."""
+        key = str(path)
+        try:
+            data = read_document(path, info, self.rules.max_bytes)
+            digest = content_hash(data)
+            if row and row["hash"] == digest and row["status"] == "indexed" and key not in stale:
+                self.store.upsert(DOCUMENTS.name, [{**row, "size": info.st_size,
+                                                    "mtime_ns": info.st_mtime_ns}])
+                report.unchanged += 1
+                return None
+            if digest in by_hash and row is None and self._move(
+                by_hash.pop(digest), path, folder, info, digest, gone
+            ):
+                report.renamed += 1
+                return None
+            parser = parser_for(extension(path))
+            if parser is None:
+                raise DocumentSkipped("unsupported file type")
+            chunks = chunk_document(parser(data), self.embedder)
+            if not chunks:
+                raise DocumentSkipped("no text found (a scanned PDF or an empty file?)")
+        except DocumentError as exc:
+            status = "skipped" if isinstance(exc, DocumentSkipped) else "failed"
+            report.problems[key] = str(exc)
+            setattr(report, status, getattr(report, status) + 1)
+            with self.store.writing():
+                self.store.delete(CHUNKS.name, f"path = {sql_str(key)}")
+                self.store.upsert(DOCUMENTS.name, [
+                    _doc_row(key, folder, info, "", status, str(exc), 0)
+                ])
+            return None
+        if row is None:
+            report.added += 1
+        else:
+            report.updated += 1
+        return _Pending(_doc_row(key, folder, info, digest, "indexed", "", len(chunks)), chunks)
+
+    def _move(self, old: str, new: Path, folder: Path, info: Any, digest: str,
+              gone: dict[str, dict[str, Any]]) -> bool:
+        """A renamed or moved file: copy its chunks and vectors to the new path, no embedding."""
+        key = str(new)
+        with self.store.writing():
+            rows = self.store.rows(CHUNKS.name, where=f"path = {sql_str(old)}")
+            if not rows:
+                return False  # another writer got there first: index the file normally
+            moved = [{**r, "id": f"{key}#{r['ordinal']}", "path": key, "folder": str(folder),
+                      "ext": extension(new)} for r in rows]
+            self.store.replace(CHUNKS.name, f"path = {sql_str(key)}", moved)
+            self.store.upsert(DOCUMENTS.name, [
+                _doc_row(key, folder, info, digest, "indexed", "", len(moved))
+            ])
+            self.store.delete(CHUNKS.name, f"path = {sql_str(old)}")
+            self.store.delete(DOCUMENTS.name, f"path = {sql_str(old)}")
+        gone.pop(old, None)
+        return True
+
+    def _flush(self, pending: list[_Pending], report: SyncReport) -> None:
+        if not pending:
+            return
+        texts = [chunk.text for item in pending for chunk in item.chunks]
+        vectors = self.embedder.encode(texts)
+        rows = []
+        for item in pending:
+            path = item.row["path"]
+            for chunk in item.chunks:
+                rows.append({
+                    "id": f"{path}#{chunk.ordinal}", "path": path, "folder": item.row["folder"],
+                    "ext": item.row["ext"], "ordinal": chunk.ordinal, "page": chunk.page,
+                    "heading": chunk.heading, "start": chunk.start, "end": chunk.end,
+                    "text": chunk.text, "vector": vectors[len(rows)],
+                })
+        paths = [item.row["path"] for item in pending]
+        with self.store.writing():
+            self.store.replace(CHUNKS.name, sql_in("path", paths), rows)
+            self.store.upsert(DOCUMENTS.name, [item.row for item in pending])
+        report.chunks += len(rows)
+
+    def remove_folder(self, folder: Path) -> None:
+        """Forget a folder that is no longer watched: its documents and chunks."""
+        where = f"folder = {sql_str(str(Path(folder).expanduser().resolve()))}"
+        with self.store.writing():
+            self.store.delete(CHUNKS.name, where)
+            self.store.delete(DOCUMENTS.name, where)
+
+
+def _under(path: str, roots: list[Path] | None) -> bool:
+    if roots is None:
+        return True
+    return any(path == str(root) or path.startswith(str(root) + "/") for root in roots)
+
+
+def _doc_row(path: str, folder: Path, info: Any, digest: str, status: str, reason: str,
+             chunks: int) -> dict[str, Any]:
+    return {
+        "path": path, "folder": str(folder), "ext": extension(Path(path)),
+        "size": info.st_size if info else 0, "mtime_ns": info.st_mtime_ns if info else 0,
+        "hash": digest, "status": status, "reason": reason, "chunks": chunks,
+        "updated_at": time.time(),
+    }

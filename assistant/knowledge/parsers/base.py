@@ -1,0 +1,70 @@
+"""What a parser returns, and the text decoding every text format shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from charset_normalizer import from_bytes
+
+from assistant.errors import DocumentError
+
+COMMON_ENCODINGS = ("cp1252", "iso8859_15", "latin_1")
+NEAR_TIE_CHAOS = 0.05
+
+
+class DocumentSkipped(DocumentError):
+    """A document deliberately left out (too large, binary, empty, a symlink loop)."""
+
+
+@dataclass
+class Section:
+    """A run of text under one heading trail, on one page (0 when the format has no pages)."""
+
+    text: str
+    heading: str = ""
+    page: int = 0
+
+
+@dataclass
+class ParsedDocument:
+    """The readable text of a file, in order, cut at headings and pages."""
+
+    sections: list[Section] = field(default_factory=list)
+
+    def add(self, text: str, heading: str = "", page: int = 0) -> None:
+        """Append a section, dropping it when it holds only whitespace."""
+        if text.strip():
+            self.sections.append(Section(text.strip(), heading, page))
+
+
+def decode_text(data: bytes) -> str:
+    """Bytes to text: UTF-8 when it is, else the encoding charset-normalizer detects."""
+    if b"\x00" in data[:8192]:
+        raise DocumentSkipped("binary content behind a text extension")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    results = from_bytes(data[:200_000])
+    best = results.best()
+    if best is None or best.encoding is None:
+        raise DocumentSkipped("binary content behind a text extension (no text encoding fits)")
+    # Short Western texts fit several code pages almost equally; the most common one wins ties.
+    near = [r for r in results if r.chaos <= best.chaos + NEAR_TIE_CHAOS]
+    chosen = next((r for r in near if r.encoding in COMMON_ENCODINGS), best)
+    return data.decode(chosen.encoding, errors="replace")
+
+
+class HeadingTrail:
+    """The headings above the current line, e.g. ``Install > Linux``."""
+
+    def __init__(self) -> None:
+        self._levels: list[tuple[int, str]] = []
+
+    def enter(self, level: int, title: str) -> None:
+        """A heading of ``level`` (1 = top) replaces every heading at that level or deeper."""
+        self._levels = [(lvl, t) for lvl, t in self._levels if lvl < level]
+        self._levels.append((level, title.strip()))
+
+    def __str__(self) -> str:
+        return " > ".join(title for _, title in self._levels if title)

@@ -1,0 +1,87 @@
+"""Hybrid search over indexed documents: meaning (vectors) and exact words (full text), fused."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.knowledge.embedder import Embedder
+from assistant.store import CHUNKS, Store, sql_in, sql_str
+
+SNIPPET_CHARS = 240
+_COLUMNS = ["id", "path", "page", "heading", "text", "start", "end"]
+
+
+@dataclass
+class SearchResult:
+    """One cited chunk: where it is (path, page, heading), how well it matched, and its text."""
+
+    path: str
+    page: int | None
+    heading: str
+    score: float
+    text: str
+    snippet: str
+    start: int
+    end: int
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields the CLI prints with --json."""
+        return asdict(self)
+
+
+def search_knowledge(store: Store, embedder: Embedder, query: str, k: int = 5,
+                     folders: Sequence[Path] = (), types: Sequence[str] = ()) -> list[SearchResult]:
+    """The ``k`` chunks that best answer ``query``, optionally within folders and file types."""
+    if not query.strip():
+        return []
+    where = _filter(folders, types)
+    rows = store.search_hybrid(CHUNKS.name, embedder.encode_query(query), query, k,
+                               where=where, columns=_COLUMNS)
+    return [_result(row, query) for row in rows]
+
+
+def _filter(folders: Sequence[Path], types: Sequence[str]) -> str | None:
+    clauses = []
+    if folders:
+        parts = []
+        for folder in folders:
+            root = str(Path(folder).expanduser().resolve())
+            # Any path below the folder, whichever watched folder it was indexed under.
+            parts.append(f"(path = {sql_str(root)} OR path LIKE {sql_str(_like_prefix(root))})")
+        clauses.append("(" + " OR ".join(parts) + ")")
+    if types:
+        exts = ["." + t.lower().lstrip(".") for t in types]
+        clauses.append(sql_in("ext", exts))
+    return " AND ".join(clauses) or None
+
+
+def _like_prefix(root: str) -> str:
+    escaped = root.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.rstrip("/") + "/%"
+
+
+def _result(row: dict[str, Any], query: str) -> SearchResult:
+    return SearchResult(
+        path=row["path"],
+        page=row["page"] or None,
+        heading=row["heading"],
+        score=round(float(row["_score"]), 6),
+        text=row["text"],
+        snippet=snippet(row["text"], query),
+        start=row["start"],
+        end=row["end"],
+    )
+
+
+def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
+    """A window of ``text`` around the first query word it contains (else its beginning)."""
+    flat = " ".join(text.split())
+    lower = flat.lower()
+    hits = [lower.find(w) for w in query.lower().split() if len(w) > 2 and w in lower]
+    at = min(hits) if hits else 0
+    begin = max(0, at - width // 3)
+    piece = flat[begin:begin + width]
+    return ("…" if begin else "") + piece + ("…" if begin + width < len(flat) else "")
