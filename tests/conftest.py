@@ -35,3 +35,20 @@ def embedded_model():
     model = LocalModel.load(context_size=2048)
     yield model
     model.close()
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real bundled all-MiniLM-L6-v2, loaded once for the whole run."""
+    from assistant.knowledge.embedder import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture
+def store(loremind_home):
+    """A fresh database in this test's LOREMIND_HOME, with every migration applied."""
+    from assistant.paths import app_paths
+    from assistant.store import Store
+
+    return Store.open(app_paths().ensure().database_dir)

@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 import re
 
-from llama_cpp import LlamaGrammar
-
-from assistant.engine import LocalModel, SamplingParams
+from assistant.engine import LocalModel
+from assistant.engine.structured import generate_json
 
 MAX_CANDIDATES = 3
 CANDIDATE_SCHEMA = {
@@ -44,7 +43,6 @@ _STOPWORDS = {
     "the", "user", "users", "user's", "that", "this", "with", "from", "they", "their", "have",
     "has", "likes", "like", "is", "are", "was", "and", "for", "who", "would", "prefers",
 }
-_grammar: LlamaGrammar | None = None
 
 
 def explicit_request(user_text: str) -> str | None:
@@ -60,15 +58,12 @@ def worth_extracting(user_text: str) -> bool:
 
 def extract_candidates(model: LocalModel, user_text: str) -> list[str]:
     """Ask the model for facts stated in ``user_text``; keep the grounded, non-secret ones.
-
     Runs beside the conversation: the chat's cached prompt is kept for the next turn."""
     messages = [
         {"role": "system", "content": INSTRUCTION},
         {"role": "user", "content": user_text},
     ]
-    with model.preserving_cache():
-        stream = model.stream_chat(messages, SamplingParams.greedy(200), grammar=_json_grammar())
-        output = stream.read()
+    output = generate_json(model, messages, CANDIDATE_SCHEMA, max_tokens=160)
     try:
         items = json.loads(output).get("memories", [])
     except (json.JSONDecodeError, AttributeError):
@@ -85,18 +80,11 @@ def filter_candidates(candidates: list[str], user_text: str) -> list[str]:
         if not text or _SECRET.search(text):
             continue
         content = [_stem(w) for w in _words(text) if w not in _STOPWORDS and len(w) > 2]
-        if not content or sum(w in said for w in content) < max(1, (len(content) + 1) // 2):
-            continue
+        if not content or not all(w in said for w in content):
+            continue  # a word the user never said: the model made it up
         if text.lower() not in (k.lower() for k in kept):
             kept.append(text)
     return kept
-
-
-def _json_grammar() -> LlamaGrammar:
-    global _grammar  # compiled once: building the grammar costs more than using it
-    if _grammar is None:
-        _grammar = LlamaGrammar.from_json_schema(json.dumps(CANDIDATE_SCHEMA), verbose=False)
-    return _grammar
 
 
 def _words(text: str) -> list[str]:
@@ -104,4 +92,4 @@ def _words(text: str) -> list[str]:
 
 
 def _stem(word: str) -> str:
-    return word[:5]
+    return word[:4]  # "lives" and "live", "allergic" and "allergy" match

@@ -1,0 +1,131 @@
+"""The Assistant facade on the real embedded model, embedder and store."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.chat.assistant import AskOptions, Assistant
+from assistant.chat.events import Done, Failed, MemoriesUsed, MemoryProposed, Sources, Token
+from assistant.config import Settings
+from assistant.engine import SamplingParams
+from assistant.paths import app_paths
+
+pytestmark = pytest.mark.slow
+SHORT = SamplingParams.greedy(24)
+
+
+@pytest.fixture
+def assistant(embedded_model, embedder, store):
+    embedded_model.drop_cache()
+    return Assistant(Settings(), app_paths(), model=embedded_model, embedder=embedder,
+                     store=store)
+
+
+def run(events):
+    """Collect a stream: the events by type, and the final event."""
+    collected = list(events)
+    assert isinstance(collected[-1], Done | Failed)
+    assert sum(isinstance(e, Done | Failed) for e in collected) == 1
+    return collected
+
+
+def of(kind, events):
+    return [e for e in events if isinstance(e, kind)]
+
+
+def table_state(store):
+    names = store._db.table_names()
+    return {name: (store.count(name), store.table(name).version) for name in names}
+
+
+def test_answer_stream_has_the_documented_shape(assistant):
+    session = assistant.new_session()
+    events = run(assistant.ask(session, "What is the capital of France?",
+                               AskOptions(sampling=SHORT)))
+    kinds = [type(e) for e in events]
+    assert kinds[:2] == [Sources, MemoriesUsed]
+    assert Token in kinds
+    done = events[-1]
+    assert isinstance(done, Done)
+    assert done.text == "".join(t.text for t in of(Token, events)).strip()
+    assert done.stats.completion_tokens > 0
+    stored = assistant.conversations.get(session.id)
+    assert [m.role for m in stored.messages] == ["user", "assistant"]
+    assert stored.title == "What is the capital of France?"
+
+
+def test_temporary_chat_leaves_the_store_unchanged(assistant):
+    assistant.memory.remember("I prefer metric units")
+    before = table_state(assistant.store)
+    session = assistant.new_session(temporary=True)
+    events = run(assistant.ask(session, "Remember that I am allergic to cats. I live in Oslo.",
+                               AskOptions(sampling=SHORT)))
+    assert of(MemoriesUsed, events)[0].memories == [], "a temporary chat reads no memory"
+    assert of(MemoryProposed, events) == []
+    run(assistant.ask(session, "And what do I like?", AskOptions(sampling=SHORT)))
+    assert table_state(assistant.store) == before
+    assert len(session.messages) == 4
+
+
+def test_explicit_memory_reaches_another_chat(assistant):
+    first = assistant.new_session()
+    events = run(assistant.ask(first, "Remember that I prefer metric units.",
+                               AskOptions(sampling=SHORT)))
+    saved = of(MemoryProposed, events)
+    assert [p.memory.status for p in saved] == ["active"]
+    assert saved[0].memory.text == "I prefer metric units."
+    second = assistant.new_session()
+    events = run(assistant.ask(second, "How tall is Mont Blanc?", AskOptions(sampling=SHORT)))
+    used = of(MemoriesUsed, events)[0].memories
+    assert [m.text for m in used] == ["I prefer metric units."]
+    stored = assistant.conversations.get(second.id).messages[-1]
+    assert stored.memories_used == [{"id": used[0].id, "text": used[0].text}]
+
+
+def test_a_fact_told_in_one_chat_is_found_by_chat_search(assistant):
+    first = assistant.new_session()
+    run(assistant.ask(first, "My sister Ingrid lives in Bergen.", AskOptions(sampling=SHORT)))
+    hits = assistant.conversations.search("Where does my sister live?")
+    assert hits and hits[0].session_id == first.id
+    assert "Bergen" in hits[0].text
+
+
+def test_paused_memory_is_neither_used_nor_proposed(assistant):
+    assistant.memory.remember("I am vegetarian")
+    assistant.memory.pause()
+    events = run(assistant.ask(assistant.new_session(), "I love hiking. What should I cook?",
+                               AskOptions(sampling=SHORT)))
+    assert of(MemoriesUsed, events)[0].memories == []
+    assert of(MemoryProposed, events) == []
+
+
+def test_regenerate_and_edit_last(assistant):
+    session = assistant.new_session()
+    run(assistant.ask(session, "Name a colour.", AskOptions(sampling=SHORT)))
+    first_answer = session.messages[-1].text
+    run(assistant.regenerate(session, AskOptions(sampling=SHORT)))
+    assert [m.role for m in session.messages] == ["user", "assistant"]
+    assert session.messages[-1].text == first_answer  # greedy: the same answer again
+    run(assistant.edit_last(session, "Name a fruit.", AskOptions(sampling=SHORT)))
+    stored = assistant.conversations.get(session.id)
+    assert [(m.role, m.text) for m in stored.messages][0] == ("user", "Name a fruit.")
+    assert len(stored.messages) == 2
+
+
+def test_cancel_stops_the_answer(assistant):
+    options = AskOptions(sampling=SamplingParams(max_tokens=200))
+    events = assistant.ask(assistant.new_session(), "Tell me a long story.", options)
+    tokens = 0
+    for event in events:
+        if isinstance(event, Token):
+            tokens += 1
+            options.cancel.set()
+        if isinstance(event, Done):
+            assert event.stats.finish_reason == "cancelled"
+            break
+    assert tokens <= 2
+
+
+def test_empty_message_fails_cleanly(assistant):
+    events = run(assistant.ask(assistant.new_session(), "   "))
+    assert isinstance(events[-1], Failed) and "Type a message" in events[-1].message
