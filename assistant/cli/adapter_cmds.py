@@ -38,12 +38,12 @@ def parse_adapter_specs(specs: Sequence[str]) -> list[tuple[str, float]]:
     """Turn ``NAME[:SCALE]`` strings into (name, scale) pairs; a bare name means scale 1."""
     parsed = []
     for spec in specs:
-        name, _, scale_text = spec.rpartition(":")
-        if not name:  # no colon: the whole spec is the name
-            name, scale_text = spec, ""
+        name, colon, scale_text = spec.rpartition(":")
         try:
-            scale = float(scale_text) if scale_text else 1.0
+            scale = float(scale_text) if colon else 1.0
         except ValueError:  # a colon inside the name (a Windows path), not a scale
+            colon = ""
+        if not colon:
             name, scale = spec, 1.0
         if not name.strip():
             raise AdapterError(f"'--adapter {spec}' names no adapter; write NAME or NAME:SCALE.")

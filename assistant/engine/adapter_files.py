@@ -119,7 +119,7 @@ def inspect_adapter(path: Path, base: GGUFFile) -> AdapterInfo:
         _check_weight_types(path)
         targets, rank = _check_tensors(header.tensors, base.tensors)
     except AdapterError as exc:
-        return replace(info, reason=f"{exc} (was it made for another base model?)")
+        return replace(info, reason=str(exc))
     return replace(info, compatible=True, targets=targets, rank=rank)
 
 
@@ -167,7 +167,8 @@ def _check_tensors(
         if set(parts) != {_LORA_A, _LORA_B}:
             raise AdapterError(f"has only one half of the LoRA pair for '{target}'")
         if target not in base:
-            raise AdapterError(f"changes the tensor '{target}', which the model does not have")
+            raise AdapterError(f"changes the tensor '{target}', which the model does not have "
+                               "(was it made for another base model?)")
         a, b, weight = parts[_LORA_A], parts[_LORA_B], base[target]
         if len(a) != 2 or len(b) != 2 or len(weight) != 2:
             raise AdapterError(f"has LoRA weights for '{target}' that are not matrices")
@@ -177,7 +178,8 @@ def _check_tensors(
             fits = a[1] == weight[1] and b[0] == weight[0] and a[0] == b[1]
         if not fits:
             raise AdapterError(
-                f"has LoRA weights of shapes {a} and {b} for '{target}', which is {weight}")
+                f"has LoRA weights of shapes {a} and {b} for '{target}', which is {weight} "
+                "(was it made for another base model?)")
         rank = max(rank, b[1])
     return tuple(sorted(pairs)), rank
 

@@ -250,3 +250,37 @@ def test_closing_the_model_first_is_safe(tiny_model_path, folder):
     library.close()  # llama.cpp freed the adapters with the model: nothing is freed twice
     with pytest.raises(AdapterError, match="closed"):
         library.apply([("style", 1.0)])
+
+
+def test_hot_swap_matches_loading_the_adapter_with_the_model(embedded_model, tmp_path):
+    """Greedy tokens through hot-swap equal those of a fresh ``Llama(lora_path=...)``."""
+    adapter = write_lora(tmp_path / "smol-style.gguf", embedded_model.info,
+                         targets=("attn_q", "attn_v", "ffn_up"), rank=8, seed=3)
+    prompt = embedded_model.prompt_tokens([{"role": "user", "content": "Name a colour."}])
+    greedy = SamplingParams.greedy(10)
+    library = AdapterLibrary(embedded_model, AdapterCatalog([tmp_path], embedded_model.info))
+    try:
+        base = embedded_model.stream_tokens(prompt, greedy)
+        base.read()
+        library.apply([("smol-style", 1.0)])
+        swapped = embedded_model.stream_tokens(prompt, greedy)
+        swapped.read()
+    finally:
+        library.close()
+    reference = llama_cpp.Llama(
+        model_path=str(embedded_model.path), lora_path=str(adapter), n_ctx=embedded_model.n_ctx,
+        n_threads=embedded_model.llama.n_threads,
+        n_threads_batch=embedded_model.llama.n_threads_batch,
+        n_gpu_layers=embedded_model.report.n_gpu_layers, verbose=False)
+    try:
+        expected = []
+        for token in reference.generate(prompt, temp=0.0, top_k=1, top_p=1.0, min_p=0.0,
+                                        repeat_penalty=1.0):
+            if llama_cpp.llama_vocab_is_eog(llama_cpp.llama_model_get_vocab(reference.model),
+                                            token) or len(expected) == 10:
+                break
+            expected.append(token)
+    finally:
+        reference.close()
+    assert swapped.stats.completion_ids == expected
+    assert swapped.stats.completion_ids != base.stats.completion_ids  # the adapter mattered
