@@ -92,4 +92,8 @@ def _words(text: str) -> list[str]:
 
 
 def _stem(word: str) -> str:
-    return word[:4]  # "lives" and "live", "allergic" and "allergy" match
+    """Strip one inflection so that "lives" matches "live" but "Lyonese" not "Lyon"."""
+    for suffix in ("'s", "ing", "es", "ed", "s", "d", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word

@@ -1,0 +1,70 @@
+"""Prompt assembly: always within the context window, oldest turns dropped first."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.chat.events import Citation
+from assistant.chat.prompt import compose, plan_prompt
+from assistant.engine import LocalModel
+from assistant.errors import ContextOverflowError
+
+RESERVE = 64
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_model_path):
+    model = LocalModel.load(tiny_model_path, context_size=512)
+    yield model
+    model.close()
+
+
+def citation(n: int, text: str) -> Citation:
+    return Citation(n, f"/notes/doc{n}.md", 0, "Intro", text, 0.5)
+
+
+def history(turns: int) -> list[dict]:
+    messages = []
+    for i in range(turns):
+        messages.append({"role": "user", "content": f"question {i} the cat sat on the mat"})
+        messages.append({"role": "assistant", "content": f"answer {i} the dog is blue"})
+    return messages
+
+
+@pytest.mark.parametrize("turns", [0, 3, 40, 400])
+def test_never_exceeds_the_context(tiny, turns):
+    plan = plan_prompt(tiny, "You are helpful.", ["I like cats"], [citation(1, "red mat")],
+                       history(turns), "what is blue?", reserve=RESERVE)
+    assert tiny.count_tokens(plan.messages) <= tiny.n_ctx - RESERVE
+    assert plan.messages[-1]["content"].endswith("what is blue?")
+    roles = [m["role"] for m in plan.messages]
+    assert roles[0] == "system"
+    assert roles[1:] == ["user", "assistant"] * ((len(roles) - 2) // 2) + ["user"]
+    if turns >= 40:
+        assert plan.dropped_turns > 0
+        assert plan.messages[-2]["content"] == f"answer {turns - 1} the dog is blue"
+
+
+def test_sources_are_numbered_and_the_model_is_told_to_cite(tiny):
+    cites = [citation(1, "The boiler error E42 means low pressure."),
+             citation(2, "Descale the kettle monthly.")]
+    messages = compose("Be brief.", [], cites, [], "What is E42?")
+    user = messages[-1]["content"]
+    assert "[1] (/notes/doc1.md, Intro)\nThe boiler error E42" in user
+    assert "[2] (/notes/doc2.md, Intro)\nDescale" in user
+    assert "cite them like [1]" in user
+    assert user.endswith("Question: What is E42?")
+
+
+def test_sources_then_memories_give_way_after_history(tiny):
+    big = "the cat sat on the mat " * 12
+    plan = plan_prompt(tiny, "S", [big, big], [citation(1, big), citation(2, big)], [],
+                       "hi", reserve=RESERVE)
+    assert tiny.count_tokens(plan.messages) <= tiny.n_ctx - RESERVE
+    assert len(plan.citations) < 2, "this much does not fit: something had to give"
+    assert len(plan.memories) == 2 or not plan.citations, "sources go before memories"
+
+
+def test_a_message_too_long_for_the_context_is_refused(tiny):
+    with pytest.raises(ContextOverflowError):
+        plan_prompt(tiny, "S", [], [], [], "the cat " * 400, reserve=RESERVE)
