@@ -118,6 +118,7 @@ class AdapterLibrary:
 
     @property
     def resident_bytes(self) -> int:
+        """Memory the resident adapters take, counted as their file sizes."""
         return sum(r.info.size_bytes for r in self._resident.values())
 
     def apply(self, adapters: ActiveSet) -> bool:
