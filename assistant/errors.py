@@ -8,7 +8,8 @@
      ├── StoreError         the local database can't be read or written
      └── DocumentError      a document can't be parsed (recorded per file, never fatal to a run)
 
-Library exceptions (llama_cpp, lancedb, OSError) are wrapped at the boundary with ``raise … from exc``.
+Library exceptions (llama_cpp, lancedb, OSError) are wrapped at the boundary with
+``raise … from exc``.
 """
 
 from __future__ import annotations

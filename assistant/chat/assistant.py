@@ -22,13 +22,15 @@ from assistant.chat.events import (
     Failed,
     MemoriesUsed,
     MemoryProposed,
+    Notice,
     Sources,
     Token,
 )
 from assistant.chat.prompt import plan_prompt
 from assistant.config import Settings
 from assistant.engine import LocalModel, Message, SamplingParams
-from assistant.errors import LoremindError
+from assistant.engine.adapters import AdapterLibrary, AdapterSet
+from assistant.errors import AdapterError, LoremindError
 from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.search import search_knowledge
 from assistant.memory.book import Memory, MemoryBook
@@ -62,6 +64,7 @@ class Assistant:
         self._model = model
         self._embedder = embedder
         self._store = store
+        self._adapters: AdapterLibrary | None = None
         self._load_lock = threading.Lock()
 
     # -- components, loaded on first use -----------------------------------------------------
@@ -87,6 +90,16 @@ class Assistant:
                 self._store = Store.open(self.paths.database_dir)
             return self._store
 
+    @property
+    def adapters(self) -> AdapterLibrary:
+        """The LoRA adapters of the loaded model (created on first use)."""
+        model = self.model
+        with self._load_lock:
+            if self._adapters is None or self._adapters.model is not model:
+                self._adapters = AdapterLibrary.for_model(model, self.paths,
+                                                          self.settings.adapters)
+            return self._adapters
+
     @cached_property
     def memory(self) -> MemoryBook:
         return MemoryBook(self.store, self.embedder)
@@ -99,12 +112,18 @@ class Assistant:
         """Switch to another loaded model (the settings changed); the old one is freed."""
         with self._load_lock:
             old, self._model = self._model, model
+            library, self._adapters = self._adapters, None
+        if library is not None:
+            library.close()
         if old is not None and old is not model:
             old.close()
 
     def close(self) -> None:
         """Free the model's memory."""
         with self._load_lock:
+            if self._adapters is not None:
+                self._adapters.close()
+                self._adapters = None
             if self._model is not None:
                 self._model.close()
                 self._model = None
@@ -114,6 +133,18 @@ class Assistant:
     def new_session(self, temporary: bool = False) -> ChatSession:
         """A new chat; a temporary one is never stored and never touches memory."""
         return ChatSession(temporary=temporary)
+
+    def set_adapters(self, session: ChatSession, adapters: list[tuple[str, float]]) -> None:
+        """Choose a chat's adapters (name, scale); they apply from its next answer. Raises
+        :class:`AdapterError` for an unknown or incompatible adapter."""
+        chosen = [(self.adapters.catalog.find(name), float(scale)) for name, scale in adapters]
+        for info, _ in chosen:
+            if not info.compatible:
+                raise AdapterError(f"{info.path.name} cannot be used with this model: "
+                                   f"{info.reason}.")
+        session.adapters = AdapterSet.of(chosen).to_list()
+        if not session.temporary and session.messages:
+            self.conversations.save_session(session)
 
     def ask(self, session: ChatSession, text: str,
             options: AskOptions | None = None) -> Iterator[Event]:
@@ -179,10 +210,13 @@ class Assistant:
         yield Sources(plan.citations)
         yield MemoriesUsed(used)
 
-        adapters = self._apply_adapters(session)
-        stream = self.model.stream_chat(plan.messages, params, cancel=options.cancel)
-        for piece in stream:
-            yield Token(piece)
+        with self.model.lock:  # no other chat may switch adapters until this answer is done
+            adapters, warnings = self._apply_adapters(session)
+            for warning in warnings:
+                yield Notice(warning)
+            stream = self.model.stream_chat(plan.messages, params, cancel=options.cancel)
+            for piece in stream:
+                yield Token(piece)
         answer = ChatMessage("assistant", stream.text.strip(),
                              sources=[c.to_json() for c in plan.citations],
                              memories_used=[{"id": m.id, "text": m.text} for m in used])
@@ -203,7 +237,9 @@ class Assistant:
 
     def _citations(self, text: str, options: AskOptions) -> list[Citation]:
         results = search_knowledge(self.store, self.embedder, text, options.knowledge_k)
-        relevant = [r for r in results if r.similarity >= MIN_SOURCE_SIMILARITY]
+        # A words-only match (similarity None) found an exact term the meaning search missed.
+        relevant = [r for r in results
+                    if r.similarity is None or r.similarity >= MIN_SOURCE_SIMILARITY]
         return [Citation(n, r.path, r.page or 0, r.heading, r.text, r.score)
                 for n, r in enumerate(relevant, start=1)]
 
@@ -224,9 +260,13 @@ class Assistant:
         except LoremindError:
             return None
 
-    def _apply_adapters(self, session: ChatSession) -> list[dict]:
-        """Switch the model to this chat's adapters; returns what was applied."""
-        return []
+    def _apply_adapters(self, session: ChatSession) -> tuple[list[dict], tuple[str, ...]]:
+        """Switch the model to this chat's adapters: (what was applied, warnings)."""
+        if not session.adapters and self._adapters is None:
+            return [], ()  # no chat has used adapters yet: nothing to switch off
+        resolved = self.adapters.resolve(AdapterSet.from_list(session.adapters))
+        self.adapters.apply(resolved.adapters)
+        return AdapterSet.of(resolved.adapters).to_list(), resolved.warnings
 
     def _truncate(self, session: ChatSession, keep: int) -> None:
         if not session.temporary:

@@ -11,10 +11,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.chat.tables import MESSAGES, SESSIONS
 from assistant.errors import LoremindError
 from assistant.knowledge.embedder import Embedder
-from assistant.chat.tables import MESSAGES, SESSIONS
 from assistant.store import Store, sql_str
+
 
 class SessionNotFound(LoremindError):
     """No chat has that id."""

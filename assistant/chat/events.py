@@ -1,7 +1,8 @@
 """The typed events of one answer, consumed alike by the Qt GUI, the quick-ask popup and the CLI.
 
-An answer's stream is: ``Sources`` and ``MemoriesUsed`` (what the answer may draw on), ``Token``s,
-``MemoryProposed`` (zero or more), then exactly one ``Done`` or ``Failed``.
+An answer's stream is: ``Sources`` and ``MemoriesUsed`` (what the answer may draw on), ``Notice``s
+(zero or more), ``Token``s, ``MemoryProposed`` (zero or more), then exactly one ``Done`` or
+``Failed``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,13 @@ class MemoryProposed:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """Something the user should know about this answer (e.g. an adapter that is gone)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class AnswerStats:
     """What the answer cost and what it ran with."""
 
@@ -92,4 +100,4 @@ class Failed:
         return str(self.error)
 
 
-Event = Token | Sources | MemoriesUsed | MemoryProposed | Done | Failed
+Event = Token | Sources | MemoriesUsed | MemoryProposed | Notice | Done | Failed

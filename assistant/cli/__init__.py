@@ -6,13 +6,14 @@ and this layer turns it into a one-line message and exit status 1.
 
 from __future__ import annotations
 
-from assistant.cli.app import main
 from assistant.cli import (  # noqa: F401  (each module registers its commands)
     adapter_cmds,
     bench,
+    chat_cmds,
     engine_cmds,
     knowledge_cmds,
     memory_cmds,
 )
+from assistant.cli.app import main
 
 __all__ = ["main"]

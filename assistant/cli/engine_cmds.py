@@ -1,4 +1,4 @@
-"""Chatting from the terminal, checking the installation, and the engine benchmark."""
+"""Checking the installation, and the engine benchmark."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from typing import Any
 import click
 
 from assistant import __version__
-from assistant.cli.adapter_cmds import ADAPTER_OPTION, apply_adapter_specs
 from assistant.cli.app import cli_context, main, reports_errors
 from assistant.cli.bench import bench, print_result
-from assistant.engine import LocalModel, Message, SamplingParams
+from assistant.engine import LocalModel
 from assistant.engine.bench import run_engine_bench
 
 MODEL_OPTION = click.option(
@@ -34,70 +33,6 @@ def load_model(model_path: Path | None) -> LocalModel:
             gpu_layers=settings.model.gpu_layers,
         )
     return LocalModel.from_settings(settings.model)
-
-
-@main.command()
-@click.argument("question")
-@MODEL_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of streaming.")
-@ADAPTER_OPTION
-@reports_errors
-def ask(question: str, model_path: Path | None, as_json: bool, adapters: tuple[str, ...]) -> None:
-    """Ask one question and stream the answer."""
-    settings = cli_context().settings
-    model = load_model(model_path)
-    apply_adapter_specs(model, adapters)
-    messages: list[Message] = [
-        {"role": "system", "content": settings.generation.system_prompt},
-        {"role": "user", "content": question},
-    ]
-    stream = model.stream_chat(messages, SamplingParams.from_settings(settings.generation))
-    for piece in stream:
-        if not as_json:
-            click.echo(piece, nl=False)
-    if as_json:
-        click.echo(json.dumps({
-            "text": stream.text.strip(),
-            "model": str(model.path),
-            "prompt_tokens": stream.stats.prompt_tokens,
-            "completion_tokens": stream.stats.completion_tokens,
-            "seconds": round(stream.stats.seconds, 3),
-            "finish_reason": stream.stats.finish_reason,
-        }))
-    else:
-        click.echo()
-
-
-@main.command()
-@MODEL_OPTION
-@reports_errors
-def chat(model_path: Path | None) -> None:
-    """An interactive chat in the terminal (Ctrl+D or /quit ends it)."""
-    settings = cli_context().settings
-    model = load_model(model_path)
-    params = SamplingParams.from_settings(settings.generation)
-    history: list[Message] = [{"role": "system", "content": settings.generation.system_prompt}]
-    click.echo(f"Chatting with {model.info.name or model.path.name}. /quit or Ctrl+D to end.")
-    while True:
-        try:
-            text = input("you> ")
-        except EOFError:
-            click.echo()
-            return
-        if text.strip() in {"/quit", "/exit"}:
-            return
-        if not text.strip():
-            continue
-        history.append({"role": "user", "content": text})
-        click.echo("loremind> ", nl=False)
-        try:
-            stream = model.stream_chat(history, params)
-            for piece in stream:
-                click.echo(piece, nl=False)
-        except KeyboardInterrupt:
-            click.echo(" [stopped]", nl=False)
-        click.echo()
-        history.append({"role": "assistant", "content": stream.text})
 
 
 @main.command()

@@ -26,6 +26,7 @@ class SearchResult:
     snippet: str
     start: int
     end: int
+    similarity: float | None = None  # cosine to the query; None for a words-only match
 
     def to_json(self) -> dict[str, Any]:
         """The fields the CLI prints with --json."""
@@ -73,6 +74,7 @@ def _result(row: dict[str, Any], query: str) -> SearchResult:
         snippet=snippet(row["text"], query),
         start=row["start"],
         end=row["end"],
+        similarity=1.0 - float(row["_distance"]) if row.get("_distance") is not None else None,
     )
 
 

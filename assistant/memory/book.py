@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -152,7 +151,7 @@ class MemoryBook:
 
     def remember(self, text: str, *, actor: Actor = "user", session_id: str = "",
                  message_id: str = "") -> Memory:
-        """Keep ``text`` at once (the user asked); an existing near-duplicate is returned instead."""
+        """Keep ``text`` at once (the user asked); returns an existing near-duplicate instead."""
         text = _clean(text)
         vector = self.embedder.encode_query(text)
         with self.store.writing():

@@ -1,0 +1,145 @@
+"""``loremind ask`` and ``loremind chat``: the terminal front end of the Assistant facade."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from assistant.chat.assistant import AskOptions, Assistant
+from assistant.chat.conversations import ChatSession
+from assistant.chat.events import (
+    Done,
+    Event,
+    Failed,
+    MemoriesUsed,
+    MemoryProposed,
+    Notice,
+    Sources,
+    Token,
+)
+from assistant.cli.adapter_cmds import ADAPTER_OPTION, parse_adapter_specs
+from assistant.cli.app import cli_context, main, reports_errors
+from assistant.cli.engine_cmds import MODEL_OPTION
+
+TEMPORARY_OPTION = click.option(
+    "--temporary", is_flag=True,
+    help="A temporary chat: nothing is stored, memory is neither read nor written.")
+
+
+def make_assistant(model_path: Path | None) -> Assistant:
+    """The facade over this user's settings and data (``--model`` overrides the settings)."""
+    ctx = cli_context()
+    if model_path is not None:
+        ctx.settings.model.path = str(model_path)
+    return Assistant(ctx.settings, ctx.paths)
+
+
+def _session(assistant: Assistant, session_id: str | None, temporary: bool,
+             adapters: tuple[str, ...]) -> ChatSession:
+    session = (assistant.conversations.get(session_id) if session_id
+               else assistant.new_session(temporary=temporary))
+    if adapters:
+        assistant.set_adapters(session, parse_adapter_specs(adapters))
+    return session
+
+
+@main.command()
+@click.argument("question")
+@MODEL_OPTION
+@ADAPTER_OPTION
+@click.option("--session", "session_id", default=None, help="Continue this stored chat.")
+@TEMPORARY_OPTION
+@click.option("--no-knowledge", is_flag=True, help="Don't search your documents.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of streaming.")
+@reports_errors
+def ask(question: str, model_path: Path | None, adapters: tuple[str, ...],
+        session_id: str | None, temporary: bool, no_knowledge: bool, as_json: bool) -> None:
+    """Ask one question; the answer streams, with its sources and the memories it used."""
+    assistant = make_assistant(model_path)
+    session = _session(assistant, session_id, temporary, adapters)
+    options = AskOptions(use_knowledge=not no_knowledge)
+    result = _consume(assistant.ask(session, question, options), stream=not as_json)
+    if as_json:
+        click.echo(json.dumps({**result, "model": str(assistant.model.path),
+                               "session_id": None if session.temporary else session.id}))
+
+
+@main.command()
+@MODEL_OPTION
+@ADAPTER_OPTION
+@click.option("--session", "session_id", default=None, help="Continue this stored chat.")
+@TEMPORARY_OPTION
+@reports_errors
+def chat(model_path: Path | None, adapters: tuple[str, ...], session_id: str | None,
+         temporary: bool) -> None:
+    """An interactive chat in the terminal (Ctrl+D or /quit ends it, Ctrl+C stops an answer)."""
+    assistant = make_assistant(model_path)
+    session = _session(assistant, session_id, temporary, adapters)
+    kind = "temporary chat (nothing is kept)" if temporary else "chat"
+    click.echo(f"A {kind} with {assistant.model.info.name or assistant.model.path.name}. "
+               "/quit or Ctrl+D to end.")
+    while True:
+        try:
+            text = input("you> ")
+        except EOFError:
+            click.echo()
+            return
+        if text.strip() in {"/quit", "/exit"}:
+            return
+        if not text.strip():
+            continue
+        click.echo("loremind> ", nl=False)
+        options = AskOptions()
+        try:
+            _consume(assistant.ask(session, text, options), stream=True)
+        except KeyboardInterrupt:
+            options.cancel.set()
+            click.echo(" [stopped]")
+
+
+def _consume(events: Iterable[Event], stream: bool) -> dict[str, Any]:
+    """Print or collect one answer's events; raise the error of a Failed event."""
+    result: dict[str, Any] = {"sources": [], "memories_used": [], "memories_proposed": [],
+                              "notices": []}
+    for event in events:
+        if isinstance(event, Token) and stream:
+            click.echo(event.text, nl=False)
+        elif isinstance(event, Notice):
+            result["notices"].append(event.text)
+            if stream:
+                click.echo(f"[{event.text}]", err=True)
+        elif isinstance(event, MemoriesUsed):
+            result["memories_used"] = [{"id": m.id, "text": m.text} for m in event.memories]
+        elif isinstance(event, MemoryProposed):
+            result["memories_proposed"].append(event.memory.to_json())
+        elif isinstance(event, Failed):
+            raise event.error
+        elif isinstance(event, Done):
+            _finish(event, result, stream)
+        elif isinstance(event, Sources):
+            result["sources"] = [c.to_json() for c in event.citations]
+    return result
+
+
+def _finish(done: Done, result: dict[str, Any], stream: bool) -> None:
+    stats = done.stats
+    result.update(text=done.text, prompt_tokens=stats.prompt_tokens,
+                  completion_tokens=stats.completion_tokens, seconds=round(stats.seconds, 3),
+                  finish_reason=stats.finish_reason, adapters=stats.adapters)
+    if not stream:
+        return
+    click.echo()
+    for source in result["sources"]:
+        where = source["path"] + (f", page {source['page']}" if source["page"] else "")
+        click.echo(f"  [{source['number']}] {where}" +
+                   (f" — {source['heading']}" if source["heading"] else ""))
+    for memory in result["memories_proposed"]:
+        verb = "Remembered" if memory["status"] == "active" else "Proposed memory"
+        hint = "" if memory["status"] == "active" else \
+            f" (keep it: loremind memory approve {memory['id']})"
+        click.echo(f"  {verb}: {memory['text']}{hint}")
+
