@@ -13,7 +13,7 @@ from typing import Any
 import llama_cpp
 
 from assistant.engine.chat_template import Message
-from assistant.engine.model import LocalModel, SamplingParams
+from assistant.engine.model import LocalModel, SamplingParams, common_prefix
 
 GENERATION_TOKENS = 96
 REPEATS = 3
@@ -108,7 +108,7 @@ def _conversation(model: LocalModel) -> list[dict[str, Any]]:
         reply = stream.read()
         turns.append({
             "prompt": len(prompt),
-            "new": len(prompt) - _common_prefix(prompt, seen),
+            "new": len(prompt) - common_prefix(prompt, seen),
             "evaluated": stream.stats.evaluated_tokens,
             "ttft_s": stream.stats.ttft_s,
         })
@@ -116,11 +116,3 @@ def _conversation(model: LocalModel) -> list[dict[str, Any]]:
         history.append({"role": "assistant", "content": reply})
     return turns
 
-
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n

@@ -341,18 +341,23 @@ class LocalModel:
     def _reusable_prefix(self, prompt: list[int]) -> int:
         """How many leading prompt tokens llama-cpp-python will take from the KV cache
         (mirrors ``Llama.generate``: one token is always evaluated to get fresh logits)."""
-        cached = self.llama.input_ids[: self.llama.n_tokens]
-        common = 0
-        for a, b in zip(cached, prompt, strict=False):
-            if a != b:
-                break
-            common += 1
+        common = common_prefix(self.llama.input_ids[: self.llama.n_tokens].tolist(), prompt)
         return common - 1 if common == len(prompt) and common > 0 else common
 
     def _token_text(self, token: int) -> str:
         if token < 0:
             return ""
         return self.llama.detokenize([token], special=True).decode("utf-8", errors="replace")
+
+
+def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading tokens ``a`` and ``b`` share."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def _split_at_stop(text: str, stop: Sequence[str]) -> tuple[str, str, bool]:

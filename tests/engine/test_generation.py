@@ -9,7 +9,7 @@ import pytest
 from assistant.config import Settings
 from assistant.engine import LocalModel, SamplingParams
 from assistant.engine.chat_template import CHATML_TEMPLATE
-from assistant.engine.model import _gpu_plan, _split_at_stop
+from assistant.engine.model import _gpu_plan, _split_at_stop, common_prefix
 from assistant.engine.synthetic import write_tiny_model
 from assistant.errors import ContextOverflowError
 
@@ -134,9 +134,7 @@ def test_follow_up_turn_evaluates_only_its_new_tokens(embedded_model):
     history += [{"role": "assistant", "content": first.text},
                 {"role": "user", "content": "And one that is red?"}]
     second_prompt = model.prompt_tokens(history)
-    common = next((i for i, (a, b) in enumerate(zip(second_prompt, seen)) if a != b),
-                  min(len(second_prompt), len(seen)))
-    new_tokens = len(second_prompt) - common
+    new_tokens = len(second_prompt) - common_prefix(second_prompt, seen)
     second = model.stream_tokens(second_prompt, SamplingParams.greedy(24))
     second.read()
     assert second.stats.prompt_tokens == len(second_prompt)
