@@ -6,18 +6,34 @@ from collections.abc import Sequence
 from typing import Any
 
 RRF_K = 60  # the usual constant: damps the weight of the very first ranks
+TIE_BREAK_WEIGHT = 1e-4  # far below one rank step: only decides between equal rank sums
 
 
 def rrf_fuse(
-    rankings: Sequence[Sequence[dict[str, Any]]], key: str, k: int
+    rankings: Sequence[Sequence[dict[str, Any]]],
+    key: str,
+    k: int,
+    strengths: Sequence[Sequence[float]] | None = None,
 ) -> list[dict[str, Any]]:
-    """The top ``k`` rows across ``rankings``, scored by the sum of 1 / (RRF_K + rank)."""
+    """The top ``k`` rows across ``rankings``, scored by the sum of 1 / (RRF_K + rank).
+
+    ``strengths`` (one 0..1 value per row, e.g. score / best score of its list) break ties: when
+    one list ranks a row first and another second, the list that was surer of its pick wins.
+    """
     scores: dict[Any, float] = {}
     rows: dict[Any, dict[str, Any]] = {}
-    for ranking in rankings:
+    for index, ranking in enumerate(rankings):
         for rank, row in enumerate(ranking, start=1):
             ident = row[key]
-            scores[ident] = scores.get(ident, 0.0) + 1.0 / (RRF_K + rank)
+            bonus = TIE_BREAK_WEIGHT * strengths[index][rank - 1] if strengths else 0.0
+            scores[ident] = scores.get(ident, 0.0) + 1.0 / (RRF_K + rank) + bonus
             rows.setdefault(ident, row)
     best = sorted(scores, key=lambda ident: scores[ident], reverse=True)[:k]
     return [{**rows[ident], "_score": scores[ident]} for ident in best]
+
+
+def relative_strengths(values: Sequence[float], higher_is_better: bool = True) -> list[float]:
+    """Each value as a fraction of the best one (distances are turned into similarities first)."""
+    sims = [v if higher_is_better else 1.0 - v for v in values]
+    top = max(sims, default=0.0)
+    return [max(s, 0.0) / top if top > 0 else 0.0 for s in sims]

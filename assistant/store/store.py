@@ -23,7 +23,7 @@ from lancedb.index import FTS, BTree, IvfFlat
 from assistant.errors import LoremindError, StoreError
 from assistant.store.lock import WriteLock
 from assistant.store.migrations import MIGRATIONS
-from assistant.store.search import rrf_fuse
+from assistant.store.search import relative_strengths, rrf_fuse
 from assistant.store.tables import META, MIGRATIONS_APPLIED, TABLES, TableSpec
 
 log = logging.getLogger(__name__)
@@ -287,7 +287,11 @@ class Store:
         cols = None if columns is None else sorted({*columns, key})
         by_vector = self.search_vector(name, vector, pool, where, cols)
         by_text = self.search_text(name, text, pool, where, cols)
-        return rrf_fuse([by_vector, by_text], key=key, k=k)
+        strengths = [
+            relative_strengths([r["_distance"] for r in by_vector], higher_is_better=False),
+            relative_strengths([r["_score"] for r in by_text]),
+        ]
+        return rrf_fuse([by_vector, by_text], key=key, k=k, strengths=strengths)
 
     def _has_index(self, name: str, column: str) -> bool:
         if column not in self._indexed.get(name, set()):

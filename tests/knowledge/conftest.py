@@ -1,4 +1,4 @@
-"""Shared knowledge fixtures: one real embedder per session, a fresh store per test."""
+"""Knowledge fixtures; ``embedder`` (one per session) and ``store`` come from tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -8,18 +8,6 @@ import pytest
 
 from assistant.knowledge import Embedder, Indexer
 from assistant.store import Store
-
-
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    """The bundled all-MiniLM-L6-v2, loaded once for the whole test session."""
-    return Embedder()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
-    """An empty database in this test's folder."""
-    return Store.open(tmp_path / "db")
 
 
 @pytest.fixture

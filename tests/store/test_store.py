@@ -153,3 +153,11 @@ def test_concurrent_upserts_of_the_same_keys_never_duplicate(notes_db):
     assert not errors
     ids = [r["id"] for r in Store.open(notes_db).rows(NOTES.name, columns=["id"])]
     assert sorted(ids) == sorted(f"k{i}" for i in range(20))
+
+
+def test_rrf_ties_go_to_the_surer_list():
+    vector = [{"id": "near"}, {"id": "exact"}]
+    text = [{"id": "exact"}, {"id": "near"}]
+    # The full-text search is far surer of "exact" than the vector search is of "near".
+    fused = rrf_fuse([vector, text], key="id", k=2, strengths=[[1.0, 0.98], [1.0, 0.2]])
+    assert [r["id"] for r in fused] == ["exact", "near"]

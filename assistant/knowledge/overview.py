@@ -1,0 +1,69 @@
+"""What the knowledge index holds per watched folder, and which files may be opened from it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.store import DOCUMENTS, Store
+
+
+@dataclass
+class FolderOverview:
+    """One watched folder: documents by status, and the files not indexed with the reason."""
+
+    folder: str
+    counts: Counter[str] = field(default_factory=Counter)
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # (path, status, reason)
+
+    @property
+    def indexed(self) -> int:
+        return self.counts["indexed"]
+
+    @property
+    def skipped(self) -> int:
+        return self.counts["skipped"]
+
+    @property
+    def failed(self) -> int:
+        return self.counts["failed"]
+
+
+def folder_overviews(store: Store, folders: list[str]) -> list[FolderOverview]:
+    """An overview of each folder in ``folders`` (in that order), read from ``documents``."""
+    by_folder = {_key(f): FolderOverview(f) for f in folders}
+    rows = store.rows(DOCUMENTS.name, columns=["path", "folder", "status", "reason"])
+    for row in rows:
+        overview = by_folder.get(row["folder"])
+        if overview is None:
+            continue
+        overview.counts[row["status"]] += 1
+        if row["status"] in ("skipped", "failed"):
+            overview.problems.append((row["path"], row["status"], row["reason"]))
+    for overview in by_folder.values():
+        overview.problems.sort(key=lambda p: (p[1] != "failed", p[0]))
+    return list(by_folder.values())
+
+
+def openable_file(path: str, folders: list[str]) -> Path | None:
+    """``path`` resolved, when it is an existing file inside a watched folder; else None.
+
+    Citations come from the index, so this guards against opening anything the user did not
+    choose to share with the assistant (a stale row, a path pointing out through a link).
+    """
+    try:
+        target = Path(path).expanduser().resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if not target.is_file():
+        return None
+    for folder in folders:
+        root = Path(_key(folder))
+        if target == root or root in target.parents:
+            return target
+    return None
+
+
+def _key(folder: str) -> str:
+    return str(Path(folder).expanduser().resolve())

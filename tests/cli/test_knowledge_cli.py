@@ -1,0 +1,64 @@
+"""``loremind index``, ``search --json``, ``knowledge status --json`` and ``bench knowledge``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from assistant.cli import main
+from tests.knowledge.helpers import make_pdf
+
+
+@pytest.fixture
+def shared_embedder(embedder, monkeypatch):
+    """Commands load the embedder themselves; hand them the session's (the real model)."""
+    monkeypatch.setattr("assistant.knowledge.Embedder", lambda: embedder)
+    monkeypatch.setattr("assistant.knowledge.bench.Embedder", lambda: embedder)
+    return embedder
+
+
+def test_index_then_search_returns_cited_chunks(tmp_path, shared_embedder):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "guide.md").write_text("# Setup\n\n## Network\n\nError NX-301 means the cable is "
+                                   "unplugged. Plug it back in.")
+    (docs / "manual.pdf").write_bytes(make_pdf(["Cover page.", "Clean the lens with a soft "
+                                                "cloth every month."]))
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 broken")
+    runner = CliRunner()
+    result = runner.invoke(main, ["index", str(docs)])
+    assert result.exit_code == 0, result.output
+    assert "2 added" in result.output and "1 failed" in result.output
+
+    result = runner.invoke(main, ["search", "--json", "--k", "2", "NX-301"])
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.output)
+    assert set(hits[0]) == {"path", "page", "heading", "score", "text"}
+    assert hits[0]["path"].endswith("guide.md") and hits[0]["heading"] == "Setup > Network"
+
+    hits = json.loads(runner.invoke(main, ["search", "--json", "how to wipe the optics"]).output)
+    assert hits[0]["path"].endswith("manual.pdf") and hits[0]["page"] == 2
+
+    result = runner.invoke(main, ["search", "how to wipe the optics"])
+    assert "manual.pdf (page 2)" in result.output
+
+    status = json.loads(runner.invoke(main, ["knowledge", "status", "--json"]).output)
+    assert status["by_status"] == {"indexed": 2, "failed": 1}
+    assert status["not_indexed"][0]["path"].endswith("broken.pdf")
+    assert "PDF" in status["not_indexed"][0]["reason"]
+
+
+def test_index_needs_a_folder(shared_embedder):
+    result = CliRunner().invoke(main, ["index"])
+    assert result.exit_code == 2 and "at least one folder" in result.output
+
+
+def test_bench_knowledge_json_keys(shared_embedder):
+    result = CliRunner().invoke(main, ["bench", "knowledge", "--json", "--files", "12"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    for key in ("embed_chunks_per_s", "index_chunks_per_s", "ratio", "resync_unchanged_s",
+                "query_p50_ms", "query_p95_ms", "chunks"):
+        assert figures[key] > 0

@@ -1,0 +1,28 @@
+"""A separate process syncing one folder: killed by the crash test, raced in the concurrency one.
+
+Usage: python -m tests.knowledge.sync_worker DB_DIR FOLDER [BATCH_CHUNKS]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from assistant.knowledge import Embedder, Indexer
+from assistant.knowledge import indexer as indexer_module
+from assistant.store import Store
+
+
+def main() -> None:
+    """Load the embedder, say "ready", sync, say "done"."""
+    if len(sys.argv) > 3:
+        indexer_module.BATCH_CHUNKS = int(sys.argv[3])  # small batches: many commits to die in
+    embedder = Embedder()
+    store = Store.open(Path(sys.argv[1]))
+    print("ready", flush=True)
+    Indexer(store, embedder).sync(Path(sys.argv[2]))
+    print("done", flush=True)
+
+
+if __name__ == "__main__":
+    main()
