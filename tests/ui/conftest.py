@@ -1,0 +1,75 @@
+"""A real main window on a tiny generated model, the real embedder and a temporary database."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.config import Settings
+
+
+@pytest.fixture(scope="session")
+def chat_model_path(tmp_path_factory):
+    """A tiny random model with room for long answers (stop needs something to stop)."""
+    from assistant.engine.synthetic import write_tiny_model
+
+    return write_tiny_model(tmp_path_factory.mktemp("ui-models") / "tiny-2k.gguf", context=2048)
+
+
+@pytest.fixture
+def settings():
+    """Defaults with short answers: the tiny model's text is noise, only its flow matters."""
+    settings = Settings()
+    settings.model.context_size = 2048
+    settings.generation.max_tokens = 16
+    return settings
+
+
+@pytest.fixture
+def errors(monkeypatch):
+    """Messages that went through the one error path, for tests to check."""
+    shown: list[str] = []
+    import ui.errors
+
+    real = ui.errors.show_error
+
+    def record(parent, exception):
+        shown.append(ui.errors.user_message(exception))
+        real(parent, exception)
+
+    for module in ("ui.errors", "ui.tasks", "ui.chat_view", "ui.app", "ui.panels.knowledge"):
+        __import__(module)
+    monkeypatch.setattr(ui.errors, "show_error", record)
+    import ui.app
+    import ui.chat_view
+
+    monkeypatch.setattr(ui.chat_view, "show_error", record)
+    monkeypatch.setattr(ui.app, "show_error", record)
+    return shown
+
+
+@pytest.fixture
+def app(qtbot, chat_model_path, embedder, store, settings, errors):
+    """A ready LoremindApp holding an Assistant on the tiny model."""
+    from assistant.chat.assistant import Assistant
+    from assistant.engine import LocalModel
+    from assistant.paths import app_paths
+    from ui.app import LoremindApp
+
+    model = LocalModel.load(chat_model_path, context_size=2048)
+    assistant = Assistant(settings, app_paths(), model=model, embedder=embedder, store=store)
+    gui = LoremindApp(settings, app_paths(), assistant=assistant, watch_folders=False)
+    yield gui
+    gui.shutdown()
+
+
+@pytest.fixture
+def window(qtbot, app):
+    """The main window, shown and ready."""
+    from ui.main_window import MainWindow
+
+    main = MainWindow(app)
+    qtbot.addWidget(main)
+    main.show()
+    with qtbot.waitSignal(app.ready, timeout=5000):
+        app.start()
+    return main

@@ -1,0 +1,290 @@
+"""The conversation: its turns, the composer, and the answer streaming in from the model lane.
+
+Every answer runs on the ``model`` lane; its events come back to the main thread one by one
+through :meth:`TaskManager.post`. An answer belongs to a "run": when the user switches chats the
+run is cancelled and its late events are ignored, so no event reaches a widget that is gone.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from ui.composer import Composer
+from ui.errors import show_error
+from ui.message_widgets import AssistantMessage, UserMessage, label
+from ui.qt import QFrame, QHBoxLayout, QScrollArea, Qt, QVBoxLayout, QWidget, Signal
+from ui.tasks import BackgroundOp
+
+if TYPE_CHECKING:
+    from assistant.chat.conversations import ChatSession
+    from ui.app import LoremindApp
+
+COLUMN_WIDTH = 820
+_runs = itertools.count(1)
+
+
+class ChatView(QWidget):
+    """One chat on screen, and the controller of its answers."""
+
+    session_updated = Signal(object)  # the chat was stored or renamed: refresh the chat list
+    busy_changed = Signal(bool)
+
+    def __init__(self, app: LoremindApp, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.app = app
+        self.session: ChatSession | None = None
+        self._run_id = 0
+        self._cancel: threading.Event | None = None
+        self._turns: list[QWidget] = []
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        canvas = QWidget()
+        canvas.setObjectName("MessageList")
+        centre = QHBoxLayout(canvas)
+        centre.setContentsMargins(24, 18, 24, 18)
+        column = QWidget()
+        column.setObjectName("ChatColumn")
+        column.setMaximumWidth(COLUMN_WIDTH)
+        self.turns = QVBoxLayout(column)
+        self.turns.setContentsMargins(0, 0, 0, 0)
+        self.turns.setSpacing(10)
+        self.empty = self._empty_state()
+        self.turns.addWidget(self.empty)
+        self.turns.addStretch()
+        centre.addWidget(column)
+        self.scroll.setWidget(canvas)
+        self.scroll.verticalScrollBar().rangeChanged.connect(self._follow)
+        self._at_bottom = True
+        self.scroll.verticalScrollBar().valueChanged.connect(self._track_bottom)
+        self.composer = Composer()
+        self.composer.send.connect(self.send)
+        self.composer.stop.connect(self.stop)
+        bottom = QHBoxLayout()
+        bottom.setContentsMargins(24, 4, 24, 16)
+        bottom.addStretch()
+        self.composer.setMaximumWidth(COLUMN_WIDTH)
+        bottom.addWidget(self.composer, 100)
+        bottom.addStretch()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.scroll, 1)
+        layout.addLayout(bottom)
+
+    @property
+    def busy(self) -> bool:
+        return self._cancel is not None
+
+    # -- which chat ------------------------------------------------------------------------------
+
+    def show_session(self, session: ChatSession) -> None:
+        """Show ``session`` and its stored turns (an answer still streaming is stopped)."""
+        self.stop()
+        self._set_busy(None)
+        self._run_id = 0  # late events of the stopped answer are dropped
+        self.session = session
+        for widget in self._turns:
+            widget.setParent(None)
+            widget.deleteLater()
+        self._turns = []
+        self.composer.cancel_edit()
+        for message in session.messages:
+            if message.role == "user":
+                self._add(UserMessage(message.text))
+            elif message.role == "assistant":
+                answer = self._new_answer()
+                answer.set_memories([m.get("text", "") for m in message.memories_used])
+                answer.set_sources(message.sources)
+                answer.finish(message.text)
+        self._mark_last()
+        self._at_bottom = True
+        self.composer.edit.setFocus()
+
+    # -- answers ---------------------------------------------------------------------------------
+
+    def send(self, text: str) -> None:
+        """Ask the assistant (or, while editing, replace the last message and ask again)."""
+        assistant = self.app.assistant
+        if assistant is None or self.session is None or self.busy:
+            return
+        session = self.session
+        if self.composer.editing:
+            self.composer.finish_edit()
+            self._drop_from_last_user()
+            def start(options: Any) -> Iterator[Any]:
+                return (assistant.edit_last(session, text, options))
+        else:
+            start = lambda options: assistant.ask(session, text, options)  # noqa: E731
+        self.composer.edit.clear()
+        self._add(UserMessage(text))
+        self._start(start)
+
+    def regenerate(self) -> None:
+        """Answer the last message again, replacing the last answer."""
+        assistant = self.app.assistant
+        if assistant is None or self.session is None or self.busy:
+            return
+        if self._turns and isinstance(self._turns[-1], AssistantMessage):
+            self._remove(self._turns[-1])
+        session = self.session
+        self._start(lambda options: assistant.regenerate(session, options))
+
+    def edit_last(self) -> None:
+        """Put the last user message in the composer to be changed and sent again."""
+        users = [t for t in self._turns if isinstance(t, UserMessage)]
+        if users and not self.busy:
+            self.composer.start_edit(users[-1].text)
+
+    def stop(self) -> None:
+        """Stop the answer being generated (the text so far is kept)."""
+        if self._cancel is not None:
+            self._cancel.set()
+
+    def _start(self, start: Callable[[Any], Iterator[Any]]) -> None:
+        from assistant.chat.assistant import AskOptions
+
+        options = AskOptions()
+        run_id = next(_runs)
+        self._set_busy(options.cancel, run_id)
+        answer = self._new_answer()
+        self._at_bottom = True
+        session = self.session
+        tasks = self.app.tasks
+
+        def work() -> None:
+            for event in start(options):
+                tasks.post(lambda e=event: self._on_event(run_id, answer, e))
+
+        def finished(future: Any) -> None:
+            if self._run_id == run_id:
+                self._set_busy(None)
+                self._mark_last()
+                self.session_updated.emit(session)
+            if future.exception() is not None:
+                show_error(self, future.exception())
+
+        tasks.run("model", work, finished)
+
+    def _on_event(self, run_id: int, answer: AssistantMessage, event: Any) -> None:
+        from assistant.chat.events import (
+            Done,
+            Failed,
+            MemoriesUsed,
+            MemoryProposed,
+            Notice,
+            Sources,
+            Token,
+        )
+
+        if run_id != self._run_id:
+            return  # the user moved to another chat; this answer is no longer on screen
+        if isinstance(event, Token):
+            answer.append(event.text)
+        elif isinstance(event, Sources):
+            answer.set_sources([c.to_json() for c in event.citations])
+        elif isinstance(event, MemoriesUsed):
+            answer.set_memories([m.text for m in event.memories])
+        elif isinstance(event, MemoryProposed):
+            answer.add_proposal(event.memory, event.replaces)
+        elif isinstance(event, Notice):
+            answer.add_notice(event.text)
+        elif isinstance(event, Done):
+            answer.finish(event.text, event.stats)
+        elif isinstance(event, Failed):
+            answer.fail("No answer: " + event.message)
+            show_error(self, event.error)
+
+    def decide_memory(self, memory_id: str, action: str, text: str, card: Any) -> None:
+        """Approve, edit-and-approve or reject a proposed memory on the db lane."""
+        assistant = self.app.assistant
+        if assistant is None:
+            return
+        book = assistant.memory
+
+        def work() -> str:
+            if action == "reject":
+                book.reject(memory_id)
+                return "Not remembered."
+            if action == "edit":
+                book.edit(memory_id, text)
+            book.approve(memory_id)
+            return "✓ Remembered. You can change it in the Memory panel."
+
+        BackgroundOp(self, work, card.show_outcome).run(self.app.tasks, "db")
+
+    # -- the list of turns -----------------------------------------------------------------------
+
+    def _new_answer(self) -> AssistantMessage:
+        answer = AssistantMessage(self.app.settings.knowledge.folders)
+        answer.regenerate_requested.connect(self.regenerate)
+        answer.memory_decision.connect(
+            lambda mid, action, text, a=answer: self.decide_memory(
+                mid, action, text, next(c for c in a.proposals if c.memory_id == mid)))
+        self._add(answer)
+        return answer
+
+    def _add(self, widget: QWidget) -> None:
+        if isinstance(widget, UserMessage):
+            widget.edit_requested.connect(self.edit_last)
+        self._turns.append(widget)
+        self.turns.insertWidget(self.turns.count() - 1, widget)
+        self.empty.setVisible(False)
+        self._mark_last()
+
+    def _remove(self, widget: QWidget) -> None:
+        self._turns.remove(widget)
+        widget.setParent(None)
+        widget.deleteLater()
+
+    def _drop_from_last_user(self) -> None:
+        users = [i for i, t in enumerate(self._turns) if isinstance(t, UserMessage)]
+        if users:
+            for widget in self._turns[users[-1]:]:
+                self._remove(widget)
+
+    def _mark_last(self) -> None:
+        last_user = max((i for i, t in enumerate(self._turns) if isinstance(t, UserMessage)),
+                        default=-1)
+        for index, widget in enumerate(self._turns):
+            idle_last = index == len(self._turns) - 1 and not self.busy
+            if isinstance(widget, AssistantMessage):
+                widget.set_last(idle_last)
+            elif isinstance(widget, UserMessage):
+                widget.set_last(index == last_user and not self.busy)
+        self.empty.setVisible(not self._turns)
+
+    def _set_busy(self, cancel: threading.Event | None, run_id: int = 0) -> None:
+        if self._cancel is not None:
+            self.app.tasks.untrack(self._cancel)
+        self._cancel = cancel
+        if cancel is not None:
+            self.app.tasks.track(cancel)
+            self._run_id = run_id
+        self.composer.set_busy(cancel is not None)
+        self.busy_changed.emit(cancel is not None)
+
+    def _track_bottom(self, value: int) -> None:
+        self._at_bottom = value >= self.scroll.verticalScrollBar().maximum() - 40
+
+    def _follow(self, _minimum: int, maximum: int) -> None:
+        if self._at_bottom:
+            self.scroll.verticalScrollBar().setValue(maximum)
+
+    def _empty_state(self) -> QWidget:
+        box = QFrame()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 90, 0, 0)
+        layout.setSpacing(10)
+        title = label("What can I help you with?", "EmptyTitle")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint = label("Loremind answers privately on this computer, from your documents and "
+                     "what you asked it to remember. Add folders in Knowledge; say "
+                     "“remember that …” to keep a fact.", "Empty", wrap=True)
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(title)
+        layout.addWidget(hint)
+        return box

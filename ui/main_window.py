@@ -1,0 +1,296 @@
+"""The main window: chats on the left, the conversation in the middle, a panel on the right.
+
+It only arranges widgets and routes signals; the Assistant does the work. The window can be
+shown and raised from elsewhere (a tray icon or a second launch, later) with :meth:`bring_up`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ui import theme
+from ui.chat_view import ChatView
+from ui.errors import set_error_sink
+from ui.message_widgets import label, tool_button
+from ui.qt import (
+    QButtonGroup,
+    QCloseEvent,
+    QFrame,
+    QHBoxLayout,
+    QKeySequence,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QShortcut,
+    QSplitter,
+    QStackedWidget,
+    Qt,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from ui.sidebar import Sidebar
+from ui.tasks import BackgroundOp
+
+if TYPE_CHECKING:
+    from assistant.chat.conversations import ChatSession
+    from ui.app import LoremindApp
+
+PANELS = (("adapters", "Adapters"), ("knowledge", "Knowledge"), ("memory", "Memory"))
+
+
+class ErrorBanner(QFrame):
+    """Errors shown in the window, above the chat, until dismissed."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Banner")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 8, 6, 8)
+        icon = QLabel()
+        icon.setPixmap(theme.icon("warning", "danger", 18).pixmap(18, 18))
+        self.text = label("", "BannerText", wrap=True)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = tool_button("close", "Dismiss")
+        close.clicked.connect(self.hide)
+        layout.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_message(self, message: str, details: str = "") -> None:
+        self.text.setText(message)
+        self.text.setToolTip(details[-2000:] if details else "")
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    """Loremind's window; holds no state of its own beyond what is on screen."""
+
+    def __init__(self, app: LoremindApp) -> None:
+        super().__init__()
+        self.app = app
+        self.setWindowTitle("Loremind")
+        self.resize(1280, 820)
+        self.sidebar = Sidebar(app)
+        self.chat = ChatView(app)
+        self.banner = ErrorBanner()
+        set_error_sink(self.banner.show_message)
+        self.panels = QStackedWidget()
+        self.panels.setObjectName("Panel")
+        self.panels.setMinimumWidth(340)
+        self.panel_buttons = QButtonGroup(self)
+        self.panel_buttons.setExclusive(False)
+        self._panel_widgets: dict[str, QWidget] = {}
+        splitter = QSplitter()
+        splitter.setHandleWidth(1)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self.sidebar)
+        splitter.addWidget(self._chat_area())
+        splitter.addWidget(self.panels)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([260, 760, 380])
+        self.panels.hide()
+        self.setCentralWidget(splitter)
+        self._status_bar()
+        self._wire()
+        self._shortcuts()
+        self.chat.composer.setEnabled(False)
+        self.new_chat()
+
+    # -- building ------------------------------------------------------------------------------
+
+    def _chat_area(self) -> QWidget:
+        area = QWidget()
+        area.setObjectName("ChatArea")
+        layout = QVBoxLayout(area)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        header = QFrame()
+        header.setObjectName("Header")
+        row = QHBoxLayout(header)
+        row.setContentsMargins(20, 10, 12, 10)
+        titles = QVBoxLayout()
+        titles.setSpacing(0)
+        self.title = label("New chat", "HeaderTitle")
+        self.subtitle = label("", "HeaderSubtitle")
+        titles.addWidget(self.title)
+        titles.addWidget(self.subtitle)
+        row.addLayout(titles, 1)
+        for key, text in PANELS:
+            button = QToolButton()
+            button.setObjectName("PanelToggle")
+            button.setCheckable(True)
+            button.setIcon(theme.icon(key, "muted", 18))
+            button.setText(text)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setProperty("panel", key)
+            self.panel_buttons.addButton(button)
+            row.addWidget(button)
+        self.settings_button = tool_button("settings", "Settings (Ctrl+,)")
+        self.settings_button.setIcon(theme.icon("settings", "muted", 20))
+        row.addWidget(self.settings_button)
+        layout.addWidget(header)
+        banner_row = QHBoxLayout()
+        banner_row.setContentsMargins(20, 10, 20, 0)
+        banner_row.addWidget(self.banner)
+        layout.addLayout(banner_row)
+        layout.addWidget(self.chat, 1)
+        return area
+
+    def _status_bar(self) -> None:
+        self.status_text = label("Starting…")
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.setFixedWidth(140)
+        self.progress.setTextVisible(False)
+        bar = self.statusBar()
+        bar.addWidget(self.status_text, 1)
+        bar.addPermanentWidget(self.progress)
+
+    def _wire(self) -> None:
+        self.app.status.connect(self.set_status)
+        self.app.ready.connect(self._ready)
+        self.app.settings_changed.connect(self._update_subtitle)
+        self.sidebar.open_requested.connect(self.open_chat)
+        self.sidebar.new_requested.connect(self.new_chat)
+        self.sidebar.deleted.connect(self._deleted)
+        self.sidebar.renamed.connect(self._renamed)
+        self.chat.session_updated.connect(self._session_updated)
+        self.panel_buttons.buttonToggled.connect(self._panel_toggled)
+        self.settings_button.clicked.connect(self.open_settings)
+
+    def _shortcuts(self) -> None:
+        for keys, action in (("Ctrl+N", lambda: self.new_chat(False)),
+                             ("Esc", self.chat.stop),
+                             ("Ctrl+K", self.sidebar.focus_search),
+                             ("Ctrl+,", self.open_settings)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(action)
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def set_status(self, message: str, busy: bool) -> None:
+        self.status_text.setText(message)
+        self.progress.setVisible(busy)
+
+    def _ready(self) -> None:
+        self.chat.composer.setEnabled(True)
+        self.chat.composer.edit.setFocus()
+        self.sidebar.refresh()
+        self._update_subtitle()
+        for widget in self._panel_widgets.values():
+            widget.refresh()  # type: ignore[attr-defined]
+
+    def _update_subtitle(self) -> None:
+        assistant = self.app.assistant
+        model = assistant._model if assistant is not None else None
+        parts = [model.path.name if model is not None else "no model loaded"]
+        session = self.chat.session
+        if session is not None and session.adapters:
+            parts.append(", ".join(f"{a['name']}×{a['scale']:g}" for a in session.adapters))
+        if session is not None and session.temporary:
+            parts.insert(0, "Temporary: not saved, nothing remembered")
+        self.subtitle.setText(" · ".join(parts))
+
+    def new_chat(self, temporary: bool = False) -> None:
+        """Start a new chat (it is stored once the first message is sent, unless temporary)."""
+        from assistant.chat.conversations import ChatSession
+
+        self.chat.show_session(ChatSession(temporary=temporary))
+        self._session_shown()
+
+    def open_chat(self, session_id: str) -> None:
+        """Load a stored chat on the db lane and show it."""
+        assistant = self.app.assistant
+        if assistant is None or (self.chat.session and self.chat.session.id == session_id):
+            return
+
+        def shown(session: ChatSession) -> None:
+            self.chat.show_session(session)
+            self._session_shown()
+
+        BackgroundOp(self, lambda: assistant.conversations.get(session_id),
+                     shown).run(self.app.tasks, "db")
+
+    def _session_shown(self) -> None:
+        session = self.chat.session
+        assert session is not None
+        self.title.setText("Temporary chat" if session.temporary and not session.messages
+                            else session.title)
+        self.sidebar.select(None if session.temporary else session.id)
+        self._update_subtitle()
+        panel = self._panel_widgets.get("adapters")
+        if panel is not None:
+            panel.show_session(session)  # type: ignore[attr-defined]
+
+    def _session_updated(self, session: ChatSession) -> None:
+        if session is self.chat.session:
+            self.title.setText(session.title if not session.temporary else "Temporary chat")
+        if not session.temporary:
+            self.sidebar.refresh(select=session.id)
+
+    def _renamed(self, session_id: str, title: str) -> None:
+        session = self.chat.session
+        if session is not None and session.id == session_id:
+            session.title = title
+            self.title.setText(title)
+
+    def _deleted(self, session_id: str) -> None:
+        if self.chat.session is not None and self.chat.session.id == session_id:
+            self.new_chat()
+
+    # -- panels and dialogs --------------------------------------------------------------------
+
+    def show_panel(self, key: str | None) -> None:
+        """Show the panel ``key`` on the right (None hides the panels)."""
+        for button in self.panel_buttons.buttons():
+            button.blockSignals(True)
+            button.setChecked(button.property("panel") == key)
+            button.blockSignals(False)
+        if key is None:
+            self.panels.hide()
+            return
+        widget = self.panel(key)
+        self.panels.setCurrentWidget(widget)
+        self.panels.show()
+
+    def panel(self, key: str) -> Any:
+        """The panel ``key``, created on first use."""
+        if key not in self._panel_widgets:
+            from ui.panels import create_panel
+
+            widget = create_panel(key, self.app, self)
+            self._panel_widgets[key] = widget
+            self.panels.addWidget(widget)
+            if self.app.is_ready:
+                widget.refresh()
+            if key == "adapters":
+                widget.changed.connect(self._update_subtitle)
+                if self.chat.session is not None:
+                    widget.show_session(self.chat.session)
+        return self._panel_widgets[key]
+
+    def _panel_toggled(self, button: QToolButton, checked: bool) -> None:
+        self.show_panel(button.property("panel") if checked else None)
+
+    def open_settings(self) -> Any:
+        """Open the settings dialog (non-blocking); returns it."""
+        from ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.app, self)
+        dialog.open()
+        return dialog
+
+    def bring_up(self) -> None:
+        """Show, un-minimise and raise the window."""
+        self.show()
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.raise_()
+        self.activateWindow()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.chat.stop()
+        set_error_sink(None)
+        super().closeEvent(event)

@@ -1,0 +1,27 @@
+"""The side panels: adapters of the current chat, knowledge folders, memories."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ui.qt import QWidget
+
+if TYPE_CHECKING:
+    from ui.app import LoremindApp
+
+
+def create_panel(key: str, app: LoremindApp, parent: QWidget | None = None) -> QWidget:
+    """The panel called ``key``: ``adapters``, ``knowledge`` or ``memory``."""
+    if key == "adapters":
+        from ui.panels.adapters import AdaptersPanel
+
+        return AdaptersPanel(app, parent)
+    if key == "knowledge":
+        from ui.panels.knowledge import KnowledgePanel
+
+        return KnowledgePanel(app, parent)
+    if key == "memory":
+        from ui.panels.memory import MemoryPanel
+
+        return MemoryPanel(app, parent)
+    raise ValueError(f"No panel called {key!r}")

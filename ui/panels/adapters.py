@@ -1,0 +1,151 @@
+"""The adapters panel: the LoRA files found, whether each fits the model, and this chat's set."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ui.message_widgets import label
+from ui.panels.base import Panel, scrolling
+from ui.qt import QCheckBox, QFrame, QHBoxLayout, QSlider, Qt, QVBoxLayout, QWidget, Signal
+from ui.tasks import BackgroundOp
+
+if TYPE_CHECKING:
+    from assistant.chat.conversations import ChatSession
+    from ui.app import LoremindApp
+
+SCALE_STEPS = 100  # slider units per 1.0 of scale
+MAX_SCALE = 2.0
+
+
+class AdapterRow(QFrame):
+    """One adapter file: on/off, its scale, what it is, or why it cannot be used."""
+
+    def __init__(self, info: Any, on: bool, scale: float, changed: Any) -> None:
+        super().__init__()
+        self.setObjectName("Card")
+        self.info = info
+        self.setProperty("disabled", "false" if info.compatible else "true")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(6)
+        self.check = QCheckBox(info.name)
+        self.check.setChecked(on and info.compatible)
+        self.check.setEnabled(info.compatible)
+        layout.addWidget(self.check)
+        if info.compatible:
+            details = f"rank {info.rank}"
+            if info.alpha:
+                details += f" · alpha {info.alpha:g}"
+            details += f" · {info.size_bytes / 1e6:.1f} MB · {info.path.name}"
+            layout.addWidget(label(details, "Count", wrap=True))
+        else:
+            layout.addWidget(label(f"{info.path.name} {info.reason}.", "Reason", wrap=True))
+        row = QHBoxLayout()
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, int(MAX_SCALE * SCALE_STEPS))
+        self.slider.setValue(int(round(scale * SCALE_STEPS)))
+        self.slider.setEnabled(info.compatible)
+        self.value = label(f"×{scale:.2f}", "Count")
+        self.value.setFixedWidth(44)
+        row.addWidget(label("Scale", "Count"))
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.value)
+        layout.addLayout(row)
+        self.check.toggled.connect(lambda _on: changed())
+        self.slider.valueChanged.connect(self._slid)
+        self.slider.sliderReleased.connect(changed)
+        self._changed = changed
+
+    @property
+    def scale(self) -> float:
+        return self.slider.value() / SCALE_STEPS
+
+    def _slid(self, _value: int) -> None:
+        self.value.setText(f"×{self.scale:.2f}")
+        if not self.slider.isSliderDown():
+            self._changed()  # keyboard and wheel changes have no "released"
+
+
+class AdaptersPanel(Panel):
+    """Switch adapters on and off for the chat on screen; saved with the chat."""
+
+    changed = Signal()  # the chat's set was stored
+
+    def __init__(self, app: LoremindApp, parent: QWidget | None = None) -> None:
+        super().__init__(app, "Adapters", "LoRA files in the adapters folders, applied to this "
+                         "chat from its next answer. Incompatible files are shown with why.",
+                         parent)
+        self.session: ChatSession | None = None
+        self.rows: list[AdapterRow] = []
+        inner = QWidget()
+        self.list = QVBoxLayout(inner)
+        self.list.setContentsMargins(0, 0, 0, 0)
+        self.list.setSpacing(8)
+        self.list.addStretch()
+        self.body.addWidget(scrolling(inner), 1)
+        self.folder_hint = label("", "Hint", wrap=True)
+        self.body.addWidget(self.folder_hint)
+        self._adapters: list[Any] = []
+
+    def show_session(self, session: ChatSession) -> None:
+        """Show the adapters of ``session``."""
+        self.session = session
+        self._fill()
+
+    def refresh(self) -> None:
+        """Re-scan the adapter folders (model lane: the catalog belongs to the loaded model)."""
+        assistant = self.app.assistant
+        if assistant is None:
+            return
+
+        def scan() -> list[Any]:
+            catalog = assistant.adapters.catalog
+            catalog.refresh()
+            return catalog.adapters
+
+        def shown(adapters: list[Any]) -> None:
+            self._adapters = adapters
+            self.folder_hint.setText("Folders: " + ", ".join(
+                str(f) for f in assistant.adapters.catalog.folders))
+            self._fill()
+
+        BackgroundOp(self, scan, shown).run(self.app.tasks, "model")
+
+    def _fill(self) -> None:
+        for row in self.rows:
+            row.setParent(None)
+            row.deleteLater()
+        self.rows = []
+        chosen = {a["name"]: float(a["scale"]) for a in (self.session.adapters
+                                                        if self.session else [])}
+        if not self._adapters:
+            empty = AdapterRowPlaceholder()
+            self.rows.append(empty)  # type: ignore[arg-type]
+            self.list.insertWidget(0, empty)
+            return
+        for info in self._adapters:
+            row = AdapterRow(info, info.name in chosen, chosen.get(info.name, 1.0), self._changed)
+            self.rows.append(row)
+            self.list.insertWidget(self.list.count() - 1, row)
+
+    def _changed(self) -> None:
+        """Store the chat's new set; the facade applies it before the next answer."""
+        assistant = self.app.assistant
+        session = self.session
+        if assistant is None or session is None:
+            return
+        chosen = [(row.info.name, row.scale) for row in self.rows
+                  if isinstance(row, AdapterRow) and row.check.isChecked()]
+        BackgroundOp(self, lambda: assistant.set_adapters(session, chosen),
+                     lambda _r: self.changed.emit()).run(self.app.tasks, "model")
+
+
+class AdapterRowPlaceholder(QFrame):
+    """Shown when no adapter file was found."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("Card")
+        layout = QVBoxLayout(self)
+        layout.addWidget(label("No adapters yet. Put LoRA adapters converted to GGUF in an "
+                               "adapters folder; they appear here.", "Muted", wrap=True))

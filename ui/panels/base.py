@@ -1,0 +1,41 @@
+"""What every side panel shares: a title, a hint, and a scrolling body."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ui.message_widgets import label
+from ui.qt import QFrame, QScrollArea, QVBoxLayout, QWidget
+
+if TYPE_CHECKING:
+    from ui.app import LoremindApp
+
+
+class Panel(QFrame):
+    """A titled side panel; subclasses fill ``self.body`` and implement ``refresh``."""
+
+    def __init__(self, app: LoremindApp, title: str, hint: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.app = app
+        self.setObjectName("Panel")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(16, 14, 16, 14)
+        outer.setSpacing(8)
+        outer.addWidget(label(title, "PanelTitle"))
+        outer.addWidget(label(hint, "Hint", wrap=True))
+        self.body = QVBoxLayout()
+        self.body.setSpacing(8)
+        outer.addLayout(self.body, 1)
+
+    def refresh(self) -> None:
+        """Read what the panel shows again."""
+
+
+def scrolling(inner: QWidget) -> QScrollArea:
+    """``inner`` in a frameless vertical scroll area."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(inner)
+    return area

@@ -1,0 +1,237 @@
+"""The settings dialog: model, generation, memory and appearance, saved to the TOML file.
+
+A model file is validated the moment it is picked (on a worker lane), and the engine's own
+message says what is wrong with it; Save stays disabled until the file is usable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ui.message_widgets import label
+from ui.qt import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+from ui.tasks import BackgroundOp
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
+    from ui.app import LoremindApp
+
+
+def _spin(low: int, high: int, value: int, step: int = 1) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setValue(value)
+    return box
+
+
+def _real(low: float, high: float, value: float, step: float) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setDecimals(2)
+    box.setValue(value)
+    return box
+
+
+class SettingsDialog(QDialog):
+    """Edit a copy of the settings; Save hands them to the app, which writes the file."""
+
+    def __init__(self, app: LoremindApp, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.app = app
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(560)
+        s = app.settings
+        tabs = QTabWidget()
+        tabs.addTab(self._model_tab(s), "Model")
+        tabs.addTab(self._generation_tab(s), "Answers")
+        tabs.addTab(self._other_tab(s), "Memory && look")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setObjectName("Primary")
+        self.buttons.accepted.connect(self.save)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(18, 18, 18, 14)
+        layout.addWidget(tabs)
+        layout.addWidget(self.buttons)
+        self._check_gpu()
+        self.validate_model()
+
+    # -- tabs ----------------------------------------------------------------------------------
+
+    def _model_tab(self, s: Settings) -> QWidget:
+        tab = QWidget()
+        form = QFormLayout(tab)
+        form.setSpacing(10)
+        row = QHBoxLayout()
+        self.model_path = QLineEdit(s.model.path)
+        self.model_path.setPlaceholderText("Built-in: SmolLM2-135M-Instruct (small, to try)")
+        self.model_path.editingFinished.connect(self.validate_model)
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self.choose_model)
+        row.addWidget(self.model_path, 1)
+        row.addWidget(browse)
+        form.addRow("Model file", row)
+        self.model_status = label("", "Hint", wrap=True)
+        form.addRow("", self.model_status)
+        gpu = QHBoxLayout()
+        self.gpu_auto = QCheckBox("Automatic")
+        self.gpu_layers = _spin(0, 999, 0 if s.model.gpu_layers == "auto"
+                                else int(s.model.gpu_layers))
+        self.gpu_auto.toggled.connect(lambda on: self.gpu_layers.setEnabled(not on))
+        self.gpu_auto.setChecked(s.model.gpu_layers == "auto")
+        self.gpu_layers.setEnabled(s.model.gpu_layers != "auto")
+        gpu.addWidget(self.gpu_auto)
+        gpu.addWidget(self.gpu_layers)
+        gpu.addStretch()
+        form.addRow("GPU layers", gpu)
+        self.gpu_status = label("", "Hint", wrap=True)
+        form.addRow("", self.gpu_status)
+        self.context_size = _spin(512, 262_144, s.model.context_size, 512)
+        form.addRow("Context size (tokens)", self.context_size)
+        self.threads = _spin(0, 256, s.model.threads)
+        self.threads.setSpecialValueText("Automatic")
+        form.addRow("CPU threads", self.threads)
+        return tab
+
+    def _generation_tab(self, s: Settings) -> QWidget:
+        g = s.generation
+        tab = QWidget()
+        form = QFormLayout(tab)
+        form.setSpacing(10)
+        self.system_prompt = QPlainTextEdit(g.system_prompt)
+        self.system_prompt.setMinimumHeight(90)
+        form.addRow("System prompt", self.system_prompt)
+        self.temperature = _real(0.0, 2.0, g.temperature, 0.05)
+        self.top_p = _real(0.0, 1.0, g.top_p, 0.05)
+        self.top_k = _spin(0, 1000, g.top_k)
+        self.min_p = _real(0.0, 1.0, g.min_p, 0.01)
+        self.repeat_penalty = _real(0.5, 2.0, g.repeat_penalty, 0.05)
+        self.max_tokens = _spin(16, 32_768, g.max_tokens, 64)
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Top-p", self.top_p)
+        form.addRow("Top-k", self.top_k)
+        form.addRow("Min-p", self.min_p)
+        form.addRow("Repeat penalty", self.repeat_penalty)
+        form.addRow("Longest answer (tokens)", self.max_tokens)
+        return tab
+
+    def _other_tab(self, s: Settings) -> QWidget:
+        tab = QWidget()
+        form = QFormLayout(tab)
+        form.setSpacing(10)
+        self.memory_mode = QComboBox()
+        self.memory_mode.addItem("Ask me before remembering", "ask")
+        self.memory_mode.addItem("Remember automatically", "auto")
+        self.memory_mode.setCurrentIndex(self.memory_mode.findData(s.memory.mode))
+        form.addRow("Proposed memories", self.memory_mode)
+        self.appearance = QComboBox()
+        for text, value in (("Follow the system", "system"), ("Light", "light"),
+                            ("Dark", "dark")):
+            self.appearance.addItem(text, value)
+        self.appearance.setCurrentIndex(self.appearance.findData(s.ui.appearance))
+        form.addRow("Appearance", self.appearance)
+        return tab
+
+    # -- checks --------------------------------------------------------------------------------
+
+    def choose_model(self) -> None:
+        """Pick a GGUF file; it is validated at once."""
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model", "",
+                                              "GGUF models (*.gguf);;All files (*)")
+        if path:
+            self.model_path.setText(path)
+            self.validate_model()
+
+    def validate_model(self) -> None:
+        """Read the chosen file's header off the main thread and say whether it can be used."""
+        path = self.model_path.text().strip()
+        if not path:
+            self.model_status.setText("The built-in model will be used.")
+            self.save_button.setEnabled(True)
+            return
+        self.model_status.setText("Checking the file…")
+        self.save_button.setEnabled(False)
+
+        def check() -> Any:
+            from assistant.engine.gguf_file import validate_model_file
+
+            return validate_model_file(Path(path).expanduser())
+
+        def valid(info: Any) -> None:
+            if self.model_path.text().strip() != path:
+                return
+            context = f", trained for {info.context_length} tokens" if info.context_length else ""
+            self.model_status.setText(f"✓ {info.name or 'Model'} ({info.architecture}{context})")
+            self.save_button.setEnabled(True)
+
+        def invalid(error: BaseException) -> None:
+            if self.model_path.text().strip() == path:
+                self.model_status.setText(f"✗ {error}")
+
+        BackgroundOp(self, check, valid, invalid).run(self.app.tasks, "db")
+
+    def _check_gpu(self) -> None:
+        def supported() -> bool:
+            import llama_cpp
+
+            return bool(llama_cpp.llama_supports_gpu_offload())
+
+        def show(ok: bool) -> None:
+            self.gpu_status.setText(
+                "This build of llama.cpp can offload layers to the GPU; Automatic puts as "
+                "many there as fit." if ok else
+                "This build of llama.cpp runs on the CPU only: GPU layers have no effect.")
+
+        BackgroundOp(self, supported, show).run(self.app.tasks, "db")
+
+    # -- saving --------------------------------------------------------------------------------
+
+    def edited_settings(self) -> Settings:
+        """The settings as the dialog shows them."""
+        s = self.app.settings
+        model = dataclasses.replace(
+            s.model, path=self.model_path.text().strip(), context_size=self.context_size.value(),
+            threads=self.threads.value(),
+            gpu_layers="auto" if self.gpu_auto.isChecked() else self.gpu_layers.value())
+        generation = dataclasses.replace(
+            s.generation, system_prompt=self.system_prompt.toPlainText().strip(),
+            temperature=self.temperature.value(), top_p=self.top_p.value(),
+            top_k=self.top_k.value(), min_p=self.min_p.value(),
+            repeat_penalty=self.repeat_penalty.value(), max_tokens=self.max_tokens.value())
+        memory = dataclasses.replace(s.memory, mode=self.memory_mode.currentData())
+        ui = dataclasses.replace(s.ui, appearance=self.appearance.currentData())
+        return dataclasses.replace(s, model=model, generation=generation, memory=memory, ui=ui)
+
+    def save(self) -> None:
+        """Write the settings; the model reloads in the background if its settings changed."""
+        settings = self.edited_settings()
+        appearance_changed = settings.ui.appearance != self.app.settings.ui.appearance
+        self.app.update_settings(settings)
+        if appearance_changed:
+            from ui.theme import apply_theme
+
+            apply_theme(QApplication.instance(), settings.ui.appearance)  # type: ignore[arg-type]
+        self.accept()

@@ -1,0 +1,203 @@
+"""The chat list: new chat, temporary chat, search (titles at once, contents in the background)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ui import theme
+from ui.message_widgets import label
+from ui.qt import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QInputDialog,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPoint,
+    QPushButton,
+    Qt,
+    QTimer,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from ui.tasks import BackgroundOp
+
+if TYPE_CHECKING:
+    from assistant.chat.conversations import ChatSession
+    from ui.app import LoremindApp
+
+SEARCH_DELAY_MS = 300
+_ID = Qt.ItemDataRole.UserRole
+
+
+class Sidebar(QFrame):
+    """Stored chats, most recent first; emits which one to open."""
+
+    open_requested = Signal(str)  # a stored chat's id
+    new_requested = Signal(bool)  # temporary?
+    deleted = Signal(str)
+    renamed = Signal(str, str)
+
+    def __init__(self, app: LoremindApp, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.app = app
+        self.setObjectName("Sidebar")
+        self.setMinimumWidth(220)
+        self.sessions: list[ChatSession] = []
+        self._content_hits: set[str] | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 14, 12, 12)
+        layout.setSpacing(10)
+        brand = QHBoxLayout()
+        logo = label("")
+        logo.setPixmap(theme.logo().pixmap(26, 26))
+        brand.addWidget(logo)
+        brand.addWidget(label("Loremind", "SidebarTitle"))
+        brand.addStretch()
+        layout.addLayout(brand)
+        buttons = QHBoxLayout()
+        self.new_button = QPushButton(theme.icon("plus", "accent_text", 16), "New chat")
+        self.new_button.setObjectName("Primary")
+        self.new_button.setToolTip("New chat (Ctrl+N)")
+        self.new_button.clicked.connect(lambda: self.new_requested.emit(False))
+        self.temporary_button = QToolButton()
+        self.temporary_button.setIcon(theme.icon("temporary", "muted", 18))
+        self.temporary_button.setToolTip("Temporary chat: never saved, never remembered")
+        self.temporary_button.clicked.connect(lambda: self.new_requested.emit(True))
+        buttons.addWidget(self.new_button, 1)
+        buttons.addWidget(self.temporary_button)
+        layout.addLayout(buttons)
+        self.search = QLineEdit()
+        self.search.setObjectName("SearchBox")
+        self.search.setPlaceholderText("Search chats  (Ctrl+K)")
+        self.search.addAction(theme.icon("search", "muted", 16),
+                              QLineEdit.ActionPosition.LeadingPosition)
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self._search_changed)
+        layout.addWidget(self.search)
+        layout.addWidget(label("CHATS", "SectionLabel"))
+        self.list = QListWidget()
+        self.list.setObjectName("ChatList")
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
+        self.list.itemClicked.connect(lambda item: self.open_requested.emit(item.data(_ID)))
+        layout.addWidget(self.list, 1)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self._search_contents)
+
+    def refresh(self, select: str | None = None) -> None:
+        """Read the stored chats again (db lane) and show them."""
+        assistant = self.app.assistant
+        if assistant is None:
+            return
+        selected = select or self.selected_id()
+
+        def shown(sessions: list[ChatSession]) -> None:
+            self.sessions = sessions
+            self._fill(selected)
+
+        BackgroundOp(self, assistant.conversations.list, shown).run(self.app.tasks, "db")
+
+    def selected_id(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(_ID) if item is not None else None
+
+    def select(self, session_id: str | None) -> None:
+        """Highlight the chat on screen (none for a new or temporary one)."""
+        self.list.clearSelection()
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(_ID) == session_id:
+                self.list.setCurrentItem(item)
+                return
+        self.list.setCurrentItem(None)
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _fill(self, selected: str | None) -> None:
+        query = self.search.text().strip().lower()
+        self.list.clear()
+        for session in self.sessions:
+            if query and query not in session.title.lower() and not (
+                    self._content_hits and session.id in self._content_hits):
+                continue
+            item = QListWidgetItem(theme.icon("chat", "muted", 16), session.title)
+            item.setData(_ID, session.id)
+            item.setToolTip(session.title)
+            self.list.addItem(item)
+        self.select(selected)
+
+    def _search_changed(self, _text: str) -> None:
+        self._content_hits = None
+        self._fill(self.selected_id())
+        if self.search.text().strip():
+            self._search_timer.start()
+
+    def _search_contents(self) -> None:
+        """Also match chats by what was said in them, by meaning and by words."""
+        assistant = self.app.assistant
+        query = self.search.text().strip()
+        if assistant is None or not query:
+            return
+
+        def found(hits: list[Any]) -> None:
+            if self.search.text().strip() == query:
+                self._content_hits = {hit.session_id for hit in hits if hit.score > 0}
+                self._fill(self.selected_id())
+
+        BackgroundOp(self, lambda: assistant.conversations.search(query, 20),
+                     found).run(self.app.tasks, "db")
+
+    def _menu(self, point: QPoint) -> None:
+        item = self.list.itemAt(point)
+        if item is None:
+            return
+        menu = QMenu(self)
+        menu.addAction(theme.icon("edit", "text", 16), "Rename…",
+                       lambda: self.rename(item.data(_ID), item.text()))
+        menu.addAction(theme.icon("trash", "danger", 16), "Delete",
+                       lambda: self.delete(item.data(_ID)))
+        menu.popup(self.list.viewport().mapToGlobal(point))
+
+    def rename(self, session_id: str, current: str) -> None:
+        """Ask for a new title (a non-blocking dialog) and store it."""
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Rename chat")
+        dialog.setLabelText("Title")
+        dialog.setTextValue(current)
+        dialog.textValueSelected.connect(lambda title: self.apply_rename(session_id, title))
+        dialog.open()
+
+    def apply_rename(self, session_id: str, title: str) -> None:
+        assistant = self.app.assistant
+        if assistant is None or not title.strip():
+            return
+
+        def done(_session: Any) -> None:
+            self.renamed.emit(session_id, title.strip())
+            self.refresh()
+
+        BackgroundOp(self, lambda: assistant.conversations.rename(session_id, title),
+                     done).run(self.app.tasks, "db")
+
+    def delete(self, session_id: str) -> None:
+        """Delete a chat and its messages."""
+        assistant = self.app.assistant
+        if assistant is None:
+            return
+
+        def done(_result: Any) -> None:
+            self.deleted.emit(session_id)
+            self.refresh()
+
+        BackgroundOp(self, lambda: assistant.conversations.delete(session_id),
+                     done).run(self.app.tasks, "db")
