@@ -28,6 +28,19 @@ from assistant.engine.gguf_file import GGUFFile, validate_model_file
 from assistant.errors import ContextOverflowError, ModelError
 
 log = logging.getLogger(__name__)
+_llama_log = logging.getLogger("assistant.engine.llama_cpp")
+# ggml levels: 1 debug, 2 info (chatty: kept at debug), 3 warning, 4 error, 5 continuation.
+_LLAMA_LEVELS = {3: logging.WARNING, 4: logging.ERROR}
+
+
+@llama_cpp.llama_log_callback
+def _route_llama_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+    """llama.cpp's messages go to Loremind's log file, never onto the user's terminal."""
+    _llama_log.log(_LLAMA_LEVELS.get(level, logging.DEBUG), "%s",
+                   text.decode("utf-8", errors="replace").rstrip())
+
+
+llama_cpp.llama_log_set(_route_llama_log, ctypes.c_void_p(0))
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,8 @@ class LocalModel:
         according to ``gpu_layers``: "auto" tries all layers, then fewer, then the CPU."""
         path = Path(path) if path else embedded_chat_model()
         info = validate_model_file(path)
+        # Beyond the trained length a model degrades into noise: never ask for more.
+        context_size = min(context_size, info.context_length or context_size)
         supported = bool(llama_cpp.llama_supports_gpu_offload())
         n_layers = int(info.metadata.get(f"{info.architecture}.block_count") or 0)
         plan = _gpu_plan(gpu_layers, supported, n_layers)
