@@ -31,7 +31,6 @@ class ComposerEdit(QPlainTextEdit):
         super().__init__(parent)
         self.setObjectName("ComposerEdit")
         self.setTabChangesFocus(True)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
         self._fit()
 
@@ -44,8 +43,10 @@ class ComposerEdit(QPlainTextEdit):
 
     def _fit(self) -> None:
         line = self.fontMetrics().lineSpacing()
-        lines = min(max(int(self.document().size().height()), 1), MAX_LINES)
-        self.setFixedHeight(lines * line + 14)
+        wanted = max(int(self.document().size().height()), 1)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded if wanted > MAX_LINES
+                                        else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFixedHeight(min(wanted, MAX_LINES) * line + 14)
 
 
 class Composer(QFrame):

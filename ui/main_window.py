@@ -95,8 +95,7 @@ class MainWindow(QMainWindow):
         self._status_bar()
         self._wire()
         self._shortcuts()
-        self.chat.composer.setEnabled(False)
-        self.new_chat()
+        self.chat.composer.setEnabled(False)  # until the model is ready: see _ready
 
     # -- building ------------------------------------------------------------------------------
 
@@ -176,6 +175,8 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(busy)
 
     def _ready(self) -> None:
+        if self.chat.session is None:
+            self.new_chat()  # ChatSession lives with the store code: imported once it is loaded
         self.chat.composer.setEnabled(True)
         self.chat.composer.edit.setFocus()
         self.sidebar.refresh()

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.chat.rendering import answer_stats_line, citation_number, source_title
-from assistant.knowledge.overview import openable_file
+from assistant.chat.rendering import (
+    answer_stats_line,
+    citation_number,
+    openable_source,
+    source_title,
+)
 from ui import theme
 from ui.markdown_view import MarkdownBody, open_url
 from ui.qt import (
@@ -27,6 +31,7 @@ from ui.qt import (
 )
 
 RENDER_INTERVAL_MS = 50  # re-render a streaming answer at most this often
+BUBBLE_WIDTH = 520
 
 
 def tool_button(icon: str, tip: str, parent: QWidget | None = None) -> QToolButton:
@@ -67,6 +72,9 @@ class UserMessage(QWidget):
         body = label(text, "MessageText", wrap=True)
         body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         body.setTextFormat(Qt.TextFormat.PlainText)
+        longest = max(body.fontMetrics().horizontalAdvance(line) for line in text.splitlines()
+                      or [""])
+        body.setMinimumWidth(min(longest + 4, BUBBLE_WIDTH))  # wrap only past this width
         inner.addWidget(body)
         bubble.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
         row.addStretch()
@@ -84,7 +92,7 @@ class SourceCard(QFrame):
         super().__init__()
         self.setObjectName("SourceCard")
         self.number = int(source.get("number", 0))
-        self.path = openable_file(str(source.get("path", "")), folders)
+        self.path = openable_source(str(source.get("path", "")), folders)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 8, 8, 8)
         badge = label(str(self.number), "SourceNumber")

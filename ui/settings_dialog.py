@@ -21,6 +21,7 @@ from ui.qt import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QIcon,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -70,6 +71,8 @@ class SettingsDialog(QDialog):
                                         | QDialogButtonBox.StandardButton.Cancel)
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
         self.save_button.setObjectName("Primary")
+        for button in self.buttons.buttons():
+            button.setIcon(QIcon())
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

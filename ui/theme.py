@@ -40,7 +40,7 @@ def read_palette(name: str) -> dict[str, str]:
 def stylesheet(name: str) -> str:
     """``app.qss`` with the palette's colours filled in (longest token names first)."""
     qss = resource("styles", "app.qss").read_text(encoding="utf-8")
-    palette = read_palette(name)
+    palette = {**read_palette(name), "icons": resource("icons").as_posix()}
     for key in sorted(palette, key=len, reverse=True):
         qss = qss.replace(f"@{key}", palette[key])
     return qss
@@ -60,6 +60,9 @@ def apply_theme(app: QApplication, appearance: str) -> str:
     _state["palette"] = name
     app.setStyle("Fusion")
     app.setStyleSheet(stylesheet(name))
+    links = app.palette()
+    links.setColor(links.ColorRole.Link, QColor(read_palette(name)["accent"]))
+    app.setPalette(links)
     icon.cache_clear()
     return name
 

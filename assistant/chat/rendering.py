@@ -102,3 +102,22 @@ def answer_stats_line(completion_tokens: int, seconds: float, adapters: list[dic
     elif finish_reason == "length":
         parts.append("cut at the length limit")
     return " · ".join(parts)
+
+
+def openable_source(path: str, folders: list[str]) -> Path | None:
+    """``path`` resolved, when it is an existing file inside a watched folder; else None.
+
+    Citations come from the index, so this guards against opening anything the user did not
+    choose to share with the assistant (a stale row, a path pointing out through a link).
+    """
+    try:
+        target = Path(path).expanduser().resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    if not target.is_file():
+        return None
+    for folder in folders:
+        root = Path(folder).expanduser().resolve()
+        if target == root or root in target.parents:
+            return target
+    return None

@@ -1,4 +1,4 @@
-"""What the knowledge index holds per watched folder, and which files may be opened from it."""
+"""What the knowledge index holds per watched folder: documents by status, and the problems."""
 
 from __future__ import annotations
 
@@ -44,25 +44,6 @@ def folder_overviews(store: Store, folders: list[str]) -> list[FolderOverview]:
     for overview in by_folder.values():
         overview.problems.sort(key=lambda p: (p[1] != "failed", p[0]))
     return list(by_folder.values())
-
-
-def openable_file(path: str, folders: list[str]) -> Path | None:
-    """``path`` resolved, when it is an existing file inside a watched folder; else None.
-
-    Citations come from the index, so this guards against opening anything the user did not
-    choose to share with the assistant (a stale row, a path pointing out through a link).
-    """
-    try:
-        target = Path(path).expanduser().resolve(strict=True)
-    except (OSError, RuntimeError):
-        return None
-    if not target.is_file():
-        return None
-    for folder in folders:
-        root = Path(_key(folder))
-        if target == root or root in target.parents:
-            return target
-    return None
 
 
 def _key(folder: str) -> str:

@@ -50,7 +50,11 @@ class AdapterRow(QFrame):
         row.addWidget(label("Scale", "Count"))
         row.addWidget(self.slider, 1)
         row.addWidget(self.value)
-        layout.addLayout(row)
+        if info.compatible:
+            layout.addLayout(row)
+        else:
+            for widget in (self.slider, self.value):
+                widget.hide()
         self.check.toggled.connect(lambda _on: changed())
         self.slider.valueChanged.connect(self._slid)
         self.slider.sliderReleased.connect(changed)

@@ -33,7 +33,7 @@ _ID = Qt.ItemDataRole.UserRole
 
 
 def _button(icon: str, text: str, tip: str = "") -> QPushButton:
-    button = QPushButton(theme.icon(icon, "text", 16), text)
+    button = QPushButton(theme.icon(icon, "muted", 16), text)
     button.setToolTip(tip)
     return button
 
@@ -85,10 +85,11 @@ class MemoryPanel(Panel):
         self.history.setMaximumHeight(120)
         self.body.addWidget(self.history)
         bottom = QHBoxLayout()
-        self.pause_button = QPushButton(theme.icon("pause", "text", 16), "Pause memory")
+        self.pause_button = QPushButton(theme.icon("pause", "muted", 16), "Pause")
         self.pause_button.setCheckable(True)
         self.export_button = _button("export", "Export…")
         self.import_button = _button("import", "Import…")
+        self.pause_button.setToolTip("While paused, chats neither use nor propose memories")
         bottom.addWidget(self.pause_button)
         bottom.addStretch()
         bottom.addWidget(self.export_button)
@@ -146,7 +147,7 @@ class MemoryPanel(Panel):
         if not memories:
             self.list.addItem("Nothing here yet.")
         self.pause_button.setChecked(paused)
-        self.pause_button.setText("Memory paused" if paused else "Pause memory")
+        self.pause_button.setText("Paused" if paused else "Pause")
         self._selected()
 
     def selected(self) -> Any:

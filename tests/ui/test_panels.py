@@ -1,0 +1,163 @@
+"""The side panels and the settings dialog, driven through their widgets."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.config import load_settings
+from assistant.engine.synthetic import write_lora
+from assistant.paths import app_paths
+from ui.message_widgets import AssistantMessage, ProposalCard
+from ui.qt import QFileDialog, QKeySequence, Qt
+
+pytestmark = pytest.mark.gui
+
+
+def wait_lanes(qtbot, window, timeout=30000):
+    tasks = window.app.tasks
+    qtbot.waitUntil(lambda: not any(tasks.is_busy(lane) for lane in ("model", "db", "index")),
+                    timeout=timeout)
+
+
+def send(qtbot, window, text):
+    window.chat.composer.edit.setPlainText(text)
+    qtbot.keyClick(window.chat.composer.edit, Qt.Key.Key_Return)
+    wait_lanes(qtbot, window)
+
+
+def test_adapter_toggle_is_saved_with_the_chat_and_applied(qtbot, window, chat_model_path):
+    from assistant.engine import read_gguf
+
+    folder = app_paths().adapters_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    base = read_gguf(chat_model_path)
+    write_lora(folder / "style.gguf", base, name="style")
+    (folder / "notes.safetensors").write_bytes(b"not gguf")
+    window.show_panel("adapters")
+    panel = window.panel("adapters")
+    wait_lanes(qtbot, window)
+    rows = {row.info.path.name: row for row in panel.rows}
+    assert set(rows) == {"style.gguf", "notes.safetensors"}
+    bad = rows["notes.safetensors"]
+    assert not bad.check.isEnabled() and "convert" in bad.info.reason
+    send(qtbot, window, "First message")
+    good = {row.info.path.name: row for row in panel.rows}["style.gguf"]
+    good.slider.setValue(50)
+    good.check.setChecked(True)
+    wait_lanes(qtbot, window)
+    session = window.chat.session
+    assert [(a["name"], a["scale"]) for a in session.adapters] == [("style", 0.5)]
+    stored = window.app.assistant.conversations.get(session.id)
+    assert [a["name"] for a in stored.adapters] == ["style"]
+    assert "style×0.5" in window.subtitle.text()
+    send(qtbot, window, "Second message")
+    answer = [t for t in window.chat._turns if isinstance(t, AssistantMessage)][-1]
+    assert "adapters: style×0.5" in answer.stats.text()
+
+
+def test_add_a_folder_and_see_it_indexed(qtbot, window, tmp_path, monkeypatch):
+    docs = tmp_path / "notes"
+    docs.mkdir()
+    (docs / "paris.md").write_text("# Paris\n\nParis is the capital of France. " * 5)
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 broken")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(docs))
+    window.show_panel("knowledge")
+    panel = window.panel("knowledge")
+    panel.add_button.click()
+    with qtbot.waitSignal(panel.indexed, timeout=60000):
+        pass
+    wait_lanes(qtbot, window)
+    qtbot.waitUntil(lambda: len(panel.cards) == 1, timeout=5000)
+    card_text = " ".join(w.text() for w in panel.cards[0].findChildren(type(window.title)))
+    assert "1 indexed" in card_text and "1 failed" in card_text
+    problems = [panel.problems.item(i).text() for i in range(panel.problems.count())]
+    assert any(p.startswith("broken.pdf") for p in problems)
+    assert load_settings(app_paths().config_file).knowledge.folders == [str(docs.resolve())]
+    send(qtbot, window, "What is the capital of France?")
+    answer = [t for t in window.chat._turns if isinstance(t, AssistantMessage)][-1]
+    assert answer.cards, "the answer shows its sources"
+    card = next(iter(answer.cards.values()))
+    opened = []
+    monkeypatch.setattr("ui.message_widgets.QDesktopServices.openUrl",
+                        lambda url: opened.append(url.toLocalFile()))
+    card.open_button.click()
+    assert opened == [str(docs.resolve() / "paris.md")]
+    panel.cards[0].remove_button.click()
+    wait_lanes(qtbot, window)
+    assert load_settings(app_paths().config_file).knowledge.folders == []
+
+
+def test_approve_a_proposed_memory_inline(qtbot, window):
+    from assistant.chat.events import MemoryProposed
+
+    send(qtbot, window, "I like green tea")
+    book = window.app.assistant.memory
+    pending = book.propose("The user likes green tea", session_id=window.chat.session.id)
+    answer = [t for t in window.chat._turns if isinstance(t, AssistantMessage)][-1]
+    window.chat._on_event(window.chat._run_id, answer, MemoryProposed(pending))
+    card = answer.findChild(ProposalCard)
+    assert card is not None
+    card.approve_button.click()
+    wait_lanes(qtbot, window)
+    assert book.get(pending.id).status == "active"
+    window.show_panel("memory")
+    panel = window.panel("memory")
+    wait_lanes(qtbot, window)
+    assert [m.text for m in panel.memories] == ["The user likes green tea"]
+
+
+def test_memory_panel_edit_forget_restore_pause(qtbot, window):
+    book = window.app.assistant.memory
+    window.show_panel("memory")
+    panel = window.panel("memory")
+    panel.add_box.setText("I prefer metric units")
+    qtbot.keyClick(panel.add_box, Qt.Key.Key_Return)
+    wait_lanes(qtbot, window)
+    panel.list.setCurrentRow(0)
+    panel.editor.setPlainText("I prefer SI units")
+    panel.save_button.click()
+    wait_lanes(qtbot, window)
+    memory = book.list()[0]
+    assert memory.text == "I prefer SI units"
+    panel.select(memory.id)
+    panel.forget_button.click()
+    wait_lanes(qtbot, window)
+    assert book.list() == []
+    panel.status.setCurrentIndex(panel.status.findData("forgotten"))
+    wait_lanes(qtbot, window)
+    panel.select(memory.id)
+    wait_lanes(qtbot, window)
+    assert panel.history.count() >= 3
+    panel.restore_button.click()
+    wait_lanes(qtbot, window)
+    assert book.get(memory.id).status == "active"
+    panel.pause_button.click()
+    wait_lanes(qtbot, window)
+    assert book.paused
+
+
+def test_settings_are_validated_and_persisted(qtbot, window, tmp_path):
+    from ui.settings_dialog import SettingsDialog
+
+    qtbot.keySequence(window, QKeySequence("Ctrl+,"))
+    dialog = window.findChild(SettingsDialog)
+    assert dialog is not None and dialog.isVisible()
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"not a model")
+    dialog.model_path.setText(str(bad))
+    dialog.validate_model()
+    qtbot.waitUntil(lambda: dialog.model_status.text().startswith("✗"), timeout=5000)
+    assert not dialog.save_button.isEnabled()
+    dialog.model_path.setText("")
+    dialog.validate_model()
+    assert dialog.save_button.isEnabled()
+    dialog.temperature.setValue(0.7)
+    dialog.memory_mode.setCurrentIndex(dialog.memory_mode.findData("auto"))
+    dialog.appearance.setCurrentIndex(dialog.appearance.findData("dark"))
+    dialog.context_size.setValue(2048)
+    dialog.save_button.click()
+    saved = load_settings(app_paths().config_file)
+    assert saved.generation.temperature == pytest.approx(0.7)
+    assert saved.memory.mode == "auto"
+    assert saved.ui.appearance == "dark"
+    assert window.app.assistant.settings.memory.mode == "auto"
