@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,26 @@ from assistant.logs import setup_logging
 from assistant.paths import AppPaths, app_paths
 
 F = TypeVar("F", bound=Callable[..., Any])
+# Each module registers its commands on import; they are imported only when a command is looked
+# up, so that `loremind` alone opens the window without loading LanceDB, llama.cpp or torch first.
+COMMAND_MODULES = ("adapter_cmds", "bench", "chat_cmds", "desktop_cmds", "engine_cmds", "gui_cmds",
+                   "knowledge_cmds", "memory_cmds")
+
+
+class _CommandsOnDemand(click.Group):
+    """A group that imports the command modules the first time a command is needed."""
+
+    def _register(self) -> None:
+        for name in COMMAND_MODULES:
+            importlib.import_module(f"assistant.cli.{name}")
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._register()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        self._register()
+        return super().get_command(ctx, cmd_name)
 
 
 @dataclass
@@ -52,7 +73,7 @@ def reports_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=_CommandsOnDemand, invoke_without_command=True)
 @click.version_option(package_name="loremind")
 @click.pass_context
 def main(ctx: click.Context) -> None:
