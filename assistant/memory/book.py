@@ -31,8 +31,19 @@ class MemoryNotFound(LoremindError):
     """No memory has that id (or the id prefix is ambiguous)."""
 
 
+class _Record:
+    """Conversion between a frozen dataclass and a table row (extra columns are ignored)."""
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Any:
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})  # type: ignore
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}  # type: ignore
+
+
 @dataclass(frozen=True)
-class Memory:
+class Memory(_Record):
     """One remembered fact or preference, with where it came from."""
 
     id: str
@@ -46,16 +57,9 @@ class Memory:
     created_at: float
     updated_at: float
 
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Memory:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
-
-    def to_json(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
 
 @dataclass(frozen=True)
-class MemoryEvent:
+class MemoryEvent(_Record):
     """One change to a memory: what it was, what it became, who did it, when."""
 
     id: str
@@ -67,13 +71,6 @@ class MemoryEvent:
     new_status: str
     actor: str
     at: float
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> MemoryEvent:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
-
-    def to_json(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
 class MemoryBook:
