@@ -6,7 +6,8 @@
      │    └── ContextOverflowError   a prompt does not fit the model's context window
      ├── AdapterError       a LoRA adapter can't be applied
      ├── StoreError         the local database can't be read or written
-     └── DocumentError      a document can't be parsed (recorded per file, never fatal to a run)
+     ├── DocumentError      a document can't be parsed (recorded per file, never fatal to a run)
+     └── InstanceError      the running app can't be reached over its local socket
 
 Library exceptions (llama_cpp, lancedb, OSError) are wrapped at the boundary with
 ``raise … from exc``.
@@ -49,3 +50,7 @@ class StoreError(LoremindError):
 
 class DocumentError(LoremindError):
     """A document could not be read or parsed."""
+
+
+class InstanceError(LoremindError):
+    """The running instance could not be reached, or its socket folder is not safe to use."""

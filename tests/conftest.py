@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,18 @@ def loremind_home(tmp_path, monkeypatch):
     home = tmp_path / "loremind-home"
     monkeypatch.setenv("LOREMIND_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def runtime_dir(monkeypatch):
+    """A short private XDG_RUNTIME_DIR (socket paths are limited to 108 bytes) for this test."""
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="lm-run-")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", folder)
+    yield Path(folder)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,8 @@ from PySide6.QtCore import (
     QEvent,
     QObject,
     QPoint,
+    QRect,
+    QSettings,
     QSize,
     Qt,
     QTimer,
@@ -16,6 +18,7 @@ from PySide6.QtGui import (
     QAction,
     QCloseEvent,
     QColor,
+    QCursor,
     QDesktopServices,
     QFont,
     QGuiApplication,
@@ -28,6 +31,7 @@ from PySide6.QtGui import (
     QShortcut,
     QTextOption,
 )
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -59,6 +63,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QStackedWidget,
+    QSystemTrayIcon,
     QTabWidget,
     QTextBrowser,
     QToolButton,
@@ -68,12 +73,13 @@ from PySide6.QtWidgets import (
 
 __all__ = [
     "QAbstractItemView", "QAction", "QApplication", "QButtonGroup", "QCheckBox", "QCloseEvent",
-    "QColor", "QComboBox", "QDesktopServices", "QDialog", "QDialogButtonBox", "QDoubleSpinBox",
-    "QEvent", "QFileDialog", "QFont", "QFormLayout", "QFrame", "QGuiApplication",
-    "QHBoxLayout", "QIcon", "QInputDialog", "QKeyEvent", "QKeySequence", "QLabel", "QLineEdit",
-    "QListWidget", "QListWidgetItem", "QMainWindow", "QMenu", "QMessageBox", "QObject",
-    "QPainter", "QPixmap", "QPlainTextEdit", "QPoint", "QProgressBar", "QPushButton",
-    "QResizeEvent", "QScrollArea", "QShortcut", "QSize", "QSizePolicy", "QSlider", "QSpinBox",
-    "QSplitter", "QStackedWidget", "QSvgRenderer", "QTabWidget", "QTextBrowser", "QTextOption",
-    "QTimer", "QToolButton", "QUrl", "QVBoxLayout", "QWidget", "Qt", "Signal",
+    "QColor", "QComboBox", "QCursor", "QDesktopServices", "QDialog", "QDialogButtonBox",
+    "QDoubleSpinBox", "QEvent", "QFileDialog", "QFont", "QFormLayout", "QFrame",
+    "QGuiApplication", "QHBoxLayout", "QIcon", "QInputDialog", "QKeyEvent", "QKeySequence",
+    "QLabel", "QLineEdit", "QListWidget", "QListWidgetItem", "QLocalServer", "QLocalSocket",
+    "QMainWindow", "QMenu", "QMessageBox", "QObject", "QPainter", "QPixmap", "QPlainTextEdit",
+    "QPoint", "QProgressBar", "QPushButton", "QRect", "QResizeEvent", "QScrollArea",
+    "QSettings", "QShortcut", "QSize", "QSizePolicy", "QSlider", "QSpinBox", "QSplitter",
+    "QStackedWidget", "QSvgRenderer", "QSystemTrayIcon", "Qt", "QTabWidget", "QTextBrowser",
+    "QTextOption", "QTimer", "QToolButton", "QUrl", "QVBoxLayout", "QWidget", "Signal",
 ]

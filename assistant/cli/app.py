@@ -22,13 +22,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 # up, so that `loremind` alone opens the window without loading LanceDB, llama.cpp or torch first.
 COMMAND_MODULES = ("adapter_cmds", "bench", "chat_cmds", "desktop_cmds", "engine_cmds", "gui_cmds",
                    "knowledge_cmds", "memory_cmds")
+# Commands found in a single module: looking one up imports only that module (`ask --popup`
+# then hands over to the running app in a fraction of a second). Others import every module.
+COMMAND_HOMES = {"ask": "chat_cmds", "chat": "chat_cmds", "install-desktop": "desktop_cmds",
+                 "uninstall-desktop": "desktop_cmds"}
 
 
 class _CommandsOnDemand(click.Group):
     """A group that imports the command modules the first time a command is needed."""
 
-    def _register(self) -> None:
-        for name in COMMAND_MODULES:
+    def _register(self, names: tuple[str, ...] = COMMAND_MODULES) -> None:
+        for name in names:
             importlib.import_module(f"assistant.cli.{name}")
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -36,7 +40,8 @@ class _CommandsOnDemand(click.Group):
         return super().list_commands(ctx)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        self._register()
+        home = COMMAND_HOMES.get(cmd_name)
+        self._register((home,) if home else COMMAND_MODULES)
         return super().get_command(ctx, cmd_name)
 
 
@@ -75,11 +80,19 @@ def reports_errors(func: F) -> F:
 
 @click.group(cls=_CommandsOnDemand, invoke_without_command=True)
 @click.version_option(package_name="loremind")
+@click.option("--minimized", is_flag=True,
+              help="Start in the system tray without opening the window (where there is a tray).")
 @click.pass_context
-def main(ctx: click.Context) -> None:
-    """Loremind: a private assistant that knows your documents. With no command, opens the app."""
+@reports_errors
+def main(ctx: click.Context, minimized: bool) -> None:
+    """Loremind: a private assistant that knows your documents. With no command, opens the app
+    (or raises the window of the one already running)."""
     force_offline()
     if ctx.invoked_subcommand is None:
+        from assistant.instance import Request, hand_over, instance_running
+
+        if instance_running() if minimized else hand_over(Request("show")):
+            return
         from ui.app import run_gui  # Qt is imported only when the GUI is wanted
 
-        sys.exit(run_gui())
+        sys.exit(run_gui(minimized=minimized))

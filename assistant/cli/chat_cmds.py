@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from assistant.chat.assistant import AskOptions, Assistant
-from assistant.chat.conversations import ChatSession
-from assistant.chat.events import (
-    Done,
-    Event,
-    Failed,
-    MemoriesUsed,
-    MemoryProposed,
-    Notice,
-    Sources,
-    Token,
-)
 from assistant.cli.adapter_cmds import ADAPTER_OPTION, parse_adapter_specs
 from assistant.cli.app import cli_context, main, reports_errors
 from assistant.cli.engine_cmds import MODEL_OPTION
+
+if TYPE_CHECKING:  # the facade pulls in LanceDB: imported when a question is asked, so that
+    # `ask --popup` hands over to the running app at once
+    from assistant.chat.assistant import Assistant
+    from assistant.chat.conversations import ChatSession
+    from assistant.chat.events import Done, Event
 
 TEMPORARY_OPTION = click.option(
     "--temporary", is_flag=True,
@@ -32,6 +27,8 @@ TEMPORARY_OPTION = click.option(
 
 def make_assistant(model_path: Path | None) -> Assistant:
     """The facade over this user's settings and data (``--model`` overrides the settings)."""
+    from assistant.chat.assistant import Assistant
+
     ctx = cli_context()
     if model_path is not None:
         ctx.settings.model.path = str(model_path)
@@ -48,17 +45,30 @@ def _session(assistant: Assistant, session_id: str | None, temporary: bool,
 
 
 @main.command()
-@click.argument("question")
+@click.argument("question", required=False)
 @MODEL_OPTION
 @ADAPTER_OPTION
 @click.option("--session", "session_id", default=None, help="Continue this stored chat.")
 @TEMPORARY_OPTION
 @click.option("--no-knowledge", is_flag=True, help="Don't search your documents.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of streaming.")
+@click.option("--popup", is_flag=True,
+              help="Open the quick-ask window of the running app (starting it if needed); "
+                   "QUESTION, if given, is asked there. Bind this to a keyboard shortcut.")
 @reports_errors
-def ask(question: str, model_path: Path | None, adapters: tuple[str, ...],
-        session_id: str | None, temporary: bool, no_knowledge: bool, as_json: bool) -> None:
+def ask(question: str | None, model_path: Path | None, adapters: tuple[str, ...],
+        session_id: str | None, temporary: bool, no_knowledge: bool, as_json: bool,
+        popup: bool) -> None:
     """Ask one question; the answer streams, with its sources and the memories it used."""
+    if popup:
+        if model_path or adapters or session_id or temporary or no_knowledge or as_json:
+            raise click.UsageError("--popup takes only an optional QUESTION.")
+        _open_popup(question or "")
+        return
+    if question is None:
+        raise click.UsageError("Missing argument 'QUESTION' (or use --popup).")
+    from assistant.chat.assistant import AskOptions
+
     assistant = make_assistant(model_path)
     session = _session(assistant, session_id, temporary, adapters)
     options = AskOptions(use_knowledge=not no_knowledge)
@@ -77,6 +87,8 @@ def ask(question: str, model_path: Path | None, adapters: tuple[str, ...],
 def chat(model_path: Path | None, adapters: tuple[str, ...], session_id: str | None,
          temporary: bool) -> None:
     """An interactive chat in the terminal (Ctrl+D or /quit ends it, Ctrl+C stops an answer)."""
+    from assistant.chat.assistant import AskOptions
+
     assistant = make_assistant(model_path)
     session = _session(assistant, session_id, temporary, adapters)
     kind = "temporary chat (nothing is kept)" if temporary else "chat"
@@ -101,8 +113,29 @@ def chat(model_path: Path | None, adapters: tuple[str, ...], session_id: str | N
             click.echo(" [stopped]")
 
 
+def _open_popup(question: str) -> None:
+    """Hand quick ask to the running app without loading Qt or a model; else start the app."""
+    from assistant.instance import Request, hand_over
+
+    if hand_over(Request("popup", question)):
+        return
+    from ui.app import run_gui
+
+    sys.exit(run_gui(minimized=True, popup=True, question=question))
+
+
 def _consume(events: Iterable[Event], stream: bool) -> dict[str, Any]:
     """Print or collect one answer's events; raise the error of a Failed event."""
+    from assistant.chat.events import (
+        Done,
+        Failed,
+        MemoriesUsed,
+        MemoryProposed,
+        Notice,
+        Sources,
+        Token,
+    )
+
     result: dict[str, Any] = {"sources": [], "memories_used": [], "memories_proposed": [],
                               "notices": []}
     for event in events:
