@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings, load_settings, save_settings
 from assistant.defaults import force_offline
-from assistant.errors import LoremindError
+from assistant.errors import InstanceError, LoremindError
+from assistant.instance import Request, socket_path
 from assistant.logs import setup_logging
 from assistant.paths import AppPaths, app_paths
 from ui.errors import install_excepthook, show_error
@@ -27,6 +28,7 @@ from ui.tasks import TaskManager
 if TYPE_CHECKING:
     from assistant.chat.assistant import Assistant
     from assistant.knowledge.watcher import FolderWatcher
+    from ui.instance_server import InstanceServer
 
 log = logging.getLogger(__name__)
 STARTUP_REPORT_ENV = "LOREMIND_STARTUP_REPORT"  # set by `loremind bench startup`
@@ -39,6 +41,7 @@ class LoremindApp(QObject):
     ready = Signal()  # the assistant can answer (model, embedder and database loaded)
     settings_changed = Signal()
     knowledge_changed = Signal()  # the index changed (a sync, a folder added or removed)
+    indexing_progress = Signal(str)  # what indexing is doing now; "" when it is done
 
     def __init__(self, settings: Settings, paths: AppPaths,
                  assistant: Assistant | None = None, watch_folders: bool = True) -> None:
@@ -48,6 +51,7 @@ class LoremindApp(QObject):
         self.tasks = TaskManager()
         self.assistant: Assistant | None = assistant
         self.watch_folders = watch_folders
+        self.watching_paused = False
         self.watcher: FolderWatcher | None = None
         self._loaded: dict[str, Any] = {}
 
@@ -139,12 +143,18 @@ class LoremindApp(QObject):
 
     # -- watched folders -----------------------------------------------------------------------
 
+    def pause_watching(self, paused: bool) -> None:
+        """Stop following the watched folders, or follow them again (catching up at once)."""
+        self.watching_paused = paused
+        self.restart_watcher()
+
     def restart_watcher(self) -> None:
         """Follow the watched folders of the settings (on the index lane: stopping may wait)."""
         assistant = self.assistant
         if not self.watch_folders or assistant is None:
             return
-        folders = [Path(f) for f in self.settings.knowledge.folders if os.path.isdir(f)]
+        folders = [Path(f) for f in self.settings.knowledge.folders
+                   if os.path.isdir(f) and not self.watching_paused]
         knowledge = self.settings.knowledge
 
         def restart() -> None:
@@ -174,8 +184,11 @@ class LoremindApp(QObject):
             self.assistant.close()
 
 
-def run_gui(argv: list[str] | None = None) -> int:
-    """Open the main window and run until it is closed; returns the exit status."""
+def run_gui(argv: list[str] | None = None, *, minimized: bool = False,
+            popup: bool = False, question: str = "") -> int:
+    """Open the main window (or only the tray with ``minimized``, and quick ask with ``popup``)
+    and run until quit; returns the exit status. When Loremind already runs, hand it the
+    request instead and return 0."""
     started = time.perf_counter()
     force_offline()
     paths = app_paths().ensure()
@@ -184,7 +197,13 @@ def run_gui(argv: list[str] | None = None) -> int:
     qt_app.setApplicationName("Loremind")
     qt_app.setOrganizationName("Loremind")
     install_excepthook()
+    request = (Request("popup", question) if popup else None if minimized
+               else Request("show"))  # started minimized (at log-in) while running: nothing to do
+    server, server_problem = _single_instance(paths, request)
+    if server is None and server_problem is None:
+        return 0  # the running instance took over
     from ui.main_window import MainWindow
+    from ui.shell import DesktopShell
     from ui.theme import apply_theme, logo
 
     try:
@@ -196,14 +215,34 @@ def run_gui(argv: list[str] | None = None) -> int:
     qt_app.setWindowIcon(logo())
     app = LoremindApp(settings, paths)
     window = MainWindow(app)
-    window.show()
-    if problem is not None:
-        show_error(window, problem)
+    shell = DesktopShell(app, window)
+    shell.start(minimized=minimized)
+    if popup:
+        shell.show_popup(question)
+    for error in (problem, server_problem):
+        if error is not None:
+            show_error(window, error)
+    if server is not None:
+        server.requested.connect(shell.handle)
+        qt_app.aboutToQuit.connect(server.close)
     if os.environ.get(STARTUP_REPORT_ENV):
         _report_startup(app, started)
     QTimer.singleShot(0, app.start)
     qt_app.aboutToQuit.connect(app.shutdown)
     return qt_app.exec()
+
+
+def _single_instance(paths: AppPaths, request: Request | None
+                     ) -> tuple[InstanceServer | None, LoremindError | None]:
+    """Listen for later launches: (server, None); (None, None) when a running instance took
+    ``request``; (None, error) when the socket can't be used (this instance runs alone)."""
+    from ui.instance_server import InstanceServer
+
+    try:
+        server = InstanceServer(socket_path(paths))
+    except InstanceError as exc:
+        return None, exc
+    return (server, None) if server.listen(request) else (None, None)
 
 
 def _report_startup(app: LoremindApp, started: float) -> None:

@@ -32,9 +32,12 @@ class ChatView(QWidget):
     session_updated = Signal(object)  # the chat was stored or renamed: refresh the chat list
     busy_changed = Signal(bool)
 
-    def __init__(self, app: LoremindApp, parent: QWidget | None = None) -> None:
+    def __init__(self, app: LoremindApp, parent: QWidget | None = None,
+                 compact: bool = False) -> None:
         super().__init__(parent)
         self.app = app
+        self.compact = compact  # the quick-ask popup: narrow margins, a one-line empty state
+        side = 12 if compact else 24
         self.session: ChatSession | None = None
         self._run_id = 0
         self._cancel: threading.Event | None = None
@@ -45,7 +48,7 @@ class ChatView(QWidget):
         canvas = QWidget()
         canvas.setObjectName("MessageList")
         centre = QHBoxLayout(canvas)
-        centre.setContentsMargins(24, 18, 24, 18)
+        centre.setContentsMargins(side, 12 if compact else 18, side, 12 if compact else 18)
         column = QWidget()
         column.setObjectName("ChatColumn")
         column.setMaximumWidth(COLUMN_WIDTH)
@@ -64,7 +67,7 @@ class ChatView(QWidget):
         self.composer.send.connect(self.send)
         self.composer.stop.connect(self.stop)
         bottom = QHBoxLayout()
-        bottom.setContentsMargins(24, 4, 24, 16)
+        bottom.setContentsMargins(side, 4, side, 12 if compact else 16)
         bottom.addStretch()
         self.composer.setMaximumWidth(COLUMN_WIDTH)
         bottom.addWidget(self.composer, 100)
@@ -277,6 +280,13 @@ class ChatView(QWidget):
     def _empty_state(self) -> QWidget:
         box = QFrame()
         layout = QVBoxLayout(box)
+        if self.compact:
+            layout.setContentsMargins(0, 24, 0, 0)
+            hint = label("Ask anything: Loremind answers from your documents and what it "
+                         "remembers.", "Hint", wrap=True)
+            hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            layout.addWidget(hint)
+            return box
         layout.setContentsMargins(0, 90, 0, 0)
         layout.setSpacing(10)
         title = label("What can I help you with?", "EmptyTitle")

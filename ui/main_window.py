@@ -284,6 +284,13 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def show_chat(self, session: ChatSession) -> None:
+        """Show a chat begun elsewhere (in quick ask) and raise the window to continue it."""
+        self.chat.show_session(session)
+        self._session_shown()
+        self.sidebar.refresh(select=None if session.temporary else session.id)
+        self.bring_up()
+
     def bring_up(self) -> None:
         """Show, un-minimise and raise the window."""
         self.show()

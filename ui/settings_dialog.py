@@ -31,6 +31,7 @@ from ui.qt import (
     QWidget,
 )
 from ui.tasks import BackgroundOp
+from ui.tray import tray_available
 
 if TYPE_CHECKING:
     from assistant.config import Settings
@@ -156,6 +157,13 @@ class SettingsDialog(QDialog):
             self.appearance.addItem(text, value)
         self.appearance.setCurrentIndex(self.appearance.findData(s.ui.appearance))
         form.addRow("Appearance", self.appearance)
+        self.close_to_tray = QCheckBox("Keep running in the tray when the window is closed")
+        self.close_to_tray.setChecked(s.ui.close_to_tray)
+        form.addRow("Closing the window", self.close_to_tray)
+        if not tray_available():
+            self.close_to_tray.setEnabled(False)
+            form.addRow("", label("This desktop has no system tray: closing the window quits.",
+                                  "Hint", wrap=True))
         return tab
 
     # -- checks --------------------------------------------------------------------------------
@@ -225,7 +233,8 @@ class SettingsDialog(QDialog):
             top_k=self.top_k.value(), min_p=self.min_p.value(),
             repeat_penalty=self.repeat_penalty.value(), max_tokens=self.max_tokens.value())
         memory = dataclasses.replace(s.memory, mode=self.memory_mode.currentData())
-        ui = dataclasses.replace(s.ui, appearance=self.appearance.currentData())
+        ui = dataclasses.replace(s.ui, appearance=self.appearance.currentData(),
+                                 close_to_tray=self.close_to_tray.isChecked())
         return dataclasses.replace(s, model=model, generation=generation, memory=memory, ui=ui)
 
     def save(self) -> None:

@@ -204,6 +204,7 @@ class KnowledgePanel(Panel):
         self.app.update_settings(dataclasses.replace(settings, knowledge=knowledge))
 
     def _show_progress(self, text: str, done: int, total: int) -> None:
+        self.app.indexing_progress.emit(text)
         self.progress_label.setText(text)
         self.progress.setRange(0, total)
         self.progress.setValue(done)
@@ -212,6 +213,7 @@ class KnowledgePanel(Panel):
 
     def _indexing_done(self) -> None:
         if not self.app.tasks.is_busy("index"):
+            self.app.indexing_progress.emit("")
             self.progress_label.hide()
             self.progress.hide()
         self.app.knowledge_changed.emit()  # refreshes this panel too
