@@ -85,6 +85,7 @@ def index(paths: tuple[Path, ...], watch: bool, reindex: bool) -> None:
         finally:
             bar.close()
         click.echo(_summary(folder.resolve(), report))
+    store.maintain()  # fold the new rows into the indexes and compact while nobody waits
     if watch:
         _watch(indexer, list(paths))
 

@@ -6,6 +6,7 @@ measured with the embedder's own tokenizer and cut again when it would not fit.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from typing import Protocol
@@ -72,12 +73,13 @@ def full_text(doc: ParsedDocument) -> str:
 
 
 def _units(text: str, counter: TokenCounter, target: int) -> list[_Unit]:
-    breaks = {m.end() for m in _PARAGRAPH_BREAK.finditer(text)}
+    breaks = [m.end() for m in _PARAGRAPH_BREAK.finditer(text)]
     spans = [(m.start(), m.end()) for m in _UNIT.finditer(text) if text[m.start():m.end()].strip()]
     counts = counter.count_tokens([text[a:b] for a, b in spans])
     units: list[_Unit] = []
     for (start, end), tokens in zip(spans, counts, strict=True):
-        fresh = start == 0 or any(start >= b and text[b:start].strip() == "" for b in breaks)
+        last_break = bisect.bisect_right(breaks, start) - 1
+        fresh = start == 0 or (last_break >= 0 and not text[breaks[last_break]:start].strip())
         if tokens <= target:
             units.append(_Unit(start, end, tokens, fresh))
             continue

@@ -9,8 +9,6 @@ duplicate chunks, no orphans, nothing re-embedded that did not change.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -29,7 +27,6 @@ from assistant.store import CHUNKS, DOCUMENTS, Store, sql_in, sql_str
 log = logging.getLogger(__name__)
 
 BATCH_CHUNKS = 256  # chunks embedded per model call and written per commit
-PREFETCH_FILES = 64  # files parsed ahead of the embedder
 
 
 class EmbedderChangedError(StoreError):
@@ -154,8 +151,6 @@ class Indexer:
                 self.store.delete(CHUNKS.name, sql_in("path", paths))
                 self.store.delete(DOCUMENTS.name, sql_in("path", paths))
             report.removed += len(paths)
-        if report.changed or stale:
-            self.store.maintain()
         report.seconds = time.perf_counter() - started
         return report
 
@@ -204,53 +199,28 @@ class Indexer:
                  known: dict[str, dict[str, Any]], stale: set[str], by_hash: dict[str, str],
                  gone: dict[str, dict[str, Any]], report: SyncReport,
                  progress: ProgressCallback | None) -> None:
-        """Embed and write batches while a reader thread parses and chunks the next files."""
-        prepared: queue.Queue[tuple[str, _Pending | None] | BaseException | None] = queue.Queue(
-            maxsize=PREFETCH_FILES
-        )
-        stop = threading.Event()
+        """Parse and chunk files, embedding and writing them a batch at a time.
 
-        def read_ahead() -> None:
-            try:
-                for path in todo:
-                    item = self._prepare(Path(path), folder, found.files[path], known.get(path),
-                                         stale, by_hash, gone, report)
-                    while not stop.is_set():
-                        try:
-                            prepared.put((path, item), timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
-                        return
-                prepared.put(None)
-            except BaseException as exc:  # handed to the caller's thread, which re-raises it
-                prepared.put(exc)
-
-        reader = threading.Thread(target=read_ahead, name="loremind-reader", daemon=True)
-        reader.start()
+        Parsing runs on this thread on purpose: a reader thread beside torch fights it for the
+        GIL and the cores, and on a two-core machine that costs more than it overlaps.
+        """
         pending: list[_Pending] = []
         started = time.perf_counter()
         total = len(todo) + report.unchanged
         done = report.unchanged
-        try:
-            while (got := prepared.get()) is not None:
-                if isinstance(got, BaseException):
-                    raise got
-                path, item = got
-                if item is not None:
-                    pending.append(item)
-                done += 1
-                if sum(len(p.chunks) for p in pending) >= BATCH_CHUNKS:
-                    self._flush(pending, report)
-                    pending = []
-                if progress:
-                    elapsed = max(time.perf_counter() - started, 1e-9)
-                    progress(Progress(done, total, report.chunks, report.chunks / elapsed, path))
-            self._flush(pending, report)
-        finally:
-            stop.set()
-            reader.join()
+        for path in todo:
+            item = self._prepare(Path(path), folder, found.files[path], known.get(path), stale,
+                                 by_hash, gone, report)
+            if item is not None:
+                pending.append(item)
+            done += 1
+            if sum(len(p.chunks) for p in pending) >= BATCH_CHUNKS:
+                self._flush(pending, report)
+                pending = []
+            if progress:
+                elapsed = max(time.perf_counter() - started, 1e-9)
+                progress(Progress(done, total, report.chunks, report.chunks / elapsed, path))
+        self._flush(pending, report)
         if progress:
             elapsed = max(time.perf_counter() - started, 1e-9)
             progress(Progress(total, total, report.chunks, report.chunks / elapsed))

@@ -39,7 +39,7 @@ def search_knowledge(store: Store, embedder: Embedder, query: str, k: int = 5,
     if not query.strip():
         return []
     where = _filter(folders, types)
-    rows = store.search_hybrid(CHUNKS.name, embedder.encode_query(query), query, k,
+    rows = store.search_hybrid(CHUNKS.name, lambda: embedder.encode_query(query), query, k,
                                where=where, columns=_COLUMNS)
     return [_result(row, query) for row in rows]
 

@@ -160,6 +160,8 @@ class FolderWatcher:
     def _sync(self, folder: Path, paths: list[Path] | None) -> None:
         try:
             report = self.indexer.sync(folder, only=paths)
+            if paths is None and report.changed:
+                self.indexer.store.maintain()  # after a full reconcile: compact, fold in indexes
         except LoremindError as exc:
             log.warning("Could not sync %s: %s", folder, exc)
             if self.on_error:

@@ -10,7 +10,8 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,7 @@ class Store:
         self._tables: dict[str, Any] = {}
         self._indexed: dict[str, set[str]] = {}
         self._writes = 0
+        self._executor: ThreadPoolExecutor | None = None
         self.vector_dim = DEFAULT_VECTOR_DIM
 
     @classmethod
@@ -275,23 +277,34 @@ class Store:
     def search_hybrid(
         self,
         name: str,
-        vector: np.ndarray,
+        vector: np.ndarray | Callable[[], np.ndarray],
         text: str,
         k: int,
         where: str | None = None,
         columns: list[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Vector and full-text results fused by reciprocal rank; each row gets ``_score``."""
+        """Vector and full-text results fused by reciprocal rank; each row gets ``_score``.
+
+        The full-text search runs on a helper thread meanwhile, so ``vector`` may be a function
+        that computes the query vector (embedding the query then overlaps the text search).
+        """
         pool = max(3 * k, 20)
         key = TABLES[name].key
         cols = None if columns is None else sorted({*columns, key})
-        by_vector = self.search_vector(name, vector, pool, where, cols)
-        by_text = self.search_text(name, text, pool, where, cols)
+        text_search = self._helper().submit(self.search_text, name, text, pool, where, cols)
+        query = vector() if callable(vector) else vector
+        by_vector = self.search_vector(name, query, pool, where, cols)
+        by_text = text_search.result()
         strengths = [
             relative_strengths([r["_distance"] for r in by_vector], higher_is_better=False),
             relative_strengths([r["_score"] for r in by_text]),
         ]
         return rrf_fuse([by_vector, by_text], key=key, k=k, strengths=strengths)
+
+    def _helper(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-search")
+        return self._executor
 
     def _has_index(self, name: str, column: str) -> bool:
         if column not in self._indexed.get(name, set()):
@@ -352,11 +365,14 @@ class Store:
 
     def _build_vector_index(self, spec: TableSpec, rows: int) -> None:
         # IVF_FLAT keeps exact distances inside the probed partitions (good recall on real
-        # embeddings) and builds in seconds; PQ or HNSW would take minutes on two cores.
-        partitions = max(16, int(math.sqrt(rows)))
+        # embeddings) and builds in seconds; PQ or HNSW would take minutes on two cores. A
+        # partition *size* rather than a count: compaction rebuilds the index from it, and
+        # with a count it fell back to a handful of huge partitions (a flat scan in disguise).
         log.info("Building a vector index on %s (%d rows)", spec.name, rows)
+        partition_rows = max(256, int(math.sqrt(rows)))
         self.table(spec.name).create_index(
             spec.vector,
-            config=IvfFlat(distance_type="cosine", num_partitions=partitions, max_iterations=10),
+            config=IvfFlat(distance_type="cosine", target_partition_size=partition_rows,
+                           max_iterations=10),
         )
         self.set_meta(f"vector_index_rows:{spec.name}", str(rows))

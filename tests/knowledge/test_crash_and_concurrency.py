@@ -30,6 +30,26 @@ def _worker(db: Path, folder: Path, batch: int = 4) -> subprocess.Popen[str]:
     )
 
 
+def _kill_during_sync(worker: subprocess.Popen[str], rng: random.Random) -> bool:
+    """SIGKILL the worker after a random number of files, a random instant later."""
+    assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
+    kill_at = None
+    for line in worker.stdout:
+        if line.startswith("done"):
+            break
+        _, done, total = line.split()
+        if int(done) >= int(total):
+            continue  # the final report: nothing left to interrupt
+        if kill_at is None:
+            kill_at = rng.randint(int(done), int(total) - 1)
+        if int(done) >= kill_at:
+            time.sleep(rng.uniform(0, 0.05))  # inside the next parse, embed or write
+            worker.send_signal(signal.SIGKILL)
+            break
+    worker.wait()
+    return worker.returncode == -signal.SIGKILL
+
+
 def _all_indexed(store: Store, folder: Path) -> None:
     on_disk = {str(p) for p in folder.rglob("*.md")}
     docs = {r["path"]: r["status"] for r in store.rows(DOCUMENTS.name)}
@@ -44,18 +64,14 @@ def test_sigkill_at_random_points_then_rerun_converges(tmp_path, embedder, docs)
         _write(docs, f"doc{n:02d}.md", rng)
     killed_mid_run = 0
     for round_ in range(4):
-        worker = _worker(db, docs)
-        assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.05, 2.5))
-        worker.send_signal(signal.SIGKILL)
-        worker.wait()
-        killed_mid_run += "done" not in worker.stdout.read()
+        killed_mid_run += _kill_during_sync(_worker(db, docs), rng)
         # Change the folder between runs: the next run must also clean up after the last one.
-        _write(docs, f"doc{round_:02d}.md", rng, paragraphs=2)
+        for n in range(3):
+            _write(docs, f"doc{3 * round_ + n:02d}.md", rng, paragraphs=2)
         os.rename(docs / f"doc{20 + round_:02d}.md", docs / f"renamed{round_}.md")
-        (docs / f"doc{10 + round_:02d}.md").unlink()
+        (docs / f"doc{12 + round_:02d}.md").unlink()
         _write(docs, f"new{round_}.md", rng)
-    assert killed_mid_run >= 2, "the kills should land while the sync is running"
+    assert killed_mid_run >= 3, "the kills should land while the sync is running"
     store = Store.open(db)
     Indexer(store, embedder).sync(docs)
     assert_consistent(store)

@@ -110,3 +110,19 @@ def test_encodings_are_detected_and_binary_is_refused():
     assert decode_text("naïve".encode()) == "naïve"
     with pytest.raises(DocumentSkipped, match="binary"):
         decode_text(b"\x7fELF\x02\x01\x01\x00\x00\x00" + bytes(range(256)))
+
+
+def test_docx_heading_styles_are_found_by_name_when_the_id_is_localised():
+    import io
+
+    import docx
+
+    document = docx.Document()
+    document.styles["Heading 2"].style_id = "Ueberschrift2"  # as a German Word would write it
+    document.add_heading("Kapitel", level=1)
+    document.add_heading("Abschnitt", level=2)
+    document.add_paragraph("Ein Punkt.", style="List Bullet")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    doc = parser_for(".docx")(buffer.getvalue())
+    assert [(s.heading, s.text) for s in doc.sections] == [("Kapitel > Abschnitt", "Ein Punkt.")]
