@@ -48,6 +48,7 @@ class _Unit:
     end: int
     tokens: int
     new_paragraph: bool
+    exact: bool = True  # False when cut inside a word: its count alone may then differ
 
 
 def chunk_document(doc: ParsedDocument, counter: TokenCounter,
@@ -55,16 +56,19 @@ def chunk_document(doc: ParsedDocument, counter: TokenCounter,
     """Chunks of at most ``counter.max_tokens`` word pieces, never crossing a heading or page."""
     target = min(target, counter.max_tokens)
     chunks: list[Chunk] = []
+    inexact: set[int] = set()
     offset = 0
     for section in doc.sections:
-        for start, end in _pack(section.text, counter, target, overlap):
+        for start, end, exact in _pack(section.text, counter, target, overlap):
             text = section.text[start:end].strip()
             if text:
                 lead = len(section.text[start:end]) - len(section.text[start:end].lstrip())
+                if not exact:
+                    inexact.add(len(chunks))
                 chunks.append(Chunk(len(chunks), text, section.heading, section.page,
                                     offset + start + lead, offset + start + lead + len(text)))
         offset += len(section.text) + len(SEPARATOR)
-    return _enforce_limit(chunks, counter)
+    return _enforce_limit(chunks, inexact, counter)
 
 
 def full_text(doc: ParsedDocument) -> str:
@@ -73,45 +77,56 @@ def full_text(doc: ParsedDocument) -> str:
 
 
 def _units(text: str, counter: TokenCounter, target: int) -> list[_Unit]:
+    """Sentences (or lines) with their word-piece counts, from one tokenization of the section.
+
+    Units begin and end at whitespace or punctuation, where BERT's pre-tokenizer splits anyway,
+    so counting the section's tokens inside a unit's span equals tokenizing the unit alone.
+    """
     breaks = [m.end() for m in _PARAGRAPH_BREAK.finditer(text)]
-    spans = [(m.start(), m.end()) for m in _UNIT.finditer(text) if text[m.start():m.end()].strip()]
-    counts = counter.count_tokens([text[a:b] for a, b in spans])
+    starts = [a for a, _ in counter.token_spans(text)]
     units: list[_Unit] = []
-    for (start, end), tokens in zip(spans, counts, strict=True):
+    for match in _UNIT.finditer(text):
+        start, end = match.span()
+        if not text[start:end].strip():
+            continue
+        first, last = bisect.bisect_left(starts, start), bisect.bisect_left(starts, end)
         last_break = bisect.bisect_right(breaks, start) - 1
         fresh = start == 0 or (last_break >= 0 and not text[breaks[last_break]:start].strip())
-        if tokens <= target:
-            units.append(_Unit(start, end, tokens, fresh))
+        if last - first <= target:
+            units.append(_Unit(start, end, last - first, fresh))
             continue
         # A sentence longer than a chunk: cut it at word-piece boundaries, preferring spaces.
-        for piece_start, piece_end, piece_tokens in _split_long(text, start, end, counter, target):
-            units.append(_Unit(piece_start, piece_end, piece_tokens, fresh))
-            fresh = False
+        # The piece after a mid-word cut is inexact too: it starts inside that word.
+        after_cut_inside_word = False
+        for piece_start, piece_end, tokens, whole in _split_long(text, starts, first, last, end,
+                                                                 target):
+            exact = whole and not after_cut_inside_word
+            units.append(_Unit(piece_start, piece_end, tokens, fresh, exact))
+            fresh, after_cut_inside_word = False, not whole
     return units
 
 
-def _split_long(text: str, start: int, end: int, counter: TokenCounter,
-                target: int) -> list[tuple[int, int, int]]:
-    spans = counter.token_spans(text[start:end])
-    pieces: list[tuple[int, int, int]] = []
-    first = 0
-    while first < len(spans):
-        last = min(first + target, len(spans))
-        if last < len(spans):
+def _split_long(text: str, starts: list[int], first: int, last: int, end: int,
+                target: int) -> list[tuple[int, int, int, bool]]:
+    pieces: list[tuple[int, int, int, bool]] = []
+    while first < last:
+        cut = min(first + target, last)
+        if cut < last:
             # Back up to a token that starts after whitespace, so words stay whole when possible.
-            for cut in range(last, first + target // 2, -1):
-                if spans[cut][0] > 0 and text[start + spans[cut][0] - 1].isspace():
-                    last = cut
+            for candidate in range(cut, first + target // 2, -1):
+                if starts[candidate] > 0 and text[starts[candidate] - 1].isspace():
+                    cut = candidate
                     break
-        piece_end = spans[last][0] if last < len(spans) else end - start
-        pieces.append((start + spans[first][0], start + piece_end, last - first))
-        first = last
+        whole = cut >= last or text[starts[cut] - 1].isspace()
+        pieces.append((starts[first], starts[cut] if cut < last else end, cut - first, whole))
+        first = cut
     return pieces
 
 
-def _pack(text: str, counter: TokenCounter, target: int, overlap: int) -> list[tuple[int, int]]:
+def _pack(text: str, counter: TokenCounter, target: int,
+          overlap: int) -> list[tuple[int, int, bool]]:
     units = _units(text, counter, target)
-    windows: list[tuple[int, int]] = []
+    windows: list[tuple[int, int, bool]] = []
     current: list[_Unit] = []
     size = 0
     for index, unit in enumerate(units):
@@ -120,7 +135,7 @@ def _pack(text: str, counter: TokenCounter, target: int, overlap: int) -> list[t
         # Close early at a paragraph break when the chunk is half full and the paragraph won't fit.
         early = unit.new_paragraph and size >= target // 2 and size + paragraph_left > target
         if current and (full or early):
-            windows.append((current[0].start, current[-1].end))
+            windows.append((current[0].start, current[-1].end, all(u.exact for u in current)))
             carried: list[_Unit] = []
             for previous in reversed(current):
                 if sum(u.tokens for u in carried) + previous.tokens > overlap:
@@ -135,7 +150,7 @@ def _pack(text: str, counter: TokenCounter, target: int, overlap: int) -> list[t
         current.append(unit)
         size += unit.tokens
     if current:
-        windows.append((current[0].start, current[-1].end))
+        windows.append((current[0].start, current[-1].end, all(u.exact for u in current)))
     return windows
 
 
@@ -148,23 +163,30 @@ def _paragraph_tokens(units: list[_Unit], index: int) -> int:
     return total
 
 
-def _enforce_limit(chunks: list[Chunk], counter: TokenCounter) -> list[Chunk]:
-    """Re-measure each chunk as a whole (joins can tokenize differently) and halve any too long."""
-    counts = counter.count_tokens([c.text for c in chunks])
+def _enforce_limit(chunks: list[Chunk], inexact: set[int] | None,
+                   counter: TokenCounter) -> list[Chunk]:
+    """Re-measure chunks whose count may be off (``None``: all) and halve any that is too long."""
+    measure = [c for i, c in enumerate(chunks) if inexact is None or i in inexact]
+    too_long = {id(c) for c, n in zip(measure, counter.count_tokens([c.text for c in measure]),
+                                      strict=True) if n > counter.max_tokens}
     result: list[Chunk] = []
-    for chunk, tokens in zip(chunks, counts, strict=True):
-        if tokens <= counter.max_tokens:
+    for chunk in chunks:
+        if id(chunk) not in too_long:
             result.append(chunk)
             continue
         spans = counter.token_spans(chunk.text)
         cut = spans[len(spans) // 2][0]
-        halves = [
-            Chunk(0, chunk.text[:cut].strip(), chunk.heading, chunk.page, chunk.start,
-                  chunk.start + cut),
-            Chunk(0, chunk.text[cut:].strip(), chunk.heading, chunk.page, chunk.start + cut,
-                  chunk.end),
-        ]
-        result.extend(_enforce_limit([h for h in halves if h.text], counter))
+        halves = [_part(chunk, 0, cut), _part(chunk, cut, len(chunk.text))]
+        result.extend(_enforce_limit([h for h in halves if h.text], None, counter))
     for ordinal, chunk in enumerate(result):
         chunk.ordinal = ordinal
     return result
+
+
+def _part(chunk: Chunk, begin: int, end: int) -> Chunk:
+    """The stripped text of ``chunk.text[begin:end]``, with offsets that still point at it."""
+    piece = chunk.text[begin:end]
+    lead = len(piece) - len(piece.lstrip())
+    text = piece.strip()
+    start = chunk.start + begin + lead
+    return Chunk(0, text, chunk.heading, chunk.page, start, start + len(text))

@@ -26,6 +26,8 @@ def test_no_chunk_is_truncated_by_the_model(embedder):
     chunks = chunk_document(doc, embedder)
     counts = embedder.count_tokens([c.text for c in chunks])
     assert max(counts) <= embedder.max_tokens == 254
+    text = full_text(doc)
+    assert all(text[c.start:c.end] == c.text for c in chunks)
     # Every word of the document is inside some chunk: nothing was dropped.
     covered = " ".join(c.text for c in chunks)
     for section in doc.sections:
