@@ -26,7 +26,7 @@ from assistant.store import CHUNKS, DOCUMENTS, Store, sql_in, sql_str
 
 log = logging.getLogger(__name__)
 
-BATCH_CHUNKS = 256  # chunks embedded per model call and written per commit
+BATCH_CHUNKS = 1024  # per model call and commit: wide windows sort by length, so pad less
 
 
 class EmbedderChangedError(StoreError):
