@@ -9,6 +9,7 @@ duplicate chunks, no orphans, nothing re-embedded that did not change.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -129,11 +130,20 @@ class Indexer:
         roots = None if only is None else sorted({Path(p) for p in only})
         found = scan(folder, self.rules, roots)
         report = SyncReport()
-        known, stale = self._known_and_stale(folder, roots)
+        known, stale, everyone = self._known_and_stale(folder, roots)
+        if roots is not None and any(p not in found.files and p not in found.problems
+                                     for p in known):
+            # A deletion may be half of a move whose other half was reported apart (or not at
+            # all, into a folder not yet watched): a whole-folder scan pairs the two, so the
+            # moved file is not embedded again.
+            found = scan(folder, self.rules)
+            known, stale, everyone = self._known_and_stale(folder, None)
 
         gone = {p: row for p, row in known.items()
                 if p not in found.files and p not in found.problems}
-        by_hash = {row["hash"]: p for p, row in gone.items()
+        # Any indexed document of the folder may be the origin of a move (the event for its
+        # deletion may come later): _prepare checks that its old path is really gone.
+        by_hash = {row["hash"]: p for p, row in everyone.items()
                    if row["status"] == "indexed" and p not in stale}
         todo: list[str] = []
         for path, info in found.files.items():
@@ -155,17 +165,18 @@ class Indexer:
         return report
 
     def _known_and_stale(self, folder: Path, roots: list[Path] | None
-                         ) -> tuple[dict[str, dict[str, Any]], set[str]]:
+                         ) -> tuple[dict[str, dict[str, Any]], set[str], dict[str, dict[str, Any]]]:
         """Documents under ``roots``, after deleting chunks no indexed document owns.
 
-        Also returns the indexed documents whose stored chunk count is off (a run was killed).
+        Also returns the indexed documents whose stored chunk count is off (a run was killed),
+        and every document of the folder.
         Reading and deleting happen under the write lock, so another writer's fresh chunks are
         never mistaken for orphans.
         """
         where = f"folder = {sql_str(str(folder))}"
         with self.store.writing():
-            rows = self.store.rows(DOCUMENTS.name, where=where)
-            known = {row["path"]: row for row in rows if _under(row["path"], roots)}
+            everyone = {row["path"]: row for row in self.store.rows(DOCUMENTS.name, where=where)}
+            known = {p: row for p, row in everyone.items() if _under(p, roots)}
             paths = self.store.arrow(CHUNKS.name, where=where, columns=["path"]).column("path")
             counts = Counter(p for p in paths.to_pylist() if _under(p, roots))
             orphans = [p for p in counts if known.get(p, {}).get("status") != "indexed"]
@@ -173,7 +184,7 @@ class Indexer:
                 self.store.delete(CHUNKS.name, sql_in("path", orphans))
         stale = {p for p, row in known.items()
                  if row["status"] == "indexed" and counts.get(p, 0) != row["chunks"]}
-        return known, stale | set(orphans)
+        return known, stale | set(orphans), everyone
 
     def _retry(self, row: dict[str, Any]) -> bool:
         """Whether an unchanged file must be read again: pending, or now within the size limit."""
@@ -238,7 +249,8 @@ class Indexer:
                                                     "mtime_ns": info.st_mtime_ns}])
                 report.unchanged += 1
                 return None
-            if digest in by_hash and row is None and self._move(
+            origin = by_hash.get(digest) if row is None else None
+            if origin and (origin in gone or not os.path.lexists(origin)) and self._move(
                 by_hash.pop(digest), path, folder, info, digest, gone
             ):
                 report.renamed += 1

@@ -33,6 +33,8 @@ class _DirtyPaths(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type not in RELEVANT_EVENTS:
             return
+        if event.is_directory and event.event_type == "modified":
+            return  # a file inside changed: that file has its own event
         paths = [event.src_path, getattr(event, "dest_path", "")]
         self._watcher.mark_dirty([Path(str(p)) for p in paths if p])
 

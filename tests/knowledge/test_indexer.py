@@ -134,3 +134,16 @@ def test_a_changed_embedder_requires_an_explicit_reindex(indexer, store, embedde
     assert store.get_meta("embedder") == embedder.name
     assert_consistent(store)
     assert indexer.sync(docs).unchanged == 1
+
+
+def test_a_move_reported_only_as_a_deletion_is_still_a_rename(indexer, store, embedder, docs):
+    (docs / "a.txt").write_text("Notes about the harbour and its ships.")
+    indexer.sync(docs)
+    calls = embedder.calls
+    (docs / "new-folder").mkdir()
+    os.rename(docs / "a.txt", docs / "new-folder" / "a.txt")
+    # The watcher saw only the deletion (the target folder was not watched yet).
+    report = indexer.sync(docs, only=[docs / "a.txt"])
+    assert report.renamed == 1 and embedder.calls == calls
+    assert sorted(_status(store)) == ["a.txt"]
+    assert store.rows(DOCUMENTS.name)[0]["path"] == str(docs / "new-folder" / "a.txt")
