@@ -108,11 +108,11 @@ class Indexer:
     def reindex(self, progress: ProgressCallback | None = None) -> list[SyncReport]:
         """Re-embed every known document with the current embedder, folder by folder."""
         with self.store.writing():
-            docs = self.store.rows(DOCUMENTS.name, columns=["path", "folder"])
+            docs = self.store.rows(DOCUMENTS.name)
             # Marking documents stale first means a crash anywhere below still ends in a re-index.
             self.store.upsert(DOCUMENTS.name, [
                 {**row, "hash": "", "status": "pending", "reason": "re-index", "chunks": 0}
-                for row in self.store.rows(DOCUMENTS.name)
+                for row in docs
             ])
             self.store.recreate_table(CHUNKS, self.embedder.dim)
             self.store.set_meta("embedder", self.embedder.name)
