@@ -45,7 +45,7 @@ class GenerationSettings:
     min_p: float = 0.05
     repeat_penalty: float = 1.1
     max_tokens: int = 512
-    seed: int = -1
+    seed: int = -1  # -1: a new random seed each start; set one for repeatable answers
 
 
 @dataclass

@@ -71,7 +71,7 @@ class LoremindApp(QObject):
     def _load_model(self) -> Any:
         from assistant.engine.model import LocalModel
 
-        return LocalModel.from_settings(self.settings.model)
+        return LocalModel.from_settings(self.settings.model, seed=self.settings.generation.seed)
 
     def _load_store(self) -> Any:
         from assistant.chat import assistant  # noqa: F401  (imported here, off the main thread)

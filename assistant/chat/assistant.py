@@ -73,7 +73,8 @@ class Assistant:
     def model(self) -> LocalModel:
         with self._load_lock:
             if self._model is None:
-                self._model = LocalModel.from_settings(self.settings.model)
+                self._model = LocalModel.from_settings(self.settings.model,
+                                                       seed=self.settings.generation.seed)
             return self._model
 
     @property
