@@ -70,6 +70,6 @@ def window(qtbot, app):
     main = MainWindow(app)
     qtbot.addWidget(main)
     main.show()
-    with qtbot.waitSignal(app.ready, timeout=5000):
+    with qtbot.waitSignal(app.ready, timeout=30000):
         app.start()
     return main

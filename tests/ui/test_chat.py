@@ -35,7 +35,7 @@ def test_send_streams_an_answer_and_stores_the_chat(qtbot, window, errors):
     assert answer.text.strip()
     assert "tokens" in answer.stats.text()
     assert errors == []
-    qtbot.waitUntil(lambda: window.sidebar.list.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: window.sidebar.list.count() == 1, timeout=30000)
     assert window.sidebar.list.item(0).text().startswith("Hello there")
     assert window.title.text().startswith("Hello there")
 
@@ -91,9 +91,9 @@ def test_switching_chats_and_shortcuts(qtbot, window):
     first_id = window.chat.session.id
     qtbot.keySequence(window, QKeySequence("Ctrl+N"))
     assert window.chat.session.id != first_id and not window.chat._turns
-    qtbot.waitUntil(lambda: window.sidebar.list.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: window.sidebar.list.count() == 1, timeout=30000)
     window.sidebar.list.itemClicked.emit(window.sidebar.list.item(0))
-    qtbot.waitUntil(lambda: window.chat.session.id == first_id, timeout=5000)
+    qtbot.waitUntil(lambda: window.chat.session.id == first_id, timeout=30000)
     assert [type(t) for t in window.chat._turns] == [UserMessage, AssistantMessage]
     qtbot.keySequence(window, QKeySequence("Ctrl+K"))
     assert window.sidebar.search.hasFocus() or window.sidebar.search.isVisible()
@@ -114,8 +114,8 @@ def test_rename_and_delete_a_chat(qtbot, window):
     session_id = window.chat.session.id
     window.sidebar.apply_rename(session_id, "Renamed chat")
     qtbot.waitUntil(lambda: window.sidebar.list.count() == 1
-                    and window.sidebar.list.item(0).text() == "Renamed chat", timeout=5000)
+                    and window.sidebar.list.item(0).text() == "Renamed chat", timeout=30000)
     assert window.title.text() == "Renamed chat"
     window.sidebar.delete(session_id)
-    qtbot.waitUntil(lambda: window.sidebar.list.count() == 0, timeout=5000)
+    qtbot.waitUntil(lambda: window.sidebar.list.count() == 0, timeout=30000)
     assert window.chat.session.id != session_id

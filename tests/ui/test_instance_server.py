@@ -51,10 +51,10 @@ def test_only_this_user_can_open_the_socket(server):
 
 
 def test_a_client_hands_over_a_request(qtbot, server):
-    with qtbot.waitSignal(server.requested, timeout=5000) as received:
+    with qtbot.waitSignal(server.requested, timeout=30000) as received:
         outcome = in_thread(hand_over, Request("popup", "Where is the invoice?"), server.path)
     assert received.args == [Request("popup", "Where is the invoice?")]
-    qtbot.waitUntil(lambda: bool(outcome), timeout=5000)
+    qtbot.waitUntil(lambda: bool(outcome), timeout=30000)
     assert outcome == [True]
 
 
@@ -70,7 +70,7 @@ def test_a_garbled_request_is_refused_and_nothing_happens(qtbot, server):
             return client.recv(100)
 
     outcome = in_thread(send_garbage)
-    qtbot.waitUntil(lambda: bool(outcome), timeout=5000)
+    qtbot.waitUntil(lambda: bool(outcome), timeout=30000)
     assert outcome == [b"refused\n"] and seen == []
 
 
@@ -82,9 +82,9 @@ def test_a_socket_left_by_a_crashed_instance_is_taken_over(qtbot):
     server = InstanceServer(path)
     try:
         assert server.listen(Request("show")) and server.listening
-        with qtbot.waitSignal(server.requested, timeout=5000):
+        with qtbot.waitSignal(server.requested, timeout=30000):
             outcome = in_thread(hand_over, Request("show"), path)
-        qtbot.waitUntil(lambda: bool(outcome), timeout=5000)
+        qtbot.waitUntil(lambda: bool(outcome), timeout=30000)
         assert outcome == [True]
     finally:
         server.close()

@@ -67,7 +67,7 @@ def test_add_a_folder_and_see_it_indexed(qtbot, window, tmp_path, monkeypatch):
     with qtbot.waitSignal(panel.indexed, timeout=60000):
         pass
     wait_lanes(qtbot, window)
-    qtbot.waitUntil(lambda: len(panel.cards) == 1, timeout=5000)
+    qtbot.waitUntil(lambda: len(panel.cards) == 1, timeout=30000)
     card_text = " ".join(w.text() for w in panel.cards[0].findChildren(type(window.title)))
     assert "1 indexed" in card_text and "1 failed" in card_text
     problems = [panel.problems.item(i).text() for i in range(panel.problems.count())]
@@ -146,7 +146,7 @@ def test_settings_are_validated_and_persisted(qtbot, window, tmp_path):
     bad.write_bytes(b"not a model")
     dialog.model_path.setText(str(bad))
     dialog.validate_model()
-    qtbot.waitUntil(lambda: dialog.model_status.text().startswith("✗"), timeout=5000)
+    qtbot.waitUntil(lambda: dialog.model_status.text().startswith("✗"), timeout=30000)
     assert not dialog.save_button.isEnabled()
     dialog.model_path.setText("")
     dialog.validate_model()

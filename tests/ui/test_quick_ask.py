@@ -78,7 +78,7 @@ def test_open_in_main_window_continues_the_chat_there(qtbot, window, errors):
     stored = window.app.assistant.conversations.get(session.id)
     assert [m.text for m in stored.messages if m.role == "user"] == [
         "Tell me about espresso", "And about milk?"]
-    qtbot.waitUntil(lambda: window.sidebar.list.count() == 1, timeout=5000)
+    qtbot.waitUntil(lambda: window.sidebar.list.count() == 1, timeout=30000)
     assert errors == []
 
 
@@ -99,7 +99,7 @@ def test_a_question_asked_before_the_model_is_ready_waits_for_it(qtbot, app, set
     assert not popup.chat.composer.isEnabled() and popup.chat.session is None
     starting.assistant = app.assistant
     starting.ready.emit()
-    qtbot.waitUntil(lambda: bool(answers(popup.chat)), timeout=5000)
+    qtbot.waitUntil(lambda: bool(answers(popup.chat)), timeout=30000)
     wait_answered(qtbot, popup)
     assert [t.text for t in popup.chat._turns if isinstance(t, UserMessage)] == ["Are you there?"]
     starting.tasks.shutdown()

@@ -79,13 +79,13 @@ def test_quick_ask_and_open_loremind_from_the_menu(qtbot, shell, window):
 def test_pause_memory_from_the_menu(qtbot, shell, window):
     book = window.app.assistant.memory
     shell.menu.pause_memory.trigger()
-    qtbot.waitUntil(lambda: book.paused, timeout=5000)
-    qtbot.waitUntil(lambda: "Memory paused" in shell.tray.tooltip, timeout=5000)
+    qtbot.waitUntil(lambda: book.paused, timeout=30000)
+    qtbot.waitUntil(lambda: "Memory paused" in shell.tray.tooltip, timeout=30000)
     shell.menu.pause_memory.trigger()
-    qtbot.waitUntil(lambda: not book.paused, timeout=5000)
+    qtbot.waitUntil(lambda: not book.paused, timeout=30000)
     book.pause()  # paused elsewhere (the memory panel, the CLI): the menu catches up
     shell.menu.aboutToShow.emit()
-    qtbot.waitUntil(lambda: shell.menu.pause_memory.isChecked(), timeout=5000)
+    qtbot.waitUntil(lambda: shell.menu.pause_memory.isChecked(), timeout=30000)
 
 
 def test_pause_folder_watching_from_the_menu(qtbot, shell, window):
