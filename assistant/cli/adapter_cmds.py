@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -19,46 +18,12 @@ from assistant.engine.adapter_files import (
     adapter_folders,
     inspect_adapter,
 )
-from assistant.engine.adapters import AdapterLibrary
 from assistant.engine.gguf_file import GGUFFile, validate_model_file
-from assistant.engine.model import LocalModel
-from assistant.errors import AdapterError
 
-ADAPTER_OPTION = click.option(
-    "--adapter", "adapters", multiple=True, metavar="NAME[:SCALE]",
-    help="Apply a LoRA adapter from the adapters folder, at SCALE (default 1); repeatable.",
-)
 _MODEL_OPTION = click.option(
     "--model", "model_path", type=click.Path(path_type=Path), default=None,
     help="Judge against this GGUF model (default: the one in the settings, else the embedded one).",
 )
-
-
-def parse_adapter_specs(specs: Sequence[str]) -> list[tuple[str, float]]:
-    """Turn ``NAME[:SCALE]`` strings into (name, scale) pairs; a bare name means scale 1."""
-    parsed = []
-    for spec in specs:
-        name, colon, scale_text = spec.rpartition(":")
-        try:
-            scale = float(scale_text) if colon else 1.0
-        except ValueError:  # a colon inside the name (a Windows path), not a scale
-            colon = ""
-        if not colon:
-            name, scale = spec, 1.0
-        if not name.strip():
-            raise AdapterError(f"'--adapter {spec}' names no adapter; write NAME or NAME:SCALE.")
-        parsed.append((name, scale))
-    return parsed
-
-
-def apply_adapter_specs(model: LocalModel, specs: Sequence[str]) -> AdapterLibrary | None:
-    """Apply ``--adapter`` options to ``model`` (None when there are none)."""
-    if not specs:
-        return None
-    ctx = cli_context()
-    library = AdapterLibrary.for_model(model, ctx.paths, ctx.settings.adapters)
-    library.apply(parse_adapter_specs(specs))
-    return library
 
 
 def _base_model(model_path: Path | None) -> GGUFFile:

@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from assistant.cli.adapter_cmds import ADAPTER_OPTION, parse_adapter_specs
 from assistant.cli.app import cli_context, main, reports_errors
-from assistant.cli.engine_cmds import MODEL_OPTION
+from assistant.cli.options import ADAPTER_OPTION, MODEL_OPTION, parse_adapter_specs
 
 if TYPE_CHECKING:  # the facade pulls in LanceDB: imported when a question is asked, so that
     # `ask --popup` hands over to the running app at once

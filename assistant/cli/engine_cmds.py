@@ -13,13 +13,9 @@ import click
 from assistant import __version__
 from assistant.cli.app import cli_context, main, reports_errors
 from assistant.cli.bench import bench, print_result
+from assistant.cli.options import MODEL_OPTION
 from assistant.engine import LocalModel
 from assistant.engine.bench import run_engine_bench
-
-MODEL_OPTION = click.option(
-    "--model", "model_path", type=click.Path(path_type=Path), default=None,
-    help="A GGUF model file (default: the one in the settings, else the embedded SmolLM2).",
-)
 
 
 def load_model(model_path: Path | None) -> LocalModel:

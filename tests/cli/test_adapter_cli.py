@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import main
-from assistant.cli.adapter_cmds import parse_adapter_specs
+from assistant.cli.options import parse_adapter_specs
 from assistant.engine import read_gguf
 from assistant.engine.synthetic import write_lora, write_tiny_model
 from assistant.errors import AdapterError
