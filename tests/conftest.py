@@ -35,7 +35,7 @@ def runtime_dir(monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory):
     """A random llama-architecture GGUF model, small enough to load in milliseconds."""
-    from assistant.engine.synthetic import write_tiny_model
+    from assistant.bench.synthetic import write_tiny_model
 
     return write_tiny_model(tmp_path_factory.mktemp("models") / "tiny.gguf")
 

@@ -11,7 +11,7 @@ import click
 from assistant.cli.app import cli_context, main, reports_errors
 from assistant.cli.bench import bench, print_result
 from assistant.defaults import embedded_chat_model
-from assistant.engine.adapter_bench import run_adapter_bench
+from assistant.bench.adapters import run_adapter_bench
 from assistant.engine.adapter_files import (
     AdapterCatalog,
     AdapterInfo,

@@ -15,7 +15,7 @@ from assistant.cli.app import cli_context, main, reports_errors
 from assistant.cli.bench import bench, print_result
 from assistant.cli.options import MODEL_OPTION
 from assistant.engine import LocalModel
-from assistant.engine.bench import run_engine_bench
+from assistant.bench.engine import run_engine_bench
 
 
 def load_model(model_path: Path | None) -> LocalModel:

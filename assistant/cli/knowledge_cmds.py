@@ -179,7 +179,7 @@ def knowledge_status(as_json: bool) -> None:
 @reports_errors
 def bench_knowledge(as_json: bool, files: int, scale: int) -> None:
     """Embedder vs indexing speed, re-sync time and hybrid query latency."""
-    from assistant.knowledge.bench import run_knowledge_bench
+    from assistant.bench.knowledge import run_knowledge_bench
 
     if not as_json:
         click.echo("Running the knowledge benchmark (a few minutes)…", err=True)

@@ -111,7 +111,7 @@ def test_doctor_json(tiny_model_path):
 
 
 def test_bench_engine_json(tmp_path):
-    from assistant.engine.synthetic import write_tiny_model
+    from assistant.bench.synthetic import write_tiny_model
 
     model = write_tiny_model(tmp_path / "tiny-2k.gguf", context=2048)
     result = run_json("bench", "engine", "--json", "--model", str(model))

@@ -15,7 +15,7 @@ from tests.knowledge.helpers import make_pdf
 def shared_embedder(embedder, monkeypatch):
     """Commands load the embedder themselves; hand them the session's (the real model)."""
     monkeypatch.setattr("assistant.knowledge.Embedder", lambda: embedder)
-    monkeypatch.setattr("assistant.knowledge.bench.Embedder", lambda: embedder)
+    monkeypatch.setattr("assistant.bench.knowledge.Embedder", lambda: embedder)
     return embedder
 
 

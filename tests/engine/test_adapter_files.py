@@ -13,7 +13,7 @@ import pytest
 from assistant.engine import LocalModel, read_gguf
 from assistant.engine.adapter_files import AdapterCatalog, inspect_adapter
 from assistant.engine.adapters import AdapterLibrary
-from assistant.engine.synthetic import write_lora, write_tiny_model
+from assistant.bench.synthetic import write_lora, write_tiny_model
 from assistant.errors import AdapterError
 
 

@@ -9,7 +9,7 @@ import pytest
 from assistant.engine import LocalModel, SamplingParams, read_gguf
 from assistant.engine.adapter_files import AdapterCatalog
 from assistant.engine.adapters import AdapterLibrary, AdapterSet
-from assistant.engine.synthetic import write_lora
+from assistant.bench.synthetic import write_lora
 from assistant.errors import AdapterError
 
 PROMPT = [{"role": "user", "content": "hello world the cat sat on the mat"}]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from assistant.engine import LocalModel, read_gguf
-from assistant.engine.synthetic import write_lora, write_tiny_model
+from assistant.bench.synthetic import write_lora, write_tiny_model
 from assistant.errors import ModelError
 
 

@@ -10,7 +10,7 @@ from assistant.config import Settings
 @pytest.fixture(scope="session")
 def chat_model_path(tmp_path_factory):
     """A tiny random model with room for long answers (stop needs something to stop)."""
-    from assistant.engine.synthetic import write_tiny_model
+    from assistant.bench.synthetic import write_tiny_model
 
     return write_tiny_model(tmp_path_factory.mktemp("ui-models") / "tiny-2k.gguf", context=2048)
 

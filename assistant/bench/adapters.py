@@ -20,7 +20,7 @@ from assistant.engine.adapter_files import AdapterCatalog
 from assistant.engine.adapters import AdapterLibrary
 from assistant.engine.gguf_file import validate_model_file
 from assistant.engine.model import LocalModel
-from assistant.engine.synthetic import write_lora
+from assistant.bench.synthetic import write_lora
 
 CONTEXT = 2048
 SWITCHES = 200

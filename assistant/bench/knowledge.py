@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from assistant.knowledge.chunking import chunk_document
-from assistant.knowledge.corpus import WORDS, write_corpus
+from assistant.bench.corpus import WORDS, write_corpus
 from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.indexer import Indexer
 from assistant.knowledge.parsers import parser_for
