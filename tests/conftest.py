@@ -61,7 +61,7 @@ def embedder():
 @pytest.fixture
 def store(loremind_home):
     """A fresh database in this test's LOREMIND_HOME, with every migration applied."""
+    from assistant.migrations import open_database
     from assistant.paths import app_paths
-    from assistant.store import Store
 
-    return Store.open(app_paths().ensure().database_dir)
+    return open_database(app_paths().ensure())

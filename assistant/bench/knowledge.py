@@ -21,6 +21,7 @@ from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.indexer import Indexer
 from assistant.knowledge.parsers import parser_for
 from assistant.knowledge.search import search_knowledge
+from assistant.migrations import open_database
 from assistant.store import CHUNKS, Store
 
 SYNTHETIC_VOCABULARY = 50_000
@@ -40,7 +41,7 @@ def run_knowledge_bench(files: int = 300, scale: int = 0) -> dict[str, Any]:
         root = Path(tmp)
         corpus = root / "corpus"
         write_corpus(corpus, files)
-        store = Store.open(root / "db")
+        store = open_database(root / "db")
         indexer = Indexer(store, embedder)
         # The raw embedder runs on the same chunks before and after indexing; their mean is the
         # baseline, so a machine that gets busier or quieter mid-run skews both sides alike.
@@ -67,7 +68,7 @@ def run_knowledge_bench(files: int = 300, scale: int = 0) -> dict[str, Any]:
             "query_p95_ms": p95,
         }
         if scale:
-            scaled = Store.open(root / "scaled")
+            scaled = open_database(root / "scaled")
             started = time.perf_counter()
             fill_synthetic(scaled, scale)
             scaled.maintain()

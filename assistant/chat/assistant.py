@@ -36,6 +36,7 @@ from assistant.knowledge.search import search_knowledge
 from assistant.memory.book import Memory, MemoryBook
 from assistant.memory.extraction import explicit_request, extract_candidates, worth_extracting
 from assistant.paths import AppPaths
+from assistant.migrations import open_database
 from assistant.store import Store
 
 log = logging.getLogger(__name__)
@@ -65,37 +66,45 @@ class Assistant:
         self._embedder = embedder
         self._store = store
         self._adapters: AdapterLibrary | None = None
-        self._load_lock = threading.Lock()
+        # One lock per part, so that the model and the embedder can load in parallel.
+        self._model_lock = threading.Lock()
+        self._embedder_lock = threading.Lock()
+        self._store_lock = threading.Lock()
 
     # -- components, loaded on first use -----------------------------------------------------
 
     @property
     def model(self) -> LocalModel:
-        with self._load_lock:
+        with self._model_lock:
             if self._model is None:
                 self._model = LocalModel.from_settings(self.settings.model,
                                                        seed=self.settings.generation.seed)
             return self._model
 
     @property
+    def loaded_model(self) -> LocalModel | None:
+        """The model if it is loaded (None while it loads, or when it failed): never loads it."""
+        return self._model
+
+    @property
     def embedder(self) -> Embedder:
-        with self._load_lock:
+        with self._embedder_lock:
             if self._embedder is None:
                 self._embedder = Embedder()
             return self._embedder
 
     @property
     def store(self) -> Store:
-        with self._load_lock:
+        with self._store_lock:
             if self._store is None:
-                self._store = Store.open(self.paths.database_dir)
+                self._store = open_database(self.paths)
             return self._store
 
     @property
     def adapters(self) -> AdapterLibrary:
         """The LoRA adapters of the loaded model (created on first use)."""
         model = self.model
-        with self._load_lock:
+        with self._model_lock:
             if self._adapters is None or self._adapters.model is not model:
                 self._adapters = AdapterLibrary.for_model(model, self.paths,
                                                           self.settings.adapters)
@@ -111,7 +120,7 @@ class Assistant:
 
     def replace_model(self, model: LocalModel) -> None:
         """Switch to another loaded model (the settings changed); the old one is freed."""
-        with self._load_lock:
+        with self._model_lock:
             old, self._model = self._model, model
             library, self._adapters = self._adapters, None
         if library is not None:
@@ -121,7 +130,7 @@ class Assistant:
 
     def close(self) -> None:
         """Free the model's memory."""
-        with self._load_lock:
+        with self._model_lock:
             if self._adapters is not None:
                 self._adapters.close()
                 self._adapters = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -59,6 +60,7 @@ class SyncReport:
     chunks: int = 0
     seconds: float = 0.0
     problems: dict[str, str] = field(default_factory=dict)
+    cancelled: bool = False  # stopped early: what was done is kept, the rest waits for next time
 
     @property
     def changed(self) -> bool:
@@ -122,8 +124,13 @@ class Indexer:
     # -- sync ----------------------------------------------------------------------------------
 
     def sync(self, folder: Path, progress: ProgressCallback | None = None,
-             only: Iterable[Path] | None = None) -> SyncReport:
-        """Bring the store in line with ``folder`` (or only the paths in ``only`` inside it)."""
+             only: Iterable[Path] | None = None,
+             cancel: threading.Event | None = None) -> SyncReport:
+        """Bring the store in line with ``folder`` (or only the paths in ``only`` inside it).
+
+        Setting ``cancel`` stops the sync after the file in hand: the files done so far are
+        stored, the rest keep their old rows, and the next sync picks them up.
+        """
         started = time.perf_counter()
         self.check_embedder()
         folder = Path(folder).expanduser().resolve()
@@ -154,8 +161,8 @@ class Indexer:
             else:
                 todo.append(path)
         self._record_problems(folder, found, known, report)
-        self._process(folder, found, todo, known, stale, by_hash, gone, report, progress)
-        if gone:
+        self._process(folder, found, todo, known, stale, by_hash, gone, report, progress, cancel)
+        if gone and not report.cancelled:
             paths = sorted(gone)
             with self.store.writing():
                 self.store.delete(CHUNKS.name, sql_in("path", paths))
@@ -209,7 +216,7 @@ class Indexer:
     def _process(self, folder: Path, found: Scan, todo: list[str],
                  known: dict[str, dict[str, Any]], stale: set[str], by_hash: dict[str, str],
                  gone: dict[str, dict[str, Any]], report: SyncReport,
-                 progress: ProgressCallback | None) -> None:
+                 progress: ProgressCallback | None, cancel: threading.Event | None) -> None:
         """Parse and chunk files, embedding and writing them a batch at a time.
 
         Parsing runs on this thread on purpose: a reader thread beside torch fights it for the
@@ -220,6 +227,9 @@ class Indexer:
         total = len(todo) + report.unchanged
         done = report.unchanged
         for path in todo:
+            if cancel is not None and cancel.is_set():
+                report.cancelled = True
+                break
             item = self._prepare(Path(path), folder, found.files[path], known.get(path), stale,
                                  by_hash, gone, report)
             if item is not None:
@@ -232,7 +242,7 @@ class Indexer:
                 elapsed = max(time.perf_counter() - started, 1e-9)
                 progress(Progress(done, total, report.chunks, report.chunks / elapsed, path))
         self._flush(pending, report)
-        if progress:
+        if progress and not report.cancelled:
             elapsed = max(time.perf_counter() - started, 1e-9)
             progress(Progress(total, total, report.chunks, report.chunks / elapsed))
 

@@ -1,18 +1,19 @@
 """The one local database: tables, migrations, a single write path, hybrid search.
 
-To add a table, define a :class:`TableSpec` in :mod:`assistant.store.tables` and append a
-migration that creates it to :data:`assistant.store.migrations.MIGRATIONS`.
+The store applies the migrations it is given (the app's are in :mod:`assistant.migrations`);
+to add a table, define a :class:`TableSpec` and append a migration that creates it there.
 """
 
 from __future__ import annotations
 
 from assistant.store.search import rrf_fuse
-from assistant.store.store import Store, sql_in, sql_str
+from assistant.store.store import Migration, Store, sql_in, sql_str
 from assistant.store.tables import CHUNKS, DOCUMENTS, TableSpec, vector_field
 
 __all__ = [
     "CHUNKS",
     "DOCUMENTS",
+    "Migration",
     "Store",
     "TableSpec",
     "rrf_fuse",

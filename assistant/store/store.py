@@ -7,8 +7,10 @@ thread, the GUI and a CLI run in another process never lose or duplicate rows.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import math
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +25,6 @@ from lancedb.index import FTS, BTree, IvfFlat
 
 from assistant.errors import LoremindError, StoreError
 from assistant.store.lock import WriteLock
-from assistant.store.migrations import MIGRATIONS
 from assistant.store.search import relative_strengths, rrf_fuse
 from assistant.store.tables import META, MIGRATIONS_APPLIED, TABLES, TableSpec
 
@@ -35,6 +36,9 @@ VECTOR_INDEX_MIN_ROWS = 20_000  # below this a flat scan answers in about 20 ms
 CLEANUP_SAFETY_WINDOW = timedelta(minutes=15)
 MAINTAIN_EVERY_WRITES = 200  # versions pile up with every write: compact this often at the latest
 Rows = Sequence[dict[str, Any]] | pa.Table
+Migration = Callable[["Store"], None]  # a named schema change, applied once
+# LanceDB errors end with the Rust source location that raised them: noise to a user.
+_RUST_SOURCE = re.compile(r",?\s*(?:\S*/)?[\w.-]+\.rs:\d+(?::\d+)?")
 
 
 @contextlib.contextmanager
@@ -44,10 +48,22 @@ def _wrapped(action: str, where: Path) -> Iterator[None]:
     except LoremindError:
         raise
     except (OSError, RuntimeError, ValueError, pa.ArrowException) as exc:
-        raise StoreError(
-            f"Could not {action} in the database at {where}: {exc}. "
-            "If this persists, close other Loremind windows and check the disk."
-        ) from exc
+        raise StoreError(store_error_message(action, where, exc)) from exc
+
+
+def store_error_message(action: str, where: Path, exc: BaseException) -> str:
+    """A one-line message for a failed database operation, with advice that fits the cause."""
+    detail = _RUST_SOURCE.sub("", str(exc)).strip().rstrip(".")
+    detail = " ".join(detail.split())  # LanceDB errors span lines
+    if getattr(exc, "errno", None) == errno.ENOSPC or "No space left" in detail:
+        return (f"Could not {action}: the disk holding {where} is full. "
+                "Free some space and try again.")
+    if getattr(exc, "errno", None) in (errno.EACCES, errno.EPERM, errno.EROFS) or (
+            "Permission denied" in detail or "Read-only file system" in detail):
+        return (f"Could not {action}: the database folder {where} cannot be written "
+                f"({detail}). Check its permissions, or set LOREMIND_HOME to a writable folder.")
+    return (f"Could not {action} in the database at {where}: {detail}. "
+            "If this persists, close other Loremind windows and check the disk.")
 
 
 def sql_str(value: str) -> str:
@@ -79,8 +95,13 @@ class Store:
         self.vector_dim = DEFAULT_VECTOR_DIM
 
     @classmethod
-    def open(cls, db_dir: Path, vector_dim: int = DEFAULT_VECTOR_DIM) -> Store:
-        """Open (or create) the database and apply pending migrations."""
+    def open(cls, db_dir: Path, migrations: Sequence[Migration] = (),
+             vector_dim: int = DEFAULT_VECTOR_DIM) -> Store:
+        """Open (or create) the database and apply the ``migrations`` not applied yet.
+
+        The list comes from above the store (:mod:`assistant.migrations` for the app), which
+        knows the tables of chats and memories; the store itself knows none of them.
+        """
         store = cls(db_dir)
         with store.writing():
             store.create_table(META)
@@ -89,7 +110,7 @@ class Store:
             store.vector_dim = int(recorded) if recorded else vector_dim
             if not recorded:
                 store.set_meta("vector_dim", str(store.vector_dim))
-            store._migrate()
+            store._migrate(migrations)
         return store
 
     def writing(self) -> WriteLock:
@@ -103,9 +124,9 @@ class Store:
         """How many migrations this database has applied."""
         return len(self.rows(MIGRATIONS_APPLIED.name, columns=["name"]))
 
-    def _migrate(self) -> None:
+    def _migrate(self, migrations: Sequence[Migration]) -> None:
         applied = {row["name"] for row in self.rows(MIGRATIONS_APPLIED.name, columns=["name"])}
-        for migration in MIGRATIONS:
+        for migration in migrations:
             if migration.__name__ in applied:
                 continue
             log.info("Applying store migration %s", migration.__name__)
@@ -183,6 +204,21 @@ class Store:
                     .execute(data)
                 )
             self._wrote(name)
+
+    def update(self, name: str, where: str, values: dict[str, Any]) -> None:
+        """Set columns of the rows of ``name`` matching the SQL filter ``where``."""
+        with self.writing():
+            with _wrapped(f"update rows in '{name}'", self.db_dir):
+                self.table(name).update(where=where, values=values)
+            self._wrote(name)
+
+    def add_column(self, name: str, column: str, default_sql: str) -> None:
+        """Give table ``name`` a new column filled with ``default_sql`` (a migration step; a
+        column that exists already is left alone, so the step can rerun)."""
+        with self.writing(), _wrapped(f"add the column '{column}' to '{name}'", self.db_dir):
+            table = self.table(name)
+            if column not in table.schema.names:
+                table.add_columns({column: default_sql})
 
     def delete(self, name: str, where: str) -> None:
         """Delete the rows of ``name`` matching the SQL filter ``where``."""
@@ -343,6 +379,34 @@ class Store:
                     if spec is not None:
                         self._ensure_indexes(spec)
                     self.table(name).optimize(cleanup_older_than=CLEANUP_SAFETY_WINDOW)
+
+    def compact(self, names: Sequence[str]) -> None:
+        """Merge small fragments and fold new rows into the indexes of ``names`` (after a bulk
+        write), keeping old versions for the safety window."""
+        with self.writing():
+            for name in names:
+                with _wrapped(f"compact the table '{name}'", self.db_dir):
+                    self.table(name).optimize(cleanup_older_than=CLEANUP_SAFETY_WINDOW)
+
+    def purge(self, name: str) -> None:
+        """Rewrite table ``name`` and drop every older version now, so that rows deleted from it
+        can no longer be read back from any file on disk (a permanent erase).
+
+        Compaction alone keeps a fragment holding a few deleted rows, and LanceDB keeps old
+        versions, so the live rows are written anew and everything older is removed at once.
+        Other connections keep working: with a zero consistency interval they read the newest
+        version, and the write lock keeps writers out meanwhile. This process reopens its handle.
+        """
+        with self.writing(), _wrapped(f"erase old data from '{name}'", self.db_dir):
+            table = self.table(name)
+            live = table.search().limit(None).to_arrow()
+            table.add(live, mode="overwrite")
+            table.optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
+            self._tables.pop(name, None)
+            self._indexed.pop(name, None)
+            spec = TABLES.get(name)
+            if spec is not None:
+                self._ensure_indexes(spec)
 
     def _ensure_indexes(self, spec: TableSpec) -> None:
         rows = self.count(spec.name)

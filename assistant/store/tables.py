@@ -1,6 +1,6 @@
 """Table schemas: what each table holds, its key, and which columns are indexed.
 
-A new table is a :class:`TableSpec` here plus a migration in :mod:`assistant.store.migrations`
+A new table is a :class:`TableSpec` here plus a migration in :mod:`assistant.migrations`
 that calls ``store.create_table(SPEC)``. Vector columns take the dimension recorded in the store,
 so every vector in the database comes from the same embedder.
 """

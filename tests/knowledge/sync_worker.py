@@ -10,7 +10,7 @@ from pathlib import Path
 
 from assistant.knowledge import Embedder, Indexer, Progress
 from assistant.knowledge import indexer as indexer_module
-from assistant.store import Store
+from assistant.migrations import open_database
 
 
 def main() -> None:
@@ -18,7 +18,7 @@ def main() -> None:
     if len(sys.argv) > 3:
         indexer_module.BATCH_CHUNKS = int(sys.argv[3])  # small batches: many commits to die in
     embedder = Embedder()
-    store = Store.open(Path(sys.argv[1]))
+    store = open_database(Path(sys.argv[1]))
     print("ready", flush=True)
     Indexer(store, embedder).sync(Path(sys.argv[2]), _report)
     print("done", flush=True)

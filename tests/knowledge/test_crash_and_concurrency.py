@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from assistant.knowledge import FolderWatcher, Indexer
+from assistant.migrations import open_database
 from assistant.store import DOCUMENTS, Store
 from tests.knowledge.helpers import assert_consistent
 
@@ -72,7 +73,7 @@ def test_sigkill_at_random_points_then_rerun_converges(tmp_path, embedder, docs)
         (docs / f"doc{12 + round_:02d}.md").unlink()
         _write(docs, f"new{round_}.md", rng)
     assert killed_mid_run >= 3, "the kills should land while the sync is running"
-    store = Store.open(db)
+    store = open_database(db)
     Indexer(store, embedder).sync(docs)
     assert_consistent(store)
     _all_indexed(store, docs)
@@ -83,7 +84,7 @@ def test_watcher_and_other_writers_at_once(tmp_path, embedder, docs):
     db = tmp_path / "db"
     for n in range(12):
         _write(docs, f"doc{n:02d}.md", rng)
-    watcher_store, other_store = Store.open(db), Store.open(db)
+    watcher_store, other_store = open_database(db), open_database(db)
     with FolderWatcher(Indexer(watcher_store, embedder), [docs], debounce_s=0.2) as watcher:
         process = _worker(db, docs, batch=8)  # a CLI run in another process
         for n in range(12, 24):  # the user keeps saving files meanwhile
@@ -93,6 +94,6 @@ def test_watcher_and_other_writers_at_once(tmp_path, embedder, docs):
             time.sleep(0.05)
         assert process.wait(timeout=300) == 0
         assert watcher.wait_idle(timeout=120)
-    store = Store.open(db)
+    store = open_database(db)
     assert_consistent(store)  # with no repairing sync afterwards: nothing lost, nothing doubled
     _all_indexed(store, docs)

@@ -12,8 +12,7 @@ import pyarrow as pa
 import pytest
 
 from assistant.errors import StoreError
-from assistant.store import Store, TableSpec, migrations, rrf_fuse, vector_field
-from assistant.store import store as store_module
+from assistant.store import Store, TableSpec, rrf_fuse, vector_field
 
 NOTES = TableSpec(
     name="test_notes",
@@ -31,11 +30,17 @@ def m900_test_notes(store: Store) -> None:
     store.create_table(NOTES)
 
 
+def m901_test_notes_index(store: Store) -> None:
+    """A later migration: records that it ran."""
+    store.set_meta("m901", "ran")
+
+
+MIGRATIONS = [m900_test_notes, m901_test_notes_index]
+
+
 @pytest.fixture
-def notes_db(tmp_path, monkeypatch) -> Path:
-    """A database whose migrations include the test table."""
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, m900_test_notes])
-    monkeypatch.setattr(store_module, "MIGRATIONS", migrations.MIGRATIONS)
+def notes_db(tmp_path) -> Path:
+    """Where a database with the test table lives (opened with ``MIGRATIONS``)."""
     return tmp_path / "db"
 
 
@@ -44,21 +49,29 @@ def _unit(seed: int, dim: int = 384) -> np.ndarray:
     return vector / np.linalg.norm(vector)
 
 
-def test_migrations_run_once_and_new_ones_apply_on_open(tmp_path, notes_db, monkeypatch):
+def test_migrations_run_once_and_new_ones_apply_on_open(tmp_path):
     plain = tmp_path / "plain"
-    monkeypatch.setattr(store_module, "MIGRATIONS", migrations.MIGRATIONS[:-1])
-    first = Store.open(plain)
-    assert first.schema_version == len(migrations.MIGRATIONS) - 1
+    first = Store.open(plain, MIGRATIONS[:-1])
+    assert first.schema_version == 1
+    assert first.get_meta("m901") is None
     first.set_meta("marker", "kept")
-    monkeypatch.setattr(store_module, "MIGRATIONS", migrations.MIGRATIONS)
-    again = Store.open(plain)  # the new migration is applied, nothing else is redone
-    assert again.schema_version == len(migrations.MIGRATIONS)
+    again = Store.open(plain, MIGRATIONS)  # the new migration is applied, nothing else is redone
+    assert again.schema_version == 2
     assert again.get_meta("marker") == "kept"
+    assert again.get_meta("m901") == "ran"
     assert again.count(NOTES.name) == 0
 
 
+def test_the_app_database_has_every_table(store):
+    from assistant.migrations import MIGRATIONS as APP_MIGRATIONS
+
+    assert store.schema_version == len(APP_MIGRATIONS)
+    for name in ("documents", "chunks", "memories", "memory_events", "sessions", "messages"):
+        assert store.count(name) == 0
+
+
 def test_rows_upsert_delete_and_replace(notes_db):
-    store = Store.open(notes_db)
+    store = Store.open(notes_db, MIGRATIONS)
     rows = [{"id": f"k{i}", "text": f"note {i}", "n": i, "vector": _unit(i)} for i in range(5)]
     store.add(NOTES.name, rows)
     store.upsert(NOTES.name, [{**rows[0], "text": "changed"}, {**rows[0], "id": "k9"}])
@@ -72,7 +85,7 @@ def test_rows_upsert_delete_and_replace(notes_db):
 
 
 def test_hybrid_search_fuses_vector_and_text(notes_db):
-    store = Store.open(notes_db)
+    store = Store.open(notes_db, MIGRATIONS)
     store.add(NOTES.name, [
         {"id": "a", "text": "volcano eruption report", "n": 0, "vector": _unit(1)},
         {"id": "b", "text": "quarterly budget KX-77 figures", "n": 1, "vector": _unit(2)},
@@ -95,7 +108,7 @@ def test_rrf_rewards_agreement():
 
 def test_maintain_builds_indexes_and_compacts(notes_db, monkeypatch):
     monkeypatch.setattr(store_module, "VECTOR_INDEX_MIN_ROWS", 300)
-    store = Store.open(notes_db)
+    store = Store.open(notes_db, MIGRATIONS)
     for first in range(0, 600, 50):
         store.add(NOTES.name, [{"id": f"k{i}", "text": f"note number {i}", "n": i,
                                 "vector": _unit(i)} for i in range(first, first + 50)])
@@ -111,7 +124,7 @@ def test_maintain_builds_indexes_and_compacts(notes_db, monkeypatch):
 
 
 def test_library_errors_become_store_errors(notes_db):
-    store = Store.open(notes_db)
+    store = Store.open(notes_db, MIGRATIONS)
     with pytest.raises(StoreError, match="no_such_table"):
         store.rows("no_such_table")
     with pytest.raises(StoreError, match="Could not delete"):
@@ -120,8 +133,8 @@ def test_library_errors_become_store_errors(notes_db):
 
 def test_concurrent_upserts_of_the_same_keys_never_duplicate(notes_db):
     """lancedb#2463: overlapping merge_insert calls duplicate rows unless writes are serialised."""
-    Store.open(notes_db)
-    stores = [Store.open(notes_db) for _ in range(3)]  # separate connections, one process
+    Store.open(notes_db, MIGRATIONS)
+    stores = [Store.open(notes_db, MIGRATIONS) for _ in range(3)]  # separate connections
     errors: list[BaseException] = []
 
     def writer(store: Store, seed: int) -> None:
@@ -135,10 +148,9 @@ def test_concurrent_upserts_of_the_same_keys_never_duplicate(notes_db):
     threads = [threading.Thread(target=writer, args=(s, n)) for n, s in enumerate(stores)]
     script = (
         "import sys; from pathlib import Path; import numpy as np\n"
-        "from tests.store.test_store import NOTES, _unit, m900_test_notes\n"
-        "from assistant.store import Store, migrations, store as sm\n"
-        "sm.MIGRATIONS = [*migrations.MIGRATIONS, m900_test_notes]\n"
-        "s = Store.open(Path(sys.argv[1]))\n"
+        "from tests.store.test_store import MIGRATIONS, NOTES, _unit\n"
+        "from assistant.store import Store\n"
+        "s = Store.open(Path(sys.argv[1]), MIGRATIONS)\n"
         "for r in range(6):\n"
         "    s.upsert(NOTES.name, [{'id': f'k{i}', 'text': f'p r{r}', 'n': i,"
         " 'vector': _unit(i)} for i in range(20)])\n"
@@ -151,7 +163,7 @@ def test_concurrent_upserts_of_the_same_keys_never_duplicate(notes_db):
         thread.join()
     assert other.wait(timeout=120) == 0
     assert not errors
-    ids = [r["id"] for r in Store.open(notes_db).rows(NOTES.name, columns=["id"])]
+    ids = [r["id"] for r in Store.open(notes_db, MIGRATIONS).rows(NOTES.name, columns=["id"])]
     assert sorted(ids) == sorted(f"k{i}" for i in range(20))
 
 

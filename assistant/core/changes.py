@@ -1,0 +1,75 @@
+"""What changed, announced once: every open view subscribes and refreshes itself.
+
+The core's mutations return a :class:`Change` and publish it on the :class:`ChangeFeed`. Front
+ends subscribe once (the GUI hands each change to its main thread); a panel reads the area and
+refreshes when the change is about what it shows. Changes made elsewhere (the folder watcher,
+an adapter file copied into a folder, an answer that proposed a memory) arrive the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+log = logging.getLogger(__name__)
+
+
+class Area(StrEnum):
+    """The part of the app a change is about."""
+
+    CHATS = "chats"
+    KNOWLEDGE = "knowledge"
+    MEMORY = "memory"
+    ADAPTERS = "adapters"
+    MODEL = "model"
+    SETTINGS = "settings"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change: its area, what it did, and the ids of what it touched (may be empty)."""
+
+    area: Area
+    action: str
+    ids: tuple[str, ...] = ()
+
+    def about(self, *areas: Area) -> bool:
+        """Whether this change concerns any of ``areas``."""
+        return self.area in areas
+
+
+Subscriber = Callable[[Change], None]
+
+
+class ChangeFeed:
+    """Fan-out of changes to subscribers, called on the publishing thread."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Call ``subscriber`` with every later change; returns a function that unsubscribes."""
+        with self._lock:
+            self._subscribers.append(subscriber)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if subscriber in self._subscribers:
+                    self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    def publish(self, change: Change) -> Change:
+        """Tell every subscriber about ``change``; a failing subscriber never stops the others."""
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for subscriber in subscribers:
+            try:
+                subscriber(change)
+            except Exception:
+                log.exception("A change subscriber failed on %s", change)
+        return change
