@@ -3,9 +3,12 @@
     LoremindError
      ├── ConfigError        a settings file or value is wrong
      ├── ModelError         a model file can't be used (missing, not GGUF, truncated, wrong kind, …)
-     │    └── ContextOverflowError   a prompt does not fit the model's context window
+     │    ├── ContextOverflowError   a prompt does not fit the model's context window
+     │    └── RemoteEngineError      an OpenAI-compatible server could not answer
      ├── AdapterError       a LoRA adapter can't be applied
+     │    └── TrainingError       an adapter can't be trained (data, architecture, memory, cancel)
      ├── StoreError         the local database can't be read or written
+     │    └── ReadOnlyStoreError     a shared store that another machine writes
      ├── DocumentError      a document can't be parsed (recorded per file, never fatal to a run)
      └── InstanceError      the running app can't be reached over its local socket
 
@@ -44,8 +47,20 @@ class AdapterError(LoremindError):
     """A LoRA adapter cannot be loaded or applied to the current model."""
 
 
+class TrainingError(AdapterError):
+    """Training an adapter cannot start or did not finish; nothing was added to the adapters."""
+
+
 class StoreError(LoremindError):
     """The local database could not be read or written."""
+
+
+class ReadOnlyStoreError(StoreError):
+    """A write to a shared store that this machine only reads (another machine writes it)."""
+
+
+class RemoteEngineError(ModelError):
+    """A remote engine (an OpenAI-compatible server) could not be reached or did not answer."""
 
 
 class DocumentError(LoremindError):
