@@ -1,0 +1,128 @@
+"""The adapters area: the LoRA files found, each chat's set, and the folders kept in view.
+
+The adapter folders are watched: a file copied in (or removed, or rewritten) is picked up at
+once and announced, so an open Adapters panel shows it without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.chat.conversations import ChatSession
+from assistant.core.changes import Area, Change
+from assistant.engine.adapter_files import (
+    AdapterCatalog,
+    AdapterInfo,
+    adapter_folders,
+    inspect_adapter,
+)
+
+if TYPE_CHECKING:
+    from assistant.core.app import Loremind
+
+log = logging.getLogger(__name__)
+RESCAN_DELAY_S = 0.3  # a copy arrives as several events: rescan once they stop
+
+
+class AdaptersArea:
+    """LoRA adapters, judged against the model in use."""
+
+    def __init__(self, core: Loremind) -> None:
+        self._core = core
+        self._observer: Any = None
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def folders(self) -> list[Path]:
+        """Where adapters are looked for: the data folder's first, then the configured ones."""
+        return adapter_folders(self._core.paths, self._core.current_settings.adapters)
+
+    def list(self, model_path: Path | None = None) -> list[AdapterInfo]:
+        """Every adapter file found, compatible or not, with the reason when not.
+
+        Judged against the loaded model, or, when it is not loaded (the CLI) or another one is
+        named, against that model file's header: llama.cpp is not loaded for this."""
+        loaded = self._core.parts.loaded_model
+        if model_path is None and loaded is not None:
+            catalog = self._core.parts.adapters.catalog
+            catalog.refresh()
+            return catalog.adapters
+        return AdapterCatalog(self.folders, self._core.models.header(model_path)).adapters
+
+    def inspect(self, file: Path, model_path: Path | None = None) -> AdapterInfo:
+        """Everything an adapter file says about itself, and whether it fits the model."""
+        return inspect_adapter(file, self._core.models.header(model_path))
+
+    def rescan(self) -> Change | None:
+        """Notice adapter files added, changed or removed; announces and returns the change
+        (None when nothing changed, or no model is loaded to judge them against)."""
+        if self._core.parts.loaded_model is None:
+            return None
+        changes = self._core.parts.adapters.catalog.refresh()
+        if not changes:
+            return None
+        names = [i.name for i in (*changes.added, *changes.changed, *changes.removed)]
+        return self._core.changes.publish(Change(Area.ADAPTERS, "rescanned", tuple(names)))
+
+    def set_for_chat(self, session: ChatSession,
+                     adapters: Sequence[tuple[str, float]]) -> Change:
+        """Choose a chat's adapters (name, scale), applied from its next answer; raises
+        AdapterError for an unknown or incompatible one."""
+        self._core.parts.set_adapters(session, list(adapters))
+        return self._core.changes.publish(Change(Area.ADAPTERS, "chosen", (session.id,)))
+
+    # -- watching the folders ------------------------------------------------------------------
+
+    def start_watching(self) -> None:
+        """Rescan whenever a file in an adapter folder changes (the data folder's is created)."""
+        from watchdog.events import FileSystemEvent, FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        area = self
+
+        class _Changed(FileSystemEventHandler):
+            def on_any_event(self, event: FileSystemEvent) -> None:
+                if event.event_type in ("created", "modified", "moved", "deleted", "closed"):
+                    area._rescan_soon()
+
+        self.stop_watching()
+        self._core.paths.data_dir.joinpath("adapters").mkdir(parents=True, exist_ok=True)
+        observer = Observer()
+        for folder in self.folders:
+            if folder.is_dir():
+                observer.schedule(_Changed(), str(folder), recursive=True)
+        observer.daemon = True
+        observer.start()
+        self._observer = observer
+
+    def stop_watching(self) -> None:
+        """Stop following the adapter folders."""
+        with self._lock:
+            observer, self._observer = self._observer, None
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        if observer is not None:
+            observer.stop()
+            observer.join(5)
+
+    def _rescan_soon(self) -> None:
+        with self._lock:
+            if self._observer is None:
+                return
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = threading.Timer(RESCAN_DELAY_S, self._rescan_quietly)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _rescan_quietly(self) -> None:
+        try:
+            self.rescan()
+        except Exception:  # a watcher thread must survive a file it cannot read
+            log.exception("Rescanning the adapter folders failed")

@@ -1,0 +1,141 @@
+"""The application core: one object that owns every part and is all a front end talks to.
+
+``Loremind.open(paths, settings)`` is cheap: nothing heavy is imported or loaded until an
+operation needs it, or a front end asks for it early (``load_model`` and ``load_knowledge`` may
+run on two threads at once, which is how the GUI starts). The core owns the model, the embedder,
+the one database connection (whose write lock is the single write path for every thread and
+process), the adapters, the folder watcher and the adapter-folder watcher. Its operations are
+grouped by area (``chat``, ``knowledge``, ``memory``, ``adapters``, ``models``, ``settings``);
+every mutation returns what changed and announces it on ``changes``.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from assistant.config import Settings, load_settings
+from assistant.core.changes import ChangeFeed
+from assistant.paths import AppPaths, app_paths
+
+if TYPE_CHECKING:
+    from assistant.chat.assistant import Assistant
+    from assistant.core.adapters import AdaptersArea
+    from assistant.core.chat import ChatArea
+    from assistant.core.knowledge import KnowledgeArea
+    from assistant.core.memory import MemoryArea
+    from assistant.core.models import ModelsArea
+    from assistant.core.settings import SettingsArea
+    from assistant.engine.model import LocalModel
+    from assistant.knowledge.embedder import Embedder
+    from assistant.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Loremind:
+    """The running app, whatever its front end: the GUI, the CLI, the tests."""
+
+    def __init__(self, paths: AppPaths, settings: Settings, *, model: LocalModel | None = None,
+                 embedder: Embedder | None = None, store: Store | None = None) -> None:
+        from assistant.chat.assistant import Assistant
+
+        self.paths = paths
+        self.changes = ChangeFeed()
+        self._settings = settings
+        self._parts: Assistant = Assistant(settings, paths, model=model, embedder=embedder,
+                                           store=store)
+        self._closed = False
+
+    @classmethod
+    def open(cls, paths: AppPaths | None = None, settings: Settings | None = None, *,
+             model: LocalModel | None = None, embedder: Embedder | None = None,
+             store: Store | None = None) -> Loremind:
+        """The core for ``paths`` (the platform folders by default) and ``settings`` (read from
+        the config file by default). Parts given here are used instead of loading them."""
+        paths = (paths or app_paths()).ensure()
+        if settings is None:
+            settings = load_settings(paths.config_file)
+        return cls(paths, settings, model=model, embedder=embedder, store=store)
+
+    # -- areas ---------------------------------------------------------------------------------
+
+    @cached_property
+    def chat(self) -> ChatArea:
+        """Chats: asking, regenerating, the stored chats."""
+        from assistant.core.chat import ChatArea
+
+        return ChatArea(self)
+
+    @cached_property
+    def knowledge(self) -> KnowledgeArea:
+        """Watched folders, indexing, search."""
+        from assistant.core.knowledge import KnowledgeArea
+
+        return KnowledgeArea(self)
+
+    @cached_property
+    def memory(self) -> MemoryArea:
+        """What the assistant remembers, under the user's control."""
+        from assistant.core.memory import MemoryArea
+
+        return MemoryArea(self)
+
+    @cached_property
+    def adapters(self) -> AdaptersArea:
+        """LoRA adapter files and each chat's set."""
+        from assistant.core.adapters import AdaptersArea
+
+        return AdaptersArea(self)
+
+    @cached_property
+    def models(self) -> ModelsArea:
+        """The chat model in use: loading, switching, what this build can do."""
+        from assistant.core.models import ModelsArea
+
+        return ModelsArea(self)
+
+    @cached_property
+    def settings(self) -> SettingsArea:
+        """The settings, saved and announced when changed."""
+        from assistant.core.settings import SettingsArea
+
+        return SettingsArea(self)
+
+    @property
+    def current_settings(self) -> Settings:
+        """The settings in force."""
+        return self._settings
+
+    def adopt_settings(self, settings: Settings) -> None:
+        """Make ``settings`` the ones in force, without saving them (``settings.update`` saves)."""
+        self._settings = settings
+        self._parts.settings = settings
+
+    # -- loading -------------------------------------------------------------------------------
+
+    def load_model(self) -> None:
+        """Load the chat model now (it loads on first use otherwise); raises ModelError."""
+        _ = self._parts.model
+
+    def load_knowledge(self) -> None:
+        """Open the database and load the embedder now (they load on first use otherwise)."""
+        _ = self._parts.store
+        _ = self._parts.embedder
+
+    @property
+    def parts(self) -> Assistant:
+        """The loaded parts, for the areas of this package only (front ends use the areas)."""
+        return self._parts
+
+    def close(self) -> None:
+        """Stop the watchers and free the model; the core cannot be used afterwards."""
+        if self._closed:
+            return
+        self._closed = True
+        if "knowledge" in self.__dict__:
+            self.knowledge.stop_watching()
+        if "adapters" in self.__dict__:
+            self.adapters.stop_watching()
+        self._parts.close()

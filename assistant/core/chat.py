@@ -1,0 +1,77 @@
+"""The chat area: ask, regenerate and edit, and the stored chats, announcing what changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from assistant.chat.assistant import AskOptions
+from assistant.chat.conversations import ChatSession, SessionHit
+from assistant.chat.events import Done, Event, MemoryProposed
+from assistant.core.changes import Area, Change
+
+if TYPE_CHECKING:
+    from assistant.core.app import Loremind
+
+
+class ChatArea:
+    """Chats for every front end; an answer is a stream of typed events."""
+
+    def __init__(self, core: Loremind) -> None:
+        self._core = core
+
+    def new_session(self, temporary: bool = False) -> ChatSession:
+        """A new chat; stored from its first message unless it is temporary."""
+        return ChatSession(temporary=temporary)
+
+    def ask(self, session: ChatSession, text: str,
+            options: AskOptions | None = None) -> Iterator[Event]:
+        """Answer ``text`` in ``session``: events ending in Done or Failed."""
+        return self._announced(session, self._core.parts.ask(session, text, options))
+
+    def regenerate(self, session: ChatSession,
+                   options: AskOptions | None = None) -> Iterator[Event]:
+        """Answer the last user message again, replacing the last answer."""
+        return self._announced(session, self._core.parts.regenerate(session, options))
+
+    def edit_last(self, session: ChatSession, text: str,
+                  options: AskOptions | None = None) -> Iterator[Event]:
+        """Replace the last user message with ``text`` and answer it afresh."""
+        return self._announced(session, self._core.parts.edit_last(session, text, options))
+
+    def list(self) -> list[ChatSession]:
+        """Stored chats, most recent first (messages not loaded)."""
+        return self._core.parts.conversations.list()
+
+    def get(self, session_id: str) -> ChatSession:
+        """A stored chat with its messages."""
+        return self._core.parts.conversations.get(session_id)
+
+    def search(self, query: str, k: int = 10) -> list[SessionHit]:
+        """Past messages matching ``query``, across chats."""
+        return self._core.parts.conversations.search(query, k)
+
+    def rename(self, session_id: str, title: str) -> Change:
+        """Give a stored chat a new title."""
+        session = self._core.parts.conversations.rename(session_id, title)
+        return self._core.changes.publish(Change(Area.CHATS, "renamed", (session.id,)))
+
+    def delete(self, session_id: str) -> Change:
+        """Delete a stored chat and its messages for good."""
+        session = self._core.parts.conversations.get(session_id)
+        self._core.parts.conversations.delete(session.id)
+        return self._core.changes.publish(Change(Area.CHATS, "deleted", (session.id,)))
+
+    def _announced(self, session: ChatSession, events: Iterator[Event]) -> Iterator[Event]:
+        """Pass the events through; then say the chat changed, and memory if one was proposed."""
+        proposed: list[str] = []
+        finished = False
+        for event in events:
+            if isinstance(event, MemoryProposed):
+                proposed.append(event.memory.id)
+            finished = finished or isinstance(event, Done)
+            yield event
+        if proposed:
+            self._core.changes.publish(Change(Area.MEMORY, "proposed", tuple(proposed)))
+        if finished and not session.temporary:
+            self._core.changes.publish(Change(Area.CHATS, "answered", (session.id,)))

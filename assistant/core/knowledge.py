@@ -1,0 +1,183 @@
+"""The knowledge area: watched folders, indexing with a cancel token, overview, search.
+
+The core builds the one :class:`Indexer` and the one :class:`FolderWatcher`; front ends only
+call these operations. Every sync that changed the index, the watcher's included, is announced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.core.changes import Area, Change
+from assistant.knowledge.indexer import Indexer, ProgressCallback, SyncReport
+from assistant.knowledge.overview import FolderOverview, folder_overviews
+from assistant.knowledge.search import SearchResult, search_knowledge
+from assistant.statuses import DocumentStatus
+from assistant.store import CHUNKS, DOCUMENTS
+
+if TYPE_CHECKING:
+    from assistant.core.app import Loremind
+    from assistant.knowledge.watcher import FolderWatcher
+
+log = logging.getLogger(__name__)
+
+
+class KnowledgeArea:
+    """Folders the assistant may cite, kept in sync with the index."""
+
+    def __init__(self, core: Loremind) -> None:
+        self._core = core
+        self._indexer: Indexer | None = None
+        self._watcher: FolderWatcher | None = None
+        self._watch_lock = threading.Lock()
+        self._on_error: Callable[[Exception], None] | None = None
+        self.watching_paused = False
+
+    @property
+    def indexer(self) -> Indexer:
+        """The one indexer, over the core's store and embedder (created on first use)."""
+        if self._indexer is None:
+            parts = self._core.parts
+            self._indexer = Indexer(parts.store, parts.embedder,
+                                    self._core.current_settings.knowledge)
+        return self._indexer
+
+    # -- folders -------------------------------------------------------------------------------
+
+    @property
+    def folders(self) -> list[str]:
+        """The watched folders, as saved in the settings."""
+        return list(self._core.current_settings.knowledge.folders)
+
+    def add_folder(self, folder: Path | str) -> Change:
+        """Watch ``folder`` (saved in the settings); index it with :meth:`index`."""
+        key = str(Path(folder).expanduser().resolve())
+        if key not in self.folders:
+            self._save_folders([*self.folders, key])
+        return self._changed("folder added", key)
+
+    def remove_folder(self, folder: Path | str) -> Change:
+        """Stop watching ``folder`` and drop its documents from the index."""
+        key = str(Path(folder).expanduser().resolve())
+        self._save_folders([f for f in self.folders if f != key])
+        self.indexer.remove_folder(Path(key))
+        return self._changed("folder removed", key)
+
+    def _save_folders(self, folders: list[str]) -> None:
+        settings = self._core.current_settings
+        knowledge = dataclasses.replace(settings.knowledge, folders=folders)
+        self._core.settings.update(dataclasses.replace(settings, knowledge=knowledge))
+
+    # -- indexing ------------------------------------------------------------------------------
+
+    def index(self, folder: Path | str, progress: ProgressCallback | None = None,
+              cancel: threading.Event | None = None) -> SyncReport:
+        """Bring the index in line with ``folder``; setting ``cancel`` stops it cleanly after
+        the file in hand (what was done is kept; the next sync does the rest)."""
+        report = self.indexer.sync(Path(folder), progress, cancel=cancel)
+        if report.changed or report.cancelled:
+            self._changed("indexed", str(Path(folder).expanduser().resolve()))
+        return report
+
+    def reindex(self, progress: ProgressCallback | None = None) -> list[SyncReport]:
+        """Re-embed every known document with the current embedder."""
+        reports = self.indexer.reindex(progress)
+        self._changed("reindexed")
+        return reports
+
+    def maintain(self) -> None:
+        """Compact the database and fold new rows into its indexes (when nobody waits)."""
+        self._core.parts.store.maintain()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def search(self, query: str, k: int = 5, folders: Sequence[Path] = (),
+               types: Sequence[str] = ()) -> list[SearchResult]:
+        """The ``k`` passages that best answer ``query`` — the same search the chat cites from."""
+        parts = self._core.parts
+        return search_knowledge(parts.store, parts.embedder, query, k, folders, types)
+
+    def overview(self) -> list[FolderOverview]:
+        """Each watched folder's documents by status, and the files not indexed with why."""
+        return folder_overviews(self._core.parts.store, self.folders)
+
+    def status(self) -> dict[str, Any]:
+        """What the index holds: database, embedder, counts by status, files not indexed."""
+        store = self._core.parts.store
+        docs = store.rows(DOCUMENTS.name, columns=["path", "folder", "status", "reason"])
+        problems = sorted((d for d in docs if d["status"] != DocumentStatus.INDEXED),
+                          key=lambda d: d["path"])
+        return {
+            "database": str(store.db_dir),
+            "schema_version": store.schema_version,
+            "embedder": store.get_meta("embedder"),
+            "vector_dim": store.vector_dim,
+            "folders": sorted({d["folder"] for d in docs}),
+            "documents": len(docs),
+            "chunks": store.count(CHUNKS.name),
+            "by_status": dict(Counter(d["status"] for d in docs)),
+            "not_indexed": [{"path": d["path"], "status": d["status"], "reason": d["reason"]}
+                            for d in problems],
+        }
+
+    # -- watching ------------------------------------------------------------------------------
+
+    def start_watching(self, folders: Sequence[Path | str] | None = None,
+                       on_error: Callable[[Exception], None] | None = None) -> None:
+        """Follow ``folders`` (the watched folders by default) in the background, announcing
+        each sync that changed something; replaces any earlier watcher."""
+        from assistant.knowledge.watcher import FolderWatcher
+
+        chosen = self.folders if folders is None else [str(f) for f in folders]
+        existing = [Path(f) for f in chosen if os.path.isdir(f)]
+        if on_error is not None:
+            self._on_error = on_error
+        with self._watch_lock:
+            self._stop_watcher()
+            if not existing or self.watching_paused:
+                return
+            self._watcher = FolderWatcher(
+                self.indexer, existing,
+                on_sync=lambda folder, _report: self._changed("indexed", str(folder)),
+                on_error=self._on_error)
+            self._watcher.start()
+
+    def restart_watching(self) -> None:
+        """Follow the folders the settings name now (only when already watching)."""
+        if self._watcher is not None:
+            self.start_watching()
+
+    def settings_changed(self) -> None:
+        """The knowledge settings changed: new file rules from the next sync on."""
+        self._indexer = None
+        self.restart_watching()
+
+    def pause_watching(self, paused: bool) -> None:
+        """Stop following the folders, or follow them again (catching up at once)."""
+        self.watching_paused = paused
+        self.start_watching()
+
+    def stop_watching(self) -> None:
+        """Stop the watcher (waits for a sync in progress)."""
+        with self._watch_lock:
+            self._stop_watcher()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until the watcher has nothing left to sync (True) or ``timeout`` passes."""
+        watcher = self._watcher
+        return True if watcher is None else watcher.wait_idle(timeout)
+
+    def _stop_watcher(self) -> None:
+        old, self._watcher = self._watcher, None
+        if old is not None:
+            old.stop()
+
+    def _changed(self, action: str, *ids: str) -> Change:
+        return self._core.changes.publish(Change(Area.KNOWLEDGE, action, ids))

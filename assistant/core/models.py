@@ -1,0 +1,77 @@
+"""The models area: which chat model is in use, loading and switching it, and what this
+llama.cpp build can do. Switching loads the new model first and swaps it in only when it
+loaded, so a bad file never leaves the app without a model."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assistant.core.changes import Area, Change
+from assistant.defaults import embedded_chat_model
+from assistant.engine.gguf_file import GGUFFile, validate_model_file
+
+if TYPE_CHECKING:
+    from assistant.core.app import Loremind
+    from assistant.engine.model import LoadReport
+
+
+class ModelsArea:
+    """The chat model of the core."""
+
+    def __init__(self, core: Loremind) -> None:
+        self._core = core
+
+    def model_file(self, path: Path | str | None = None) -> Path:
+        """The GGUF file ``path`` names, else the one in the settings, else the embedded one."""
+        if path:
+            return Path(path).expanduser()
+        configured = self._core.current_settings.model.path
+        return Path(configured).expanduser() if configured else embedded_chat_model()
+
+    def header(self, path: Path | str | None = None) -> GGUFFile:
+        """What a model file says about itself, checked before llama.cpp would see it
+        (raises ModelError with what to do)."""
+        return validate_model_file(self.model_file(path))
+
+    @property
+    def is_demo(self) -> bool:
+        """Whether the model in use is the small embedded demo model."""
+        try:
+            return self.model_file() == embedded_chat_model()
+        except Exception:
+            return False
+
+    @property
+    def loaded_name(self) -> str | None:
+        """The file name of the loaded model; None while none is loaded."""
+        model = self._core.parts.loaded_model
+        return model.path.name if model is not None else None
+
+    @property
+    def load_report(self) -> LoadReport | None:
+        """Where the loaded model's layers went (GPU or CPU); None while none is loaded."""
+        model = self._core.parts.loaded_model
+        return model.report if model is not None else None
+
+    def load(self) -> None:
+        """Load the model the settings name, if it is not loaded yet (raises ModelError)."""
+        self._core.load_model()
+
+    def reload(self) -> Change:
+        """Load the model the settings name now and swap it in; the old one stays on failure."""
+        from assistant.engine.model import LocalModel
+
+        settings = self._core.current_settings
+        model = LocalModel.from_settings(settings.model, seed=settings.generation.seed)
+        self._core.parts.replace_model(model)
+        return self._core.changes.publish(Change(Area.MODEL, "loaded", (str(model.path),)))
+
+    @staticmethod
+    @functools.cache
+    def gpu_offload_supported() -> bool:
+        """Whether this build of llama.cpp can put layers on a GPU."""
+        import llama_cpp
+
+        return bool(llama_cpp.llama_supports_gpu_offload())
