@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
 
-from assistant.cli.app import main
+from assistant.cli.app import main, reports_errors
 
 
 @main.group()
@@ -23,3 +24,29 @@ def print_result(result: dict[str, Any], as_json: bool) -> None:
     width = max(len(k) for k in result)
     for key, value in result.items():
         click.echo(f"{key:<{width}}  {value}")
+
+
+@bench.command("retrieval")
+@click.option("--eval", "eval_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Questions file (JSON); default: benchmarks/retrieval/questions.json.")
+@click.option("--home", type=click.Path(path_type=Path, file_okay=False),
+              help="Keep the corpus and its index in this folder and reuse them next time.")
+@click.option("--reindex", is_flag=True, help="Re-chunk and re-embed a reused index first.")
+@click.option("--misses", is_flag=True, help="Also list the questions not answered first.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@reports_errors
+def bench_retrieval(eval_file: Path | None, home: Path | None, reindex: bool, misses: bool,
+                    as_json: bool) -> None:
+    """Search quality on real documentation, against full-text-only and vector-only search."""
+    from assistant.bench.retrieval import DEFAULT_EVAL, run_retrieval_bench
+
+    if not as_json:
+        click.echo("Running the retrieval benchmark (indexing takes a few minutes)…", err=True)
+    result = run_retrieval_bench(eval_file or DEFAULT_EVAL, home, reindex, misses)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    listed = result.pop("misses", [])
+    print_result(result, as_json)
+    for miss in listed:
+        click.echo(json.dumps(miss))

@@ -1,0 +1,250 @@
+"""``loremind bench retrieval``: is the right passage first, on real documentation nobody here wrote?
+
+The corpus is a fixed subset of Debian's ``postgresql-doc-15`` and ``git-doc`` HTML (listed in
+``benchmarks/retrieval/corpus.txt``); the questions were written by reading those pages
+(``benchmarks/retrieval/questions.json``). Every question goes through ``search_knowledge``,
+the very function behind ``loremind search`` and the chat's sources, and two baselines run in
+the same process on the same chunks: the full-text index alone and the vector search alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import LoremindError
+from assistant.knowledge.embedder import Embedder
+from assistant.knowledge.indexer import Indexer
+from assistant.knowledge.search import search_knowledge
+from assistant.migrations import open_database
+from assistant.store import CHUNKS, Store
+
+BENCH_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "retrieval"
+DEFAULT_EVAL = BENCH_DIR / "questions.json"
+DOC_ROOT = Path("/usr/share/doc")
+DEBIAN_PACKAGES = ("postgresql-doc-15", "git-doc")
+DEPTH = 10  # page metrics are computed over the first 10 results
+NEEDLE_DEPTH = 5
+_COLUMNS = ["id", "path", "heading", "text"]
+
+Ranker = Callable[[str], list[dict[str, Any]]]
+
+
+class CorpusMissingError(LoremindError):
+    """The documentation the evaluation reads is not installed and could not be installed."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """One evaluation question: the pages that answer it and, for detail questions, a needle."""
+
+    ident: str
+    text: str
+    pages: tuple[str, ...]
+    needle: str = ""
+
+
+def load_questions(path: Path) -> tuple[list[Question], list[str]]:
+    """The questions of an evaluation file and the corpus globs it names (relative to /usr/share/doc)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise LoremindError(f"Cannot read the evaluation file {path}: {exc}.") from exc
+    questions = [Question(q["id"], q["question"], tuple(q["pages"]), q.get("needle", ""))
+                 for q in data["questions"]]
+    corpus_file = path.parent / data.get("corpus", "corpus.txt")
+    globs = [line.strip() for line in corpus_file.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    return questions, globs
+
+
+def ensure_corpus(globs: Sequence[str], doc_root: Path = DOC_ROOT) -> list[Path]:
+    """The corpus files, installing the Debian packages first when they are missing."""
+    files = _matches(globs, doc_root)
+    if files and all(_matches([g], doc_root) for g in globs):
+        return files
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        raise CorpusMissingError(
+            "The retrieval benchmark reads Debian's documentation packages, which are not "
+            f"installed. Install them with: sudo apt-get install {' '.join(DEBIAN_PACKAGES)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"],
+                    ["apt-get", "install", "-y", "-qq", *DEBIAN_PACKAGES]):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise CorpusMissingError(
+                f"Installing {' '.join(DEBIAN_PACKAGES)} failed ({' '.join(command)}): "
+                f"{done.stderr.strip()[-400:]}. Install them by hand and run the benchmark again.")
+    return _matches(globs, doc_root)
+
+
+def _matches(globs: Sequence[str], doc_root: Path) -> list[Path]:
+    return sorted({p for g in globs for p in doc_root.glob(g) if p.is_file()})
+
+
+def copy_corpus(files: Sequence[Path], folder: Path, doc_root: Path = DOC_ROOT) -> None:
+    """Copy the corpus into ``folder`` (times kept, so a reused home sees nothing changed)."""
+    for source in files:
+        target = folder / source.relative_to(doc_root)
+        if target.exists() and target.stat().st_size == source.stat().st_size:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+
+
+@contextmanager
+def bench_home(home: Path | None) -> Iterator[Path]:
+    """``home`` when given (kept, so later runs reuse its index), else a temporary folder."""
+    if home is not None:
+        home.mkdir(parents=True, exist_ok=True)
+        yield home
+        return
+    with tempfile.TemporaryDirectory(prefix="loremind-retrieval-") as tmp:
+        yield Path(tmp)
+
+
+def run_retrieval_bench(eval_file: Path = DEFAULT_EVAL, home: Path | None = None,
+                        reindex: bool = False, misses: bool = False) -> dict[str, Any]:
+    """Index the corpus (or reuse ``home``'s index) and score every question three ways."""
+    questions, globs = load_questions(eval_file)
+    files = ensure_corpus(globs)
+    embedder = Embedder()
+    with bench_home(home) as root:
+        corpus = root / "corpus"
+        copy_corpus(files, corpus)
+        store = open_database(root / "db", embedder.dim)
+        indexer = Indexer(store, embedder)
+        started = time.perf_counter()
+        if reindex:
+            indexer.reindex()
+        indexer.sync(corpus)
+        store.maintain()
+        index_s = time.perf_counter() - started
+        result = score_rankers(store, embedder, questions, misses)
+        result.update({"pages": len(files), "chunks": store.count(CHUNKS.name),
+                       "index_s": round(index_s, 1)})
+    return result
+
+
+def rankers(store: Store, embedder: Embedder) -> dict[str, Ranker]:
+    """The shipped search and the two single-signal baselines, each returning rows in rank order."""
+
+    def shipped(query: str) -> list[dict[str, Any]]:
+        return [{"path": r.path, "text": r.text, "heading": r.heading}
+                for r in search_knowledge(store, embedder, query, k=DEPTH)]
+
+    def words(query: str) -> list[dict[str, Any]]:
+        return store.search_text(CHUNKS.name, query, DEPTH, columns=_COLUMNS)
+
+    def meaning(query: str) -> list[dict[str, Any]]:
+        return store.search_vector(CHUNKS.name, embedder.encode_query(query), DEPTH,
+                                   columns=_COLUMNS)
+
+    return {"": shipped, "fts_": words, "vector_": meaning}
+
+
+def score_rankers(store: Store, embedder: Embedder, questions: Sequence[Question],
+                  misses: bool = False) -> dict[str, Any]:
+    """r1, r5, mrr, needle5 for each ranker, and the shipped search's latency."""
+    result: dict[str, Any] = {"questions": len(questions),
+                              "detail_questions": sum(1 for q in questions if q.needle)}
+    search_knowledge(store, embedder, "warm up the caches", k=DEPTH)
+    for prefix, ranker in rankers(store, embedder).items():
+        times: list[float] = []
+        scored = []
+        for question in questions:
+            started = time.perf_counter()
+            rows = ranker(question.text)
+            times.append((time.perf_counter() - started) * 1000)
+            scored.append((question, rows, score_question(question, rows)))
+        for key, value in summarise([s for _, _, s in scored]).items():
+            result[prefix + key] = value
+        if not prefix:
+            result["query_p50_ms"] = round(statistics.median(times), 2)
+            result["query_p95_ms"] = round(statistics.quantiles(times, n=20)[-1], 2)
+            if misses:
+                result["misses"] = [_miss(q, rows, s) for q, rows, s in scored
+                                    if s["rank"] != 1 or s.get("needle") == 0.0]
+    return result
+
+
+def page_of(path: str) -> str:
+    """The page a result belongs to: its file name."""
+    return Path(path).name
+
+
+def score_question(question: Question, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The rank of the first acceptable page (0: not in the top 10) and, for a detail
+    question, whether a top-5 chunk of an acceptable page holds the needle."""
+    pages: list[str] = []
+    for row in rows[:DEPTH]:
+        page = page_of(row["path"])
+        if page not in pages:
+            pages.append(page)
+    rank = next((i for i, page in enumerate(pages, start=1) if page in question.pages), 0)
+    score: dict[str, Any] = {"rank": rank}
+    if question.needle:
+        needle = _flat(question.needle)
+        score["needle"] = float(any(page_of(r["path"]) in question.pages and needle in
+                                    _flat(r["text"]) for r in rows[:NEEDLE_DEPTH]))
+    return score
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+def summarise(scores: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Mean r1, r5, mrr over all questions and needle5 over the detail questions."""
+    ranks = [s["rank"] for s in scores]
+    needles = [s["needle"] for s in scores if "needle" in s]
+    return {
+        "r1": round(sum(r == 1 for r in ranks) / len(ranks), 4),
+        "r5": round(sum(0 < r <= 5 for r in ranks) / len(ranks), 4),
+        "mrr": round(sum(1 / r for r in ranks if r) / len(ranks), 4),
+        "needle5": round(sum(needles) / len(needles), 4) if needles else 0.0,
+    }
+
+
+def _miss(question: Question, rows: Sequence[dict[str, Any]],
+          score: dict[str, Any]) -> dict[str, Any]:
+    return {"id": question.ident, "question": question.text, "want": list(question.pages),
+            "rank": score["rank"], "needle": score.get("needle"),
+            "got": [f"{page_of(r['path'])} | {r['heading']}" for r in rows[:5]]}
+
+
+def check_questions(questions: Sequence[Question], files: Sequence[Path]) -> list[str]:
+    """Problems with an evaluation set: a page not in the corpus, or a needle that is not in
+    the parsed text of its page (so it could never be found, whatever the search does)."""
+    from assistant.knowledge.parsers import parser_for
+
+    by_name = {path.name: path for path in files}
+    texts: dict[str, str] = {}
+    problems = []
+    for question in questions:
+        missing = [page for page in question.pages if page not in by_name]
+        if missing:
+            problems.append(f"{question.ident}: {', '.join(missing)} not in the corpus")
+            continue
+        if not question.needle:
+            continue
+        found = False
+        for page in question.pages:
+            if page not in texts:
+                parser = parser_for(by_name[page].suffix.lower())
+                doc = parser(by_name[page].read_bytes()) if parser else None
+                texts[page] = _flat(" ".join(s.text for s in doc.sections)) if doc else ""
+            found = found or _flat(question.needle) in texts[page]
+        if not found:
+            problems.append(f"{question.ident}: needle {question.needle!r} not in the page text")
+    return problems
