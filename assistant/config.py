@@ -22,13 +22,29 @@ GpuLayers = int | Literal["auto"]
 
 
 @dataclass
+class RemoteSettings:
+    """An OpenAI-compatible server that answers instead of the local model; its API key is in
+    the system keyring (``loremind remote key URL``), never here."""
+
+    base_url: str = ""  # e.g. "http://gpu-box:8080/v1"
+    model: str = ""  # the name the server knows the model by; empty: the first it lists
+    context_size: int = 0  # 0: ask the server (llama_cpp.server does not say: set it)
+    local_copy: str = ""  # a GGUF copy of the server's model: exact token counts, adapter checks
+    lora: Literal["auto", "per_request", "fixed", "none"] = "auto"  # auto: ask /lora-adapters
+    server_adapters: list[str] = field(default_factory=list)  # "NAME[:SCALE]" fixed at start
+    timeout_s: float = 120.0
+
+
+@dataclass
 class ModelSettings:
-    """Which GGUF file to run and how to place it on this machine."""
+    """Which GGUF file to run and how to place it on this machine, or which server to ask."""
 
     path: str = ""  # empty: the embedded SmolLM2-135M-Instruct
     context_size: int = 4096
     threads: int = 0  # 0: let llama.cpp choose
     gpu_layers: GpuLayers = "auto"
+    engine: Literal["local", "remote"] = "local"
+    remote: RemoteSettings = field(default_factory=RemoteSettings)
 
 
 @dataclass
@@ -82,6 +98,17 @@ class UiSettings:
 
 
 @dataclass
+class StoreSettings:
+    """Where the database lives: the local data folder, or a shared object-storage URI that one
+    machine writes and others read. Credentials come from the keyring or the environment."""
+
+    uri: str = ""  # empty: <data>/db; else e.g. "s3://bucket/loremind"
+    endpoint: str = ""  # an S3-compatible endpoint (MinIO, Ceph…); empty: AWS
+    region: str = ""
+    allow_http: bool = False  # plain http to the endpoint (a server on the local network)
+
+
+@dataclass
 class Settings:
     """All settings; ``Settings()`` is the default configuration."""
 
@@ -91,6 +118,7 @@ class Settings:
     knowledge: KnowledgeSettings = field(default_factory=KnowledgeSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
 
 
 def load_settings(path: Path) -> Settings:

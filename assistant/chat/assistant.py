@@ -28,8 +28,11 @@ from assistant.chat.events import (
 )
 from assistant.chat.prompt import plan_prompt
 from assistant.config import Settings
-from assistant.engine import LocalModel, Message, SamplingParams
+from assistant.engine import Message, SamplingParams
 from assistant.engine.adapters import AdapterLibrary, AdapterSet
+from assistant.engine.factory import open_adapters, open_engine
+from assistant.engine.protocol import ChatEngine
+from assistant.engine.remote_adapters import RemoteAdapters
 from assistant.errors import AdapterError, LoremindError
 from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.search import search_knowledge
@@ -58,14 +61,14 @@ class AskOptions:
 class Assistant:
     """Owns the model, the embedder and the store for one process; load them lazily."""
 
-    def __init__(self, settings: Settings, paths: AppPaths, *, model: LocalModel | None = None,
+    def __init__(self, settings: Settings, paths: AppPaths, *, model: ChatEngine | None = None,
                  embedder: Embedder | None = None, store: Store | None = None) -> None:
         self.settings = settings
         self.paths = paths
         self._model = model
         self._embedder = embedder
         self._store = store
-        self._adapters: AdapterLibrary | None = None
+        self._adapters: AdapterLibrary | RemoteAdapters | None = None
         # One lock per part, so that the model and the embedder can load in parallel.
         self._model_lock = threading.Lock()
         self._embedder_lock = threading.Lock()
@@ -74,15 +77,14 @@ class Assistant:
     # -- components, loaded on first use -----------------------------------------------------
 
     @property
-    def model(self) -> LocalModel:
+    def model(self) -> ChatEngine:
         with self._model_lock:
             if self._model is None:
-                self._model = LocalModel.from_settings(self.settings.model,
-                                                       seed=self.settings.generation.seed)
+                self._model = open_engine(self.settings.model, seed=self.settings.generation.seed)
             return self._model
 
     @property
-    def loaded_model(self) -> LocalModel | None:
+    def loaded_model(self) -> ChatEngine | None:
         """The model if it is loaded (None while it loads, or when it failed): never loads it."""
         return self._model
 
@@ -101,13 +103,13 @@ class Assistant:
             return self._store
 
     @property
-    def adapters(self) -> AdapterLibrary:
+    def adapters(self) -> AdapterLibrary | RemoteAdapters:
         """The LoRA adapters of the loaded model (created on first use)."""
         model = self.model
         with self._model_lock:
             if self._adapters is None or self._adapters.model is not model:
-                self._adapters = AdapterLibrary.for_model(model, self.paths,
-                                                          self.settings.adapters)
+                self._adapters = open_adapters(model, self.paths, self.settings.adapters,
+                                               self.settings.model)
             return self._adapters
 
     @cached_property
@@ -118,7 +120,7 @@ class Assistant:
     def conversations(self) -> Conversations:
         return Conversations(self.store, self.embedder)
 
-    def replace_model(self, model: LocalModel) -> None:
+    def replace_model(self, model: ChatEngine) -> None:
         """Switch to another loaded model (the settings changed); the old one is freed."""
         with self._model_lock:
             old, self._model = self._model, model
@@ -202,7 +204,7 @@ class Assistant:
             if not session.temporary:
                 if session.title == "New chat":
                     session.title = _title(text)
-                session.model = str(self.model.path)
+                session.model = self.model.model_id
                 self.conversations.append(session, user)
         else:
             user = session.messages[-1]
@@ -243,7 +245,7 @@ class Assistant:
             prompt_tokens=stats.prompt_tokens, evaluated_tokens=stats.evaluated_tokens,
             completion_tokens=stats.completion_tokens, ttft_s=stats.ttft_s,
             seconds=stats.seconds, finish_reason=stats.finish_reason, adapters=adapters,
-            dropped_turns=plan.dropped_turns), answer.id)
+            dropped_turns=plan.dropped_turns, engine=self.model.engine_label), answer.id)
 
     def _citations(self, text: str, options: AskOptions) -> list[Citation]:
         results = search_knowledge(self.store, self.embedder, text, options.knowledge_k)

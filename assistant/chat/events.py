@@ -78,6 +78,7 @@ class AnswerStats:
     finish_reason: str = ""
     adapters: list[dict[str, Any]] = field(default_factory=list)
     dropped_turns: int = 0
+    engine: str = ""  # which engine answered: "local", or the server's address
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.chat.events import Citation
-from assistant.engine import LocalModel, Message
+from assistant.engine import Message
+from assistant.engine.protocol import ChatEngine
 from assistant.errors import ContextOverflowError
 
 MEMORY_HEADER = "What you know about the user (they asked you to remember it):"
@@ -32,7 +33,7 @@ class PromptPlan:
 
 
 def plan_prompt(
-    model: LocalModel,
+    model: ChatEngine,
     system_prompt: str,
     memories: Sequence[str],
     citations: Sequence[Citation],

@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,6 +209,35 @@ class LocalModel:
     @property
     def path(self) -> Path:
         return self.info.path
+
+    @property
+    def model_id(self) -> str:
+        """What a chat records as its model: the GGUF file's path."""
+        return str(self.info.path)
+
+    @property
+    def engine_label(self) -> str:
+        """This engine for people: the model runs in this process."""
+        return "local"
+
+    @property
+    def display_name(self) -> str:
+        """The model's own name, else its file name."""
+        return self.info.name or self.info.path.name
+
+    def generate_json(self, messages: Sequence[Message], schema: dict[str, Any],
+                      max_tokens: int = 160) -> str:
+        """Greedy JSON for ``messages`` under ``schema``'s grammar; the chat's cache is kept."""
+        from assistant.engine.structured import generate_json  # it imports this module
+
+        return generate_json(self, messages, schema, max_tokens)
+
+    def leave_chat(self, key: Hashable) -> None:
+        """Another chat takes over (this engine keeps no per-chat state yet)."""
+
+    def enter_chat(self, key: Hashable) -> bool:
+        """Nothing was kept for ``key`` (this engine keeps no per-chat state yet)."""
+        return False
 
     def render(self, messages: Sequence[Message], add_generation_prompt: bool = True) -> str:
         """The prompt text for ``messages`` in the model's chat format."""

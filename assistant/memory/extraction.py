@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from assistant.engine import LocalModel
-from assistant.engine.structured import generate_json
+from assistant.engine.protocol import ChatEngine
 
 MAX_CANDIDATES = 3
 CANDIDATE_SCHEMA = {
@@ -56,14 +55,14 @@ def worth_extracting(user_text: str) -> bool:
     return bool(_SELF.search(user_text)) and explicit_request(user_text) is None
 
 
-def extract_candidates(model: LocalModel, user_text: str) -> list[str]:
+def extract_candidates(model: ChatEngine, user_text: str) -> list[str]:
     """Ask the model for facts stated in ``user_text``; keep the grounded, non-secret ones.
     Runs beside the conversation: the chat's cached prompt is kept for the next turn."""
     messages = [
         {"role": "system", "content": INSTRUCTION},
         {"role": "user", "content": user_text},
     ]
-    output = generate_json(model, messages, CANDIDATE_SCHEMA, max_tokens=160)
+    output = model.generate_json(messages, CANDIDATE_SCHEMA, max_tokens=160)
     try:
         items = json.loads(output).get("memories", [])
     except (json.JSONDecodeError, AttributeError):
