@@ -95,6 +95,7 @@ class UiSettings:
 
     appearance: Literal["system", "light", "dark"] = "system"
     close_to_tray: bool = False
+    first_run_shown: bool = False  # the screen that offers a real model instead of the demo
 
 
 @dataclass

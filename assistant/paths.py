@@ -37,6 +37,11 @@ class AppPaths:
         return self.data_dir / "adapters"
 
     @property
+    def models_dir(self) -> Path:
+        """Where downloaded and imported GGUF chat models live."""
+        return self.data_dir / "models"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "loremind.log"
 

@@ -2,8 +2,9 @@
 
 Work runs on named single-thread lanes: ``model`` owns llama.cpp (not thread-safe: loading,
 adapters, generation), ``db`` does database reads and writes in order, ``index`` runs long
-indexing so it never holds up a chat. Results and progress reach the main thread through one
-queued signal carrying a closure; nothing touches a widget from a worker thread.
+indexing so it never holds up a chat, ``download`` fetches models. Results and progress reach
+the main thread through one queued signal carrying a closure; nothing touches a widget from a
+worker thread.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ui.qt import QObject, Qt, QWidget, Signal
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-LANES = ("model", "db", "index")
+LANES = ("model", "db", "index", "download")
 
 
 class TaskManager(QObject):

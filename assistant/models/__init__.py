@@ -1,0 +1,22 @@
+"""Chat models: the shipped catalogue, downloads from the Hugging Face hub, the model in use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assistant.config import Settings
+from assistant.models.catalogue import Catalogue, CatalogueEntry, Machine, load_catalogue
+from assistant.models.download import Progress
+from assistant.models.manager import InstalledModel, ModelManager, ModelProfile, ModelRow
+
+__all__ = ["Catalogue", "CatalogueEntry", "InstalledModel", "Machine", "ModelManager",
+           "ModelProfile", "ModelRow", "Progress", "load_catalogue", "uses_embedded_demo"]
+
+
+def uses_embedded_demo(settings: Settings) -> bool:
+    """Whether the settings run the small embedded demo model (no path, or its own file)."""
+    if not settings.model.path:
+        return True
+    from assistant.defaults import CHAT_MODEL_FILE
+
+    return Path(settings.model.path).name == CHAT_MODEL_FILE
