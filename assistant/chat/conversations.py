@@ -11,10 +11,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.chat.chat_settings import ChatSettings
 from assistant.chat.tables import MESSAGES, SESSIONS
 from assistant.errors import LoremindError
 from assistant.knowledge.embedder import Embedder
 from assistant.store import Store, sql_str
+
+# Cosine similarity from which a message counts as about a search's meaning (all-MiniLM-L6-v2:
+# a nonsense word scores ~0.1 against ordinary sentences, a paraphrase 0.5 or more).
+CHAT_SEARCH_SIMILARITY = 0.45
 
 
 class SessionNotFound(LoremindError):
@@ -31,6 +36,21 @@ class ChatMessage:
     sources: list[dict[str, Any]] = field(default_factory=list)
     memories_used: list[dict[str, Any]] = field(default_factory=list)
     created_at: float = field(default_factory=time.time)
+    # What the model was given for this turn when that differs from ``text`` (a question with
+    # its sources, an answer before trimming); later turns repeat it, so the cache holds.
+    sent_text: str = ""
+    # An answer's stats (completion_tokens, seconds, finish_reason, adapters), kept so that a
+    # reopened chat still says what each answer cost and whether it was stopped.
+    stats: dict[str, Any] = field(default_factory=dict)
+    # Every answer given to this turn, oldest first, when it was regenerated (each a dict of
+    # text, sources, memories_used, stats); this message shows ``versions[version]``.
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    version: int = 0
+
+    @property
+    def prompt_text(self) -> str:
+        """The turn as the model read it, to repeat in later prompts."""
+        return self.sent_text or self.text
 
 
 @dataclass
@@ -43,6 +63,7 @@ class ChatSession:
     model: str = ""
     adapters: list[dict[str, Any]] = field(default_factory=list)
     messages: list[ChatMessage] = field(default_factory=list)
+    settings: ChatSettings = field(default_factory=ChatSettings)
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
 
@@ -82,12 +103,14 @@ class Conversations:
         session = _session(rows[0])
         messages = self.store.rows(MESSAGES.name, where=f"session_id = {sql_str(session.id)}",
                                    columns=["id", "ordinal", "role", "text", "sources",
-                                            "memories_used", "created_at"])
+                                            "memories_used", "created_at", "sent_text",
+                                            "stats", "versions"])
         session.messages = [
             ChatMessage(role=m["role"], text=m["text"], id=m["id"],
                         sources=json.loads(m["sources"] or "[]"),
                         memories_used=json.loads(m["memories_used"] or "[]"),
-                        created_at=m["created_at"])
+                        created_at=m["created_at"], sent_text=m["sent_text"] or "",
+                        stats=json.loads(m["stats"] or "{}"), **_versions(m["versions"]))
             for m in sorted(messages, key=lambda m: m["ordinal"])
         ]
         return session
@@ -96,11 +119,7 @@ class Conversations:
         """Write a chat's title, model and adapters (not its messages)."""
         _refuse_temporary(session)
         session.updated_at = time.time()
-        self.store.upsert(SESSIONS.name, [{
-            "id": session.id, "title": session.title, "created_at": session.created_at,
-            "updated_at": session.updated_at, "model": session.model,
-            "adapters": json.dumps(session.adapters),
-        }])
+        self.store.upsert(SESSIONS.name, [_session_row(session)])
 
     def append(self, session: ChatSession, message: ChatMessage) -> None:
         """Store a new turn at the end of a chat."""
@@ -110,6 +129,56 @@ class Conversations:
             ordinal = self.store.count(MESSAGES.name, f"session_id = {sql_str(session.id)}")
             self.store.add(MESSAGES.name, [_message_row(session, message, ordinal, vector)])
             self.save_session(session)
+
+    def update_sent_text(self, session: ChatSession, message: ChatMessage) -> None:
+        """Record what the model was given for a stored turn (an answer regenerated with
+        fresh sources)."""
+        _refuse_temporary(session)
+        self.store.update(MESSAGES.name, f"id = {sql_str(message.id)}",
+                          {"sent_text": message.sent_text})
+
+    def update_answer(self, session: ChatSession, message: ChatMessage) -> None:
+        """Store a turn's shown answer again (the user paged to another version of it)."""
+        _refuse_temporary(session)
+        self.store.update(MESSAGES.name, f"id = {sql_str(message.id)}", {
+            "text": message.text, "sources": json.dumps(message.sources),
+            "memories_used": json.dumps(message.memories_used),
+            "stats": json.dumps(message.stats), "sent_text": message.sent_text,
+            "versions": json.dumps({"current": message.version, "all": message.versions})
+            if message.versions else ""})
+
+    def restore(self, session: ChatSession) -> None:
+        """Store a whole chat with its turns at once (an imported chat, an undone delete)."""
+        _refuse_temporary(session)
+        texts = [m.text or " " for m in session.messages]
+        vectors = self.embedder.encode(texts) if texts else []
+        rows = [_message_row(session, m, i, vectors[i]) for i, m in enumerate(session.messages)]
+        with self.store.writing():
+            self.store.delete(MESSAGES.name, f"session_id = {sql_str(session.id)}")
+            self.store.add(MESSAGES.name, rows)
+            self.store.upsert(SESSIONS.name, [_session_row(session)])  # keeps its times
+
+    def exists(self, session_id: str) -> bool:
+        """Whether a chat with exactly this id is stored."""
+        return self.store.count(SESSIONS.name, f"id = {sql_str(session_id)}") > 0
+
+    def find_chats(self, query: str, k: int = 50) -> list[str]:
+        """Ids of the chats whose title or messages match ``query``: by its words, or by a
+        meaning close enough to it (nearest neighbours alone would match every chat)."""
+        query = query.strip()
+        if not query:
+            return [s.id for s in self.list()]
+        words = query.lower()
+        found = [s.id for s in self.list() if words in s.title.lower()]
+        columns = ["id", "session_id"]
+        hits = self.store.search_text(MESSAGES.name, query, k, columns=columns)
+        near = self.store.search_vector(MESSAGES.name, self.embedder.encode_query(query), k,
+                                        columns=columns)
+        hits += [r for r in near if 1.0 - float(r["_distance"]) >= CHAT_SEARCH_SIMILARITY]
+        for row in hits:
+            if row["session_id"] not in found:
+                found.append(row["session_id"])
+        return found
 
     def truncate(self, session: ChatSession, keep: int) -> None:
         """Delete every stored turn after the first ``keep`` (regenerate and edit use this)."""
@@ -126,11 +195,13 @@ class Conversations:
         return session
 
     def delete(self, session_id: str) -> None:
-        """Delete a chat and all its messages."""
+        """Delete a chat and all its messages, leaving no copy of them in the files on disk."""
         session = self.get(session_id)
         with self.store.writing():
             self.store.delete(MESSAGES.name, f"session_id = {sql_str(session.id)}")
             self.store.delete(SESSIONS.name, f"id = {sql_str(session.id)}")
+            self.store.purge(MESSAGES.name)
+            self.store.purge(SESSIONS.name)
 
     def search(self, query: str, k: int = 10) -> list[SessionHit]:
         """Past messages matching ``query`` by meaning or by words, across all chats."""
@@ -151,7 +222,19 @@ def _refuse_temporary(session: ChatSession) -> None:
 def _session(row: dict[str, Any]) -> ChatSession:
     return ChatSession(id=row["id"], title=row["title"], model=row["model"],
                        adapters=json.loads(row["adapters"] or "[]"),
+                       settings=ChatSettings.from_json(row.get("settings")),
                        created_at=row["created_at"], updated_at=row["updated_at"])
+
+
+def _session_row(session: ChatSession) -> dict[str, Any]:
+    return {"id": session.id, "title": session.title, "created_at": session.created_at,
+            "updated_at": session.updated_at, "model": session.model,
+            "adapters": json.dumps(session.adapters), "settings": session.settings.to_json()}
+
+
+def _versions(text: str | None) -> dict[str, Any]:
+    data = json.loads(text) if text else {}
+    return {"versions": data.get("all", []), "version": int(data.get("current", 0))}
 
 
 def _message_row(session: ChatSession, message: ChatMessage, ordinal: int,
@@ -160,5 +243,7 @@ def _message_row(session: ChatSession, message: ChatMessage, ordinal: int,
         "id": message.id, "session_id": session.id, "ordinal": ordinal, "role": message.role,
         "text": message.text, "sources": json.dumps(message.sources),
         "memories_used": json.dumps(message.memories_used), "created_at": message.created_at,
-        "vector": vector,
+        "vector": vector, "sent_text": message.sent_text, "stats": json.dumps(message.stats),
+        "versions": json.dumps({"current": message.version, "all": message.versions})
+        if message.versions else "",
     }

@@ -13,12 +13,13 @@ import click
 
 from assistant.cli.app import cli_context, main, reports_errors
 from assistant.cli.bench import bench, print_result
+from assistant.migrations import open_database
 from assistant.store import CHUNKS, DOCUMENTS, Store
 
 
 def open_store() -> Store:
     """The app's database (created on first use)."""
-    return Store.open(cli_context().paths.database_dir)
+    return open_database(cli_context().paths)
 
 
 def open_indexer(store: Store) -> Any:

@@ -11,14 +11,16 @@ import click
 from assistant.chat.conversations import Conversations
 from assistant.cli.app import cli_context, main, reports_errors
 from assistant.knowledge.embedder import Embedder
-from assistant.memory.book import Memory, MemoryBook
+from assistant.memory.book import IMPORT_BATCH, Memory, MemoryBook
+from assistant.memory.importing import check_export, read_json_file
+from assistant.migrations import open_database
 from assistant.store import Store
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
 def _store_and_embedder() -> tuple[Store, Embedder]:
-    return Store.open(cli_context().paths.database_dir), Embedder()
+    return open_database(cli_context().paths), Embedder()
 
 
 def open_memory() -> MemoryBook:
@@ -102,7 +104,7 @@ def memory_forget(memory_id: str, permanently: bool) -> None:
 @click.argument("memory_id")
 @reports_errors
 def memory_restore(memory_id: str) -> None:
-    """Undo the last change to a memory."""
+    """Undo the last change to a memory (again: nothing more happens)."""
     _show([open_memory().restore(memory_id)], False)
 
 
@@ -164,11 +166,14 @@ def memory_export(file: Path) -> None:
 @reports_errors
 def memory_import(file: Path) -> None:
     """Merge memories from a JSON export (nothing is duplicated)."""
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise click.ClickException(f"Cannot read {file}: {exc}") from exc
-    added, skipped = open_memory().import_(data)
+    data = read_json_file(file)
+    check_export(data, 0.0)  # a malformed file is refused before the embedder loads
+
+    def progress(done: int, total: int) -> None:
+        if total >= IMPORT_BATCH:
+            click.echo(f"\rEmbedding memories: {done}/{total}", nl=done == total, err=True)
+
+    added, skipped = open_memory().import_(data, progress)
     click.echo(f"Imported {added} memories; {skipped} were already known.")
 
 

@@ -1,7 +1,10 @@
 """Which files in a watched folder count, how to walk it safely, and how to read one file.
 
 Hidden and temporary files are never indexed; symlinked folders are followed once, and a link
-that leads back into the walk is recorded as a loop instead of being followed forever.
+that leads back into the walk is recorded as a loop instead of being followed forever. Only
+regular files are read (a FIFO or a link to a device is recorded as skipped, never opened), and
+a name that is not valid UTF-8 is recorded as skipped under its ``\\xNN``-escaped form: the
+database stores paths as text, and one odd name must not stop a folder's indexing.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from assistant.knowledge.parsers import PARSERS, DocumentSkipped
 
 TEMP_SUFFIXES = (".tmp", ".temp", ".swp", ".swo", ".swx", ".part", ".crdownload", ".bak", "~")
 TEMP_PREFIXES = (".", "~$", "#", ".#")
+UNSTORABLE_NAME = "the file name is not valid UTF-8 text; rename it to index it"
+NOT_REGULAR = "not a regular file (a FIFO, socket or device): only plain files are indexed"
 
 
 @dataclass(frozen=True)
@@ -80,9 +85,31 @@ def scan(folder: Path, rules: FileRules, roots: list[Path] | None = None) -> Sca
     return result
 
 
+def has_storable_name(path: Path) -> bool:
+    """Whether ``path`` is valid UTF-8, so the database (and search results) can hold it.
+
+    POSIX names are bytes; Python carries undecodable ones as lone surrogates, which LanceDB
+    cannot encode. Such files are recorded as skipped under :func:`display_path`, never indexed.
+    """
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def display_path(path: Path) -> str:
+    """``path`` as storable text: undecodable bytes shown as ``\\xff`` escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _visit(path: Path, folder: Path, rules: FileRules, result: Scan,
            seen: set[tuple[int, int]]) -> None:
     if rules.ignores(path, folder):
+        return
+    if not has_storable_name(path):
+        if extension(path) in PARSERS or path.is_dir():
+            result.problems[display_path(path)] = ("skipped", UNSTORABLE_NAME)
         return
     try:
         info = path.stat()
@@ -105,6 +132,8 @@ def _visit(path: Path, folder: Path, rules: FileRules, result: Scan,
         _walk(path, folder, rules, result, seen)
     elif stat.S_ISREG(info.st_mode) and extension(path) in PARSERS:
         result.files[str(path)] = info
+    elif extension(path) in PARSERS:  # reading a FIFO blocks; a device never ends
+        result.problems[str(path)] = ("skipped", NOT_REGULAR)
 
 
 def _walk(directory: Path, folder: Path, rules: FileRules, result: Scan,
@@ -126,7 +155,12 @@ def read_document(path: Path, info: os.stat_result, max_bytes: int) -> bytes:
             f"({info.st_size / (1024 * 1024):.1f} MB); raise knowledge.max_file_mb to include it"
         )
     try:
-        with open(path, "rb") as handle:
+        # Non-blocking open, then a check on the opened file: a path swapped for a FIFO or a
+        # device since the scan must not hang the indexer.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with open(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise DocumentSkipped(NOT_REGULAR)
             return handle.read(max_bytes + 1)
     except OSError as exc:
         raise DocumentError(f"cannot read: {exc.strerror or exc}") from exc

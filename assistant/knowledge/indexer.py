@@ -13,17 +13,27 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from assistant.config import KnowledgeSettings
 from assistant.errors import DocumentError, StoreError
-from assistant.knowledge.chunking import Chunk, chunk_document
+from assistant.knowledge.chunking import Chunk, embedding_text
 from assistant.knowledge.embedder import Embedder
-from assistant.knowledge.files import FileRules, Scan, content_hash, extension, read_document, scan
+from assistant.knowledge.files import (
+    FileRules,
+    Scan,
+    content_hash,
+    display_path,
+    extension,
+    has_storable_name,
+    read_document,
+    scan,
+)
 from assistant.knowledge.parsers import DocumentSkipped, parser_for
+from assistant.knowledge.streaming import stream_chunks
 from assistant.store import CHUNKS, DOCUMENTS, Store, sql_in, sql_str
 
 log = logging.getLogger(__name__)
@@ -75,7 +85,10 @@ ProgressCallback = Callable[[Progress], None]
 @dataclass
 class _Pending:
     row: dict[str, Any]
-    chunks: list[Chunk]
+    chunks: list[Chunk]  # produced, not yet stored
+    rest: Iterator[Chunk] = field(default_factory=lambda: iter(()))  # not yet produced
+    written: int = 0  # chunks of this document stored so far
+    complete: bool = False  # every chunk produced: its document row may say "indexed"
 
 
 class Indexer:
@@ -134,6 +147,9 @@ class Indexer:
         started = time.perf_counter()
         self.check_embedder()
         folder = Path(folder).expanduser().resolve()
+        if not has_storable_name(folder):
+            raise DocumentError(f"The folder {display_path(folder)} has a name that is not "
+                                "valid UTF-8 text, which the index cannot store; rename it.")
         roots = None if only is None else sorted({Path(p) for p in only})
         found = scan(folder, self.rules, roots)
         report = SyncReport()
@@ -223,6 +239,7 @@ class Indexer:
         GIL and the cores, and on a two-core machine that costs more than it overlaps.
         """
         pending: list[_Pending] = []
+        batched = 0  # chunks produced and not yet stored
         started = time.perf_counter()
         total = len(todo) + report.unchanged
         done = report.unchanged
@@ -234,10 +251,20 @@ class Indexer:
                                  by_hash, gone, report)
             if item is not None:
                 pending.append(item)
+                batched += len(item.chunks)
+                for chunk in item.rest:  # a large document streams through in batches
+                    item.chunks.append(chunk)
+                    batched += 1
+                    if batched >= BATCH_CHUNKS:
+                        pending, batched = self._flush(pending, report), 0
+                        if progress:
+                            elapsed = max(time.perf_counter() - started, 1e-9)
+                            progress(Progress(done, total, report.chunks,
+                                              report.chunks / elapsed, path))
+                item.complete = True
             done += 1
-            if sum(len(p.chunks) for p in pending) >= BATCH_CHUNKS:
-                self._flush(pending, report)
-                pending = []
+            if batched >= BATCH_CHUNKS:
+                pending, batched = self._flush(pending, report), 0
             if progress:
                 elapsed = max(time.perf_counter() - started, 1e-9)
                 progress(Progress(done, total, report.chunks, report.chunks / elapsed, path))
@@ -268,8 +295,9 @@ class Indexer:
             parser = parser_for(extension(path))
             if parser is None:
                 raise DocumentSkipped("unsupported file type")
-            chunks = chunk_document(parser(data), self.embedder)
-            if not chunks:
+            chunks = stream_chunks(parser(data), self.embedder)
+            first = next(chunks, None)
+            if first is None:
                 raise DocumentSkipped("no text found (a scanned PDF or an empty file?)")
         except DocumentError as exc:
             status = "skipped" if isinstance(exc, DocumentSkipped) else "failed"
@@ -285,7 +313,7 @@ class Indexer:
             report.added += 1
         else:
             report.updated += 1
-        return _Pending(_doc_row(key, folder, info, digest, "indexed", "", len(chunks)), chunks)
+        return _Pending(_doc_row(key, folder, info, digest, "indexed", "", 0), [first], chunks)
 
     def _move(self, old: str, new: Path, folder: Path, info: Any, digest: str,
               gone: dict[str, dict[str, Any]]) -> bool:
@@ -306,10 +334,16 @@ class Indexer:
         gone.pop(old, None)
         return True
 
-    def _flush(self, pending: list[_Pending], report: SyncReport) -> None:
+    def _flush(self, pending: list[_Pending], report: SyncReport) -> list[_Pending]:
+        """Embed and store the chunks produced so far; returns the documents still streaming.
+
+        A document's row is written (status "indexed", its chunk count) only with its last
+        chunks, so a run stopped half-way through a large file leaves chunks that the next
+        sync sees as orphans or a stale count, and redoes.
+        """
         if not pending:
-            return
-        texts = [chunk.text for item in pending for chunk in item.chunks]
+            return []
+        texts = [embedding_text(chunk) for item in pending for chunk in item.chunks]
         vectors = self.embedder.encode(texts)
         rows = []
         for item in pending:
@@ -321,11 +355,16 @@ class Indexer:
                     "heading": chunk.heading, "start": chunk.start, "end": chunk.end,
                     "text": chunk.text, "vector": vectors[len(rows)],
                 })
-        paths = [item.row["path"] for item in pending]
+        fresh = [item.row["path"] for item in pending if item.written == 0]
+        for item in pending:
+            item.written += len(item.chunks)
+            item.chunks = []
+        finished = [{**item.row, "chunks": item.written} for item in pending if item.complete]
         with self.store.writing():
-            self.store.replace(CHUNKS.name, sql_in("path", paths), rows)
-            self.store.upsert(DOCUMENTS.name, [item.row for item in pending])
+            self.store.replace(CHUNKS.name, sql_in("path", fresh), rows)
+            self.store.upsert(DOCUMENTS.name, finished)
         report.chunks += len(rows)
+        return [item for item in pending if not item.complete]
 
     def remove_folder(self, folder: Path) -> None:
         """Forget a folder that is no longer watched: its documents and chunks."""

@@ -169,5 +169,10 @@ class FolderWatcher:
             if self.on_error:
                 self.on_error(exc)
             return
+        except Exception as exc:  # noqa: BLE001 - a bug in one sync must not end the watching
+            log.exception("Unexpected failure while syncing %s", folder)
+            if self.on_error:
+                self.on_error(exc)
+            return
         if self.on_sync and report.changed:
             self.on_sync(folder, report)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from assistant.errors import LoremindError
 from assistant.knowledge.embedder import Embedder
+from assistant.memory.importing import check_export
 from assistant.memory.tables import MEMORIES, MEMORY_EVENTS
 from assistant.store import Store, sql_str
 
@@ -23,6 +25,8 @@ Actor = Literal["user", "assistant"]
 DUPLICATE_SIMILARITY = 0.9  # this close to an active memory: the same fact again
 UPDATE_SIMILARITY = 0.6  # this close but not a duplicate: probably the same topic, changed
 _PAUSED_KEY = "memory_paused"
+IMPORT_BATCH = 512  # texts per embedding call during an import, between progress reports
+ImportProgress = Callable[[int, int], None]  # (texts embedded, texts in all)
 _UNDOABLE = {"approved", "rejected", "edited", "forgotten", "replaced", "pinned", "unpinned",
              "restored"}
 
@@ -110,6 +114,9 @@ class MemoryBook:
     def history(self, memory_id: str) -> list[MemoryEvent]:
         """Every change to this memory, oldest first."""
         rows = self.store.rows(MEMORY_EVENTS.name, where=f"memory_id = {sql_str(memory_id)}")
+        # Imports before validation existed could store events with missing fields.
+        rows = [{k: ("" if v is None and k != "at" else v) for k, v in r.items()} | {
+            "at": r["at"] if r["at"] is not None else 0.0} for r in rows]
         return sorted((MemoryEvent.from_row(r) for r in rows), key=lambda e: e.at)
 
     def nearest(self, text: str, vector: np.ndarray | None = None) -> tuple[Memory, float] | None:
@@ -217,6 +224,10 @@ class MemoryBook:
             scrubbed = [{**e.to_json(), "old_text": "", "new_text": ""} for e in events]
             self.store.upsert(MEMORY_EVENTS.name, scrubbed)
             self._record(memory.id, "purged", "", "", memory.status, "", actor)
+            # Deleted rows stay readable in older table versions and compacted-around
+            # fragments until those are gone: erase them before saying "erased".
+            self.store.purge(MEMORIES.name)
+            self.store.purge(MEMORY_EVENTS.name)
 
     def restore(self, memory_id: str, actor: Actor = "user") -> Memory:
         """Undo the last change to a memory (a forget, an edit, an approval, a rejection …)."""
@@ -226,6 +237,8 @@ class MemoryBook:
                         None)
             if last is None:
                 raise LoremindError(f"Memory {memory.id} has no change to undo.")
+            if last.event == "restored":
+                return memory  # already undone: restoring again must not undo the undo
             return self._change(memory, "restored", actor, text=last.old_text or memory.text,
                                 status=last.old_status or memory.status,
                                 pinned=(not memory.pinned) if last.event.endswith("pinned")
@@ -241,38 +254,43 @@ class MemoryBook:
         return {"format": "loremind-memories", "version": 1, "memories": memories,
                 "events": sorted(events, key=lambda e: e["at"])}
 
-    def import_(self, data: dict[str, Any]) -> tuple[int, int]:
-        """Merge exported memories in; returns (added, skipped). Importing twice adds nothing."""
-        if data.get("format") != "loremind-memories":
-            raise LoremindError("That file is not a Loremind memory export.")
-        added = skipped = 0
+    def import_(self, data: Any, progress: ImportProgress | None = None) -> tuple[int, int]:
+        """Merge exported memories in; returns (added, skipped). Importing twice adds nothing.
+
+        The whole file is checked before anything is written (a malformed file changes
+        nothing); texts are embedded in batches, and memories and events are each written in
+        one go, so ten thousand memories take seconds and a handful of table versions.
+        """
+        now = time.time()
+        checked = check_export(data, now)
         with self.store.writing():
             known_ids = {r["id"] for r in self.store.rows(MEMORIES.name, columns=["id"])}
-            known_texts = [m.text for m in self.list("active")]
+            known_texts = {_normal(m.text) for m in self.list("active")}
             new_rows = []
-            for item in data.get("memories", []):
-                if item["id"] in known_ids or (
-                    item.get("status") == "active" and any(_same(item["text"], t)
-                                                           for t in known_texts)):
+            skipped = 0
+            for row in checked.memories:
+                if row["id"] in known_ids or (row["status"] == "active"
+                                              and _normal(row["text"]) in known_texts):
                     skipped += 1
                     continue
-                new_rows.append(item)
-            vectors = self.embedder.encode([item["text"] for item in new_rows])
-            now = time.time()
-            for item, vector in zip(new_rows, vectors, strict=True):
-                row = {**_memory_defaults(now), **item, "vector": vector}
-                self.store.add(MEMORIES.name, [row])
-                known_ids.add(item["id"])
-                added += 1
+                new_rows.append(row)
+            texts = [row["text"] for row in new_rows]
+            vectors: list[np.ndarray] = []
+            for begin in range(0, len(texts), IMPORT_BATCH):
+                vectors.extend(self.embedder.encode(texts[begin:begin + IMPORT_BATCH]))
+                if progress:
+                    progress(min(begin + IMPORT_BATCH, len(texts)), len(texts))
             known_events = {r["id"] for r in self.store.rows(MEMORY_EVENTS.name, columns=["id"])}
-            events = [e for e in data.get("events", []) if e["id"] not in known_events]
+            events = [e for e in checked.events if e["id"] not in known_events]
+            with_history = {e["memory_id"] for e in checked.events}
+            events += [_event_row(row["id"], "imported", "", row["text"], "", row["status"],
+                                  "user", now) for row in new_rows if row["id"] not in with_history]
+            self.store.add(MEMORIES.name, [{**row, "vector": vector}
+                                           for row, vector in zip(new_rows, vectors, strict=True)])
             self.store.add(MEMORY_EVENTS.name, events)
-            with_history = {e["memory_id"] for e in data.get("events", [])}
-            for item in new_rows:
-                if item["id"] not in with_history:
-                    self._record(item["id"], "imported", "", item["text"], "", item["status"],
-                                 "user")
-        return added, skipped
+            if new_rows:
+                self.store.compact([MEMORIES.name, MEMORY_EVENTS.name])
+        return len(new_rows), skipped
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -307,11 +325,15 @@ class MemoryBook:
 
     def _record(self, memory_id: str, event: str, old_text: str, new_text: str,
                 old_status: str, new_status: str, actor: Actor) -> None:
-        self.store.add(MEMORY_EVENTS.name, [{
-            "id": uuid.uuid4().hex, "memory_id": memory_id, "event": event,
+        self.store.add(MEMORY_EVENTS.name, [_event_row(memory_id, event, old_text, new_text,
+                                                       old_status, new_status, actor, time.time())])
+
+
+def _event_row(memory_id: str, event: str, old_text: str, new_text: str, old_status: str,
+               new_status: str, actor: str, at: float) -> dict[str, Any]:
+    return {"id": uuid.uuid4().hex, "memory_id": memory_id, "event": event,
             "old_text": old_text, "new_text": new_text, "old_status": old_status,
-            "new_status": new_status, "actor": actor, "at": time.time(),
-        }])
+            "new_status": new_status, "actor": actor, "at": at}
 
 
 def _columns() -> list[str]:
@@ -330,6 +352,10 @@ def _clean(text: str) -> str:
     return text
 
 
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split()).rstrip(".")
+
+
 def _same(a: str, b: str) -> bool:
-    return " ".join(a.lower().split()).rstrip(".") == " ".join(b.lower().split()).rstrip(".")
+    return _normal(a) == _normal(b)
 

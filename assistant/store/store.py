@@ -12,6 +12,7 @@ import logging
 import math
 import re
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -401,7 +402,11 @@ class Store:
             table = self.table(name)
             live = table.search().limit(None).to_arrow()
             table.add(live, mode="overwrite")
-            table.optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
+            with warnings.catch_warnings():
+                # It warns that readers of older versions fail; ours (zero consistency
+                # interval) move to the newest version at their next read.
+                warnings.simplefilter("ignore", UserWarning)
+                table.optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
             self._tables.pop(name, None)
             self._indexed.pop(name, None)
             spec = TABLES.get(name)

@@ -77,7 +77,7 @@ def test_bad_documents_get_a_status_and_a_reason(store, embedder, docs, monkeypa
     (docs / "good.pdf").write_bytes(make_pdf(["Page one text.", "Page two text."]))
     (docs / "good.docx").write_bytes(make_docx([("h1", "Intro"), ("p", "Word text.")]))
 
-    real_open = open
+    real_open = os.open
 
     def failing_open(path, *args, **kwargs):
         # Tests run as root, where chmod 000 still reads: simulate a permission error instead.
@@ -85,7 +85,7 @@ def test_bad_documents_get_a_status_and_a_reason(store, embedder, docs, monkeypa
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr("builtins.open", failing_open)
+    monkeypatch.setattr("os.open", failing_open)
     indexer = Indexer(store, embedder, KnowledgeSettings(max_file_mb=1))
     report = indexer.sync(docs)
     status = _status(store)
