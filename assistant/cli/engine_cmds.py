@@ -16,6 +16,7 @@ from assistant.cli.bench import bench, print_result
 from assistant.cli.options import MODEL_OPTION
 from assistant.engine import LocalModel
 from assistant.bench.engine import run_engine_bench
+from assistant.errors import LoremindError
 
 
 def load_model(model_path: Path | None) -> LocalModel:
@@ -48,6 +49,9 @@ def doctor(model_path: Path | None, as_json: bool) -> None:
                 click.echo(f"  {sub}: {item}")
         else:
             click.echo(f"{key}: {value}")
+    if report["model"]["embedded_demo"]:
+        click.echo("The model in use is the small embedded demo (SmolLM2-135M): it proves the "
+                   "set-up, it is not a good assistant. 'loremind models list' offers real ones.")
 
 
 def doctor_report(model_path: Path | None) -> dict[str, Any]:
@@ -82,9 +86,19 @@ def doctor_report(model_path: Path | None) -> dict[str, Any]:
         "context_size": model.n_ctx,
         "size_bytes": model.info.size_bytes,
         "chat_template": "fallback (ChatML)" if model.template.is_fallback else "from the model",
+        "embedded_demo": _is_embedded_demo(model.path),
     }
     model.close()
     return report
+
+
+def _is_embedded_demo(path: Path) -> bool:
+    from assistant.defaults import embedded_chat_model
+
+    try:
+        return path.resolve() == embedded_chat_model().resolve()
+    except LoremindError:  # no embedded model installed: whatever runs is not it
+        return False
 
 
 @bench.command("engine")

@@ -70,6 +70,7 @@ class Catalogue:
 
     entries: tuple[CatalogueEntry, ...]
     recommend_order: tuple[str, ...]
+    gpu_order: tuple[str, ...]
     cpu_max_params: int
 
     def get(self, name: str) -> CatalogueEntry | None:
@@ -89,18 +90,20 @@ class Catalogue:
                               f"{gigabytes(machine.ram_bytes)} of RAM")
 
     def recommended(self, machine: Machine) -> CatalogueEntry | None:
-        """The first entry of the recommendation order that fits, needs no token and, without
-        a GPU, stays small enough to answer at reading speed on a CPU."""
+        """The first entry of the GPU order that fits on the GPU, else of the general order that
+        fits; never one that needs a token, and on a CPU one small enough to answer at reading
+        speed."""
+        for name in self.gpu_order:
+            entry = self.get(name)
+            if entry is not None and not entry.gated and self.fit(entry, machine).device == "gpu":
+                return entry
         for name in self.recommend_order:
             entry = self.get(name)
             if entry is None or entry.gated:
                 continue
             fit = self.fit(entry, machine)
-            if not fit.fits:
-                continue
-            if fit.device == "cpu" and entry.params > self.cpu_max_params:
-                continue
-            return entry
+            if fit.fits and (fit.device == "gpu" or entry.params <= self.cpu_max_params):
+                return entry
         return None
 
 
@@ -112,7 +115,8 @@ def load_catalogue() -> Catalogue:
         raw: dict[str, Any] = json.loads(text)
         entries = tuple(CatalogueEntry(**item) for item in raw["models"])
         recommend = raw["recommend"]
-        return Catalogue(entries, tuple(recommend["order"]), int(recommend["cpu_max_params"]))
+        return Catalogue(entries, tuple(recommend["order"]), tuple(recommend["gpu_order"]),
+                         int(recommend["cpu_max_params"]))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"The model catalogue shipped with Loremind is damaged ({exc}). "
                           "Reinstall Loremind.") from exc
