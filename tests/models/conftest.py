@@ -19,7 +19,8 @@ def model_bytes(tmp_path_factory) -> bytes:
     from assistant.bench.synthetic import write_tiny_model
 
     folder = tmp_path_factory.mktemp("hub-files")
-    path = write_tiny_model(folder / "model.gguf", embedding=256, layers=4, feed_forward=512)
+    path = write_tiny_model(folder / "model.gguf", embedding=256, layers=4, feed_forward=512,
+                            context=4096)  # room for the app's whole prompt
     return path.read_bytes()
 
 

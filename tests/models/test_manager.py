@@ -1,4 +1,4 @@
-"""ModelManager against a real HTTP hub on 127.0.0.1: downloads, failures, tokens, the model in use."""
+"""ModelManager against a real HTTP hub on 127.0.0.1: downloads, failures, tokens, use."""
 
 from __future__ import annotations
 
