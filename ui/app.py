@@ -1,4 +1,4 @@
-"""The running GUI: the application object that holds the Assistant, and ``run_gui``.
+"""The running GUI: the application object that holds the core, and ``run_gui``.
 
 Start-up shows the window first and loads the heavy parts (llama.cpp, LanceDB, the embedder)
 afterwards on worker lanes, in parallel: nothing heavier than Qt and the settings is imported
@@ -12,10 +12,9 @@ import os
 import sys
 import time
 from concurrent.futures import Future
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.config import Settings, load_settings, save_settings
+from assistant.config import Settings, load_settings
 from assistant.defaults import force_offline
 from assistant.errors import InstanceError, LoremindError
 from assistant.instance import Request, socket_path
@@ -23,11 +22,10 @@ from assistant.logs import setup_logging
 from assistant.paths import AppPaths, app_paths
 from ui.errors import install_excepthook, show_error
 from ui.qt import QApplication, QObject, QTimer, Signal
-from ui.tasks import TaskManager
+from ui.tasks import BackgroundOp, TaskManager
 
 if TYPE_CHECKING:
-    from assistant.chat.assistant import Assistant
-    from assistant.knowledge.watcher import FolderWatcher
+    from assistant.core import Change, Loremind
     from ui.instance_server import InstanceServer
 
 log = logging.getLogger(__name__)
@@ -35,95 +33,70 @@ STARTUP_REPORT_ENV = "LOREMIND_STARTUP_REPORT"  # set by `loremind bench startup
 
 
 class LoremindApp(QObject):
-    """What one running GUI shares: settings, folders, worker lanes and the Assistant."""
+    """What one running GUI shares: the core, its worker lanes, and the core's changes as a
+    signal on the main thread (the one way every view learns it must refresh)."""
 
     status = Signal(str, bool)  # message for the status bar, whether work is in progress
     ready = Signal()  # the assistant can answer (model, embedder and database loaded)
-    settings_changed = Signal()
-    knowledge_changed = Signal()  # the index changed (a sync, a folder added or removed)
+    changed = Signal(object)  # a Change from the core, delivered on the main thread
     indexing_progress = Signal(str)  # what indexing is doing now; "" when it is done
 
-    def __init__(self, settings: Settings, paths: AppPaths,
-                 assistant: Assistant | None = None, watch_folders: bool = True) -> None:
+    def __init__(self, core: Loremind, watch_folders: bool = True) -> None:
         super().__init__()
-        self.settings = settings
-        self.paths = paths
+        self.core = core
+        self.paths = core.paths
         self.tasks = TaskManager()
-        self.assistant: Assistant | None = assistant
         self.watch_folders = watch_folders
+        self.is_ready = False
         self.watching_paused = False
-        self.watcher: FolderWatcher | None = None
-        self._loaded: dict[str, Any] = {}
+        self._loaded: dict[str, BaseException | None] = {}
+        self._unsubscribe = core.changes.subscribe(
+            lambda change: self.tasks.post(lambda: self._announce(change)))
 
     @property
-    def is_ready(self) -> bool:
-        return self.assistant is not None
+    def settings(self) -> Settings:
+        """The settings in force."""
+        return self.core.current_settings
+
+    def _announce(self, change: Change) -> None:
+        from assistant.core import Area
+
+        if change.about(Area.SETTINGS) and change.action == "model":
+            self.reload_model()
+        self.changed.emit(change)
 
     def start(self) -> None:
         """Load the model on the model lane while the database and embedder load on the db lane."""
-        if self.assistant is not None:
-            QTimer.singleShot(0, self._became_ready)
-            return
         self.status.emit("Loading the model and the embedder…", True)
-        self.tasks.run("model", self._load_model, lambda f: self._part_loaded("model", f))
-        self.tasks.run("db", self._load_store, lambda f: self._part_loaded("store", f))
-
-    def _load_model(self) -> Any:
-        from assistant.engine.model import LocalModel
-
-        return LocalModel.from_settings(self.settings.model, seed=self.settings.generation.seed)
-
-    def _load_store(self) -> Any:
-        from assistant.chat import assistant  # noqa: F401  (imported here, off the main thread)
-        from assistant.knowledge.embedder import Embedder
-        from assistant.store import Store
-
-        return Store.open(self.paths.database_dir), Embedder()
+        self.tasks.run("model", self.core.load_model, lambda f: self._part_loaded("model", f))
+        self.tasks.run("db", self.core.load_knowledge, lambda f: self._part_loaded("store", f))
 
     def _part_loaded(self, part: str, future: Future[Any]) -> None:
         error = future.exception()
         if error is not None:
             show_error(None, error)
-            self._loaded[part] = None
-        else:
-            self._loaded[part] = future.result()
+        self._loaded[part] = error
         if len(self._loaded) < 2:
             return
-        stored = self._loaded["store"]
-        if stored is None:
+        if self._loaded["store"] is not None:
             self.status.emit("Loremind could not open its database.", False)
             return
-        from assistant.chat.assistant import Assistant
-
-        store, embedder = stored
-        self.assistant = Assistant(self.settings, self.paths, model=self._loaded["model"],
-                                   embedder=embedder, store=store)
-        self._became_ready()
-
-    def _became_ready(self) -> None:
-        model_ok = self.assistant is not None and self.assistant._model is not None
-        self.status.emit("Ready" if model_ok else
+        self.is_ready = True
+        self.status.emit("Ready" if self._loaded["model"] is None else
                          "The model did not load: choose another in Settings (Ctrl+,).", False)
-        self.restart_watcher()
+        self.start_watching()
         self.ready.emit()
 
     # -- settings ------------------------------------------------------------------------------
 
     def update_settings(self, settings: Settings) -> None:
-        """Save ``settings``; reload the model in the background when its settings changed."""
-        model_changed = settings.model != self.settings.model
-        self.settings = settings
-        save_settings(settings, self.paths.config_file)
-        if self.assistant is not None:
-            self.assistant.settings = settings
-            if model_changed:
-                self.reload_model()
-        self.settings_changed.emit()
+        """Save ``settings`` (db lane); the model reloads in the background when its settings
+        changed, and every view refreshes from the change."""
+        BackgroundOp(None, lambda: self.core.settings.update(settings)).run(self.tasks, "db")
 
     def reload_model(self) -> None:
         """Load the model the settings name and swap it in once it is ready."""
-        assistant = self.assistant
-        if assistant is None:
+        if not self.is_ready:
             return
         self.status.emit("Loading the model…", True)
 
@@ -134,54 +107,33 @@ class LoremindApp(QObject):
                 show_error(None, error)
                 return
             self.status.emit("Ready", False)
-            self.settings_changed.emit()
 
-        def load() -> None:
-            assistant.replace_model(self._load_model())
-
-        self.tasks.run("model", load, swapped)
+        self.tasks.run("model", self.core.models.reload, swapped)
 
     # -- watched folders -----------------------------------------------------------------------
+
+    def start_watching(self) -> None:
+        """Follow the watched folders and the adapter folders (on the index lane)."""
+        if not self.watch_folders:
+            return
+
+        def start() -> None:
+            self.core.knowledge.start_watching(
+                on_error=lambda exc: self.tasks.post(lambda: show_error(None, exc)))
+            self.core.adapters.start_watching()
+
+        self.tasks.run("index", start)
 
     def pause_watching(self, paused: bool) -> None:
         """Stop following the watched folders, or follow them again (catching up at once)."""
         self.watching_paused = paused
-        self.restart_watcher()
-
-    def restart_watcher(self) -> None:
-        """Follow the watched folders of the settings (on the index lane: stopping may wait)."""
-        assistant = self.assistant
-        if not self.watch_folders or assistant is None:
-            return
-        folders = [Path(f) for f in self.settings.knowledge.folders
-                   if os.path.isdir(f) and not self.watching_paused]
-        knowledge = self.settings.knowledge
-
-        def restart() -> None:
-            from assistant.knowledge import FolderWatcher, Indexer
-
-            old, self.watcher = self.watcher, None
-            if old is not None:
-                old.stop()
-            if not folders:
-                return
-            indexer = Indexer(assistant.store, assistant.embedder, knowledge)
-            self.watcher = FolderWatcher(
-                indexer, folders,
-                on_sync=lambda _folder, _report: self.tasks.post(self.knowledge_changed.emit),
-                on_error=lambda exc: self.tasks.post(lambda: show_error(None, exc)))
-            self.watcher.start()
-
-        self.tasks.run("index", restart)
+        self.tasks.run("index", lambda: self.core.knowledge.pause_watching(paused))
 
     def shutdown(self) -> None:
         """Stop answers and indexing, wait for the workers, free the model."""
+        self._unsubscribe()
         self.tasks.shutdown()
-        if self.watcher is not None:
-            self.watcher.stop()
-            self.watcher = None
-        if self.assistant is not None:
-            self.assistant.close()
+        self.core.close()
 
 
 def run_gui(argv: list[str] | None = None, *, minimized: bool = False,
@@ -213,7 +165,9 @@ def run_gui(argv: list[str] | None = None, *, minimized: bool = False,
         settings, problem = Settings(), exc
     apply_theme(qt_app, settings.ui.appearance)
     qt_app.setWindowIcon(logo())
-    app = LoremindApp(settings, paths)
+    from assistant.core import Loremind
+
+    app = LoremindApp(Loremind(paths, settings))
     window = MainWindow(app)
     shell = DesktopShell(app, window)
     shell.start(minimized=minimized)

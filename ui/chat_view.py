@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 from ui.composer import Composer
 from ui.errors import show_error
 from ui.message_widgets import AssistantMessage, UserMessage, label
-from ui.qt import QFrame, QHBoxLayout, QScrollArea, Qt, QVBoxLayout, QWidget, Signal
+from ui.qt import QFrame, QHBoxLayout, QPoint, QScrollArea, Qt, QVBoxLayout, QWidget, Signal
 from ui.tasks import BackgroundOp
 
 if TYPE_CHECKING:
-    from assistant.chat.conversations import ChatSession
+    from assistant.core import ChatSession
     from ui.app import LoremindApp
 
 COLUMN_WIDTH = 820
@@ -62,6 +62,7 @@ class ChatView(QWidget):
         self.scroll.setWidget(canvas)
         self.scroll.verticalScrollBar().rangeChanged.connect(self._follow)
         self._at_bottom = True
+        self._target = 0  # where following the answer last scrolled to
         self.scroll.verticalScrollBar().valueChanged.connect(self._track_bottom)
         self.composer = Composer()
         self.composer.send.connect(self.send)
@@ -95,14 +96,18 @@ class ChatView(QWidget):
             widget.deleteLater()
         self._turns = []
         self.composer.cancel_edit()
+        question = ""
         for message in session.messages:
             if message.role == "user":
                 self._add(UserMessage(message.text))
+                question = message.text
             elif message.role == "assistant":
                 answer = self._new_answer()
-                answer.set_memories([m.get("text", "") for m in message.memories_used])
+                self._show_memories(answer, question,
+                                    [m.get("text", "") for m in message.memories_used])
                 answer.set_sources(message.sources)
-                answer.finish(message.text)
+                answer.finish(message.text, message.stats)
+                answer.set_versions(len(message.versions), message.version)
         self._mark_last()
         self._at_bottom = True
         self.composer.edit.setFocus()
@@ -111,30 +116,32 @@ class ChatView(QWidget):
 
     def send(self, text: str) -> None:
         """Ask the assistant (or, while editing, replace the last message and ask again)."""
-        assistant = self.app.assistant
-        if assistant is None or self.session is None or self.busy:
+        chat = self.app.core.chat
+        if not self.app.is_ready or self.session is None or self.busy:
             return
         session = self.session
+        start: Callable[[Any], Iterator[Any]]
         if self.composer.editing:
             self.composer.finish_edit()
             self._drop_from_last_user()
             def start(options: Any) -> Iterator[Any]:
-                return (assistant.edit_last(session, text, options))
+                return chat.edit_last(session, text, options)
         else:
-            start = lambda options: assistant.ask(session, text, options)  # noqa: E731
+            def start(options: Any) -> Iterator[Any]:
+                return chat.ask(session, text, options)
         self.composer.edit.clear()
         self._add(UserMessage(text))
         self._start(start)
 
     def regenerate(self) -> None:
         """Answer the last message again, replacing the last answer."""
-        assistant = self.app.assistant
-        if assistant is None or self.session is None or self.busy:
+        chat = self.app.core.chat
+        if not self.app.is_ready or self.session is None or self.busy:
             return
         if self._turns and isinstance(self._turns[-1], AssistantMessage):
             self._remove(self._turns[-1])
         session = self.session
-        self._start(lambda options: assistant.regenerate(session, options))
+        self._start(lambda options: chat.regenerate(session, options))
 
     def edit_last(self) -> None:
         """Put the last user message in the composer to be changed and sent again."""
@@ -148,7 +155,7 @@ class ChatView(QWidget):
             self._cancel.set()
 
     def _start(self, start: Callable[[Any], Iterator[Any]]) -> None:
-        from assistant.chat.assistant import AskOptions
+        from assistant.core import AskOptions
 
         options = AskOptions()
         run_id = next(_runs)
@@ -173,7 +180,7 @@ class ChatView(QWidget):
         tasks.run("model", work, finished)
 
     def _on_event(self, run_id: int, answer: AssistantMessage, event: Any) -> None:
-        from assistant.chat.events import (
+        from assistant.core import (
             Done,
             Failed,
             MemoriesUsed,
@@ -190,40 +197,75 @@ class ChatView(QWidget):
         elif isinstance(event, Sources):
             answer.set_sources([c.to_json() for c in event.citations])
         elif isinstance(event, MemoriesUsed):
-            answer.set_memories([m.text for m in event.memories])
+            users = [t for t in self._turns if isinstance(t, UserMessage)]
+            self._show_memories(answer, users[-1].text if users else "",
+                                [m.text for m in event.memories],
+                                [m.text for m in event.memories if m.pinned])
         elif isinstance(event, MemoryProposed):
             answer.add_proposal(event.memory, event.replaces)
         elif isinstance(event, Notice):
             answer.add_notice(event.text)
         elif isinstance(event, Done):
             answer.finish(event.text, event.stats)
+            message = self.session.messages[-1] if self.session and self.session.messages \
+                else None
+            if message is not None and message.id == event.message_id:
+                answer.set_versions(len(message.versions), message.version)
         elif isinstance(event, Failed):
             answer.fail("No answer: " + event.message)
             show_error(self, event.error)
 
     def decide_memory(self, memory_id: str, action: str, text: str, card: Any) -> None:
         """Approve, edit-and-approve or reject a proposed memory on the db lane."""
-        assistant = self.app.assistant
-        if assistant is None:
-            return
-        book = assistant.memory
+        memory = self.app.core.memory
 
         def work() -> str:
             if action == "reject":
-                book.reject(memory_id)
+                memory.reject(memory_id)
                 return "Not remembered."
             if action == "edit":
-                book.edit(memory_id, text)
-            book.approve(memory_id)
+                memory.edit(memory_id, text)
+            memory.approve(memory_id)
             return "✓ Remembered. You can change it in the Memory panel."
 
         BackgroundOp(self, work, card.show_outcome).run(self.app.tasks, "db")
 
     # -- the list of turns -----------------------------------------------------------------------
 
+    def _show_memories(self, answer: AssistantMessage, question: str, memories: list[str],
+                       pinned: list[str] | None = None) -> None:
+        """Show only the memories that bear on the question (worked out on the db lane)."""
+        if not memories or not self.app.is_ready:
+            return
+        from assistant.chat.memory_display import relevant_memory_texts
+
+        embedder = self.app.core.parts.embedder
+        BackgroundOp(answer, lambda: relevant_memory_texts(embedder, question, memories,
+                                                           pinned or ()),
+                     answer.set_memories).run(self.app.tasks, "db")
+
+    def choose_version(self, answer: AssistantMessage, index: int) -> None:
+        """Show another answer of the same turn (the next question follows the one shown)."""
+        session = self.session
+        if session is None or self.busy or answer is not self._turns[-1] or not session.messages:
+            return
+        from assistant.chat.versions import choose_version
+
+        message = session.messages[-1]
+        conversations = self.app.core.parts.conversations
+
+        def shown(_message: object) -> None:
+            answer.set_sources(message.sources)
+            answer.finish(message.text, message.stats)
+            answer.set_versions(len(message.versions), message.version)
+
+        BackgroundOp(self, lambda: choose_version(conversations, session, message, index),
+                     shown).run(self.app.tasks, "db")
+
     def _new_answer(self) -> AssistantMessage:
         answer = AssistantMessage(self.app.settings.knowledge.folders)
         answer.regenerate_requested.connect(self.regenerate)
+        answer.version_requested.connect(lambda index, a=answer: self.choose_version(a, index))
         answer.memory_decision.connect(
             lambda mid, action, text, a=answer: self.decide_memory(
                 mid, action, text, next(c for c in a.proposals if c.memory_id == mid)))
@@ -271,11 +313,25 @@ class ChatView(QWidget):
         self.busy_changed.emit(cancel is not None)
 
     def _track_bottom(self, value: int) -> None:
-        self._at_bottom = value >= self.scroll.verticalScrollBar().maximum() - 40
+        bar = self.scroll.verticalScrollBar()
+        self._at_bottom = value >= min(bar.maximum(), self._target) - 40
 
     def _follow(self, _minimum: int, maximum: int) -> None:
-        if self._at_bottom:
-            self.scroll.verticalScrollBar().setValue(maximum)
+        """Keep the latest answer's words in view as they stream in: from its question down,
+        or, once the text is taller than the view, its last lines; source cards below the
+        text are left to scroll to (following the bottom showed only them)."""
+        if not self._at_bottom:
+            return
+        target = maximum
+        last = self._turns[-1] if self._turns else None
+        users = [t for t in self._turns if isinstance(t, UserMessage)]
+        canvas = self.scroll.widget()
+        if isinstance(last, AssistantMessage) and users:
+            top = users[-1].mapTo(canvas, QPoint(0, 0)).y() - 8
+            text_end = last.body.mapTo(canvas, QPoint(0, last.body.height())).y()
+            target = min(maximum, max(0, top, text_end + 40 - self.scroll.viewport().height()))
+        self._target = target
+        self.scroll.verticalScrollBar().setValue(target)
 
     def _empty_state(self) -> QWidget:
         box = QFrame()

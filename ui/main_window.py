@@ -22,6 +22,7 @@ from ui.qt import (
     QMainWindow,
     QProgressBar,
     QShortcut,
+    QSize,
     QSplitter,
     QStackedWidget,
     Qt,
@@ -29,11 +30,14 @@ from ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from ui.shortcuts import WINDOW_SHORTCUTS
 from ui.sidebar import Sidebar
 from ui.tasks import BackgroundOp
+from ui.undo_bar import UndoBar
+from ui.window_actions import WindowActions, fitted_size
 
 if TYPE_CHECKING:
-    from assistant.chat.conversations import ChatSession
+    from assistant.core import Change, ChatSession
     from ui.app import LoremindApp
 
 PANELS = (("adapters", "Adapters"), ("knowledge", "Knowledge"), ("memory", "Memory"))
@@ -64,14 +68,14 @@ class ErrorBanner(QFrame):
         self.show()
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowActions, QMainWindow):
     """Loremind's window; holds no state of its own beyond what is on screen."""
 
     def __init__(self, app: LoremindApp) -> None:
         super().__init__()
         self.app = app
         self.setWindowTitle("Loremind")
-        self.resize(1280, 820)
+        self.resize(fitted_size(QSize(1280, 820), self.screen().availableGeometry().size()))
         self.sidebar = Sidebar(app)
         self.chat = ChatView(app)
         self.banner = ErrorBanner()
@@ -111,8 +115,9 @@ class MainWindow(QMainWindow):
         row.setContentsMargins(20, 10, 12, 10)
         titles = QVBoxLayout()
         titles.setSpacing(0)
-        self.title = label("New chat", "HeaderTitle")
-        self.subtitle = label("", "HeaderSubtitle")
+        # Both wrap: a long chat title or model name must not widen the window.
+        self.title = label("New chat", "HeaderTitle", wrap=True)
+        self.subtitle = label("", "HeaderSubtitle", wrap=True)
         titles.addWidget(self.title)
         titles.addWidget(self.subtitle)
         row.addLayout(titles, 1)
@@ -129,15 +134,25 @@ class MainWindow(QMainWindow):
         self.settings_button = tool_button("settings", "Settings (Ctrl+,)")
         self.settings_button.setIcon(theme.icon("settings", "muted", 20))
         row.addWidget(self.settings_button)
+        self.more_button = tool_button("more", "More: this chat's settings, export, import, "
+                                       "keyboard shortcuts (Ctrl+/)")
+        self.more_button.setIcon(theme.icon("more", "muted", 20))
+        self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.more_button.setMenu(self.more_menu(self.more_button))
+        row.addWidget(self.more_button)
         layout.addWidget(header)
-        banner_row = QHBoxLayout()
+        self.undo_bar = UndoBar()
+        banner_row = QVBoxLayout()
         banner_row.setContentsMargins(20, 10, 20, 0)
         banner_row.addWidget(self.banner)
+        banner_row.addWidget(self.undo_bar)
         layout.addLayout(banner_row)
         layout.addWidget(self.chat, 1)
         return area
 
     def _status_bar(self) -> None:
+        self._status = ("Starting…", True)
+        self._indexing_text = ""
         self.status_text = label("Starting…")
         self.progress = QProgressBar()
         self.progress.setRange(0, 0)
@@ -150,27 +165,35 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         self.app.status.connect(self.set_status)
         self.app.ready.connect(self._ready)
-        self.app.settings_changed.connect(self._update_subtitle)
+        self.app.changed.connect(self._changed)
         self.sidebar.open_requested.connect(self.open_chat)
         self.sidebar.new_requested.connect(self.new_chat)
         self.sidebar.deleted.connect(self._deleted)
         self.sidebar.renamed.connect(self._renamed)
+        self.sidebar.undoable.connect(self.undo_bar.offer)
+        self.app.indexing_progress.connect(self._indexing)
         self.chat.session_updated.connect(self._session_updated)
         self.panel_buttons.buttonToggled.connect(self._panel_toggled)
         self.settings_button.clicked.connect(self.open_settings)
 
     def _shortcuts(self) -> None:
-        for keys, action in (("Ctrl+N", lambda: self.new_chat(False)),
-                             ("Esc", self.chat.stop),
-                             ("Ctrl+K", self.sidebar.focus_search),
-                             ("Ctrl+,", self.open_settings)):
-            shortcut = QShortcut(QKeySequence(keys), self)
+        for spec in WINDOW_SHORTCUTS:  # the shortcut sheet lists the same table
+            shortcut = QShortcut(QKeySequence(spec.keys), self)
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
-            shortcut.activated.connect(action)
+            shortcut.activated.connect(getattr(self, spec.slot))
 
     # -- state ---------------------------------------------------------------------------------
 
     def set_status(self, message: str, busy: bool) -> None:
+        self._status = (message, busy)
+        if not self._indexing_text:
+            self.status_text.setText(message)
+            self.progress.setVisible(busy)
+
+    def _indexing(self, progress: str) -> None:
+        """While folders are indexed the status bar says so (not "Ready"), then goes back."""
+        self._indexing_text = progress
+        message, busy = (progress, True) if progress else self._status
         self.status_text.setText(message)
         self.progress.setVisible(busy)
 
@@ -184,10 +207,15 @@ class MainWindow(QMainWindow):
         for widget in self._panel_widgets.values():
             widget.refresh()  # type: ignore[attr-defined]
 
+    def _changed(self, change: Change) -> None:
+        from assistant.core import Area
+
+        if change.about(Area.SETTINGS, Area.MODEL, Area.ADAPTERS):
+            self._update_subtitle()
+
     def _update_subtitle(self) -> None:
-        assistant = self.app.assistant
-        model = assistant._model if assistant is not None else None
-        parts = [model.path.name if model is not None else "no model loaded"]
+        name = self.app.core.models.loaded_name if self.app.is_ready else None
+        parts = [name or "no model loaded"]
         session = self.chat.session
         if session is not None and session.adapters:
             parts.append(", ".join(f"{a['name']}×{a['scale']:g}" for a in session.adapters))
@@ -197,22 +225,22 @@ class MainWindow(QMainWindow):
 
     def new_chat(self, temporary: bool = False) -> None:
         """Start a new chat (it is stored once the first message is sent, unless temporary)."""
-        from assistant.chat.conversations import ChatSession
+        from assistant.core import ChatSession
 
         self.chat.show_session(ChatSession(temporary=temporary))
         self._session_shown()
 
     def open_chat(self, session_id: str) -> None:
         """Load a stored chat on the db lane and show it."""
-        assistant = self.app.assistant
-        if assistant is None or (self.chat.session and self.chat.session.id == session_id):
+        chat = self.app.core.chat
+        if not self.app.is_ready or (self.chat.session and self.chat.session.id == session_id):
             return
 
         def shown(session: ChatSession) -> None:
             self.chat.show_session(session)
             self._session_shown()
 
-        BackgroundOp(self, lambda: assistant.conversations.get(session_id),
+        BackgroundOp(self, lambda: chat.get(session_id),
                      shown).run(self.app.tasks, "db")
 
     def _session_shown(self) -> None:
@@ -267,10 +295,10 @@ class MainWindow(QMainWindow):
             self.panels.addWidget(widget)
             if self.app.is_ready:
                 widget.refresh()
-            if key == "adapters":
-                widget.changed.connect(self._update_subtitle)
-                if self.chat.session is not None:
-                    widget.show_session(self.chat.session)
+            if key == "adapters" and self.chat.session is not None:
+                widget.show_session(self.chat.session)
+            if key == "memory":
+                widget.undoable.connect(self.undo_bar.offer)
         return self._panel_widgets[key]
 
     def _panel_toggled(self, button: QToolButton, checked: bool) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from assistant.chat.rendering import Block, link_citations, split_blocks
+from assistant.core import Block, link_citations, split_blocks
 from ui import theme
 from ui.qt import (
     QFrame,

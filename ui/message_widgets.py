@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.chat.rendering import (
+from assistant.core import (
     answer_stats_line,
     citation_number,
     openable_source,
     source_title,
 )
+from assistant.errors import LoremindError
 from ui import theme
+from ui.errors import show_error
 from ui.markdown_view import MarkdownBody, open_url
 from ui.qt import (
     QDesktopServices,
@@ -20,6 +22,7 @@ from ui.qt import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSize,
     QSizePolicy,
     Qt,
     QTimer,
@@ -32,6 +35,8 @@ from ui.qt import (
 
 RENDER_INTERVAL_MS = 50  # re-render a streaming answer at most this often
 BUBBLE_WIDTH = 520
+MIN_BUBBLE_WIDTH = 120  # the narrowest a bubble wraps to, in a narrow window or the popup
+COPIED_MS = 1500  # how long "Copied" shows
 
 
 def tool_button(icon: str, tip: str, parent: QWidget | None = None) -> QToolButton:
@@ -52,6 +57,28 @@ def label(text: str, name: str = "", wrap: bool = False) -> QLabel:
     return widget
 
 
+class BubbleText(QLabel):
+    """The user's words: as wide as their longest line up to ``BUBBLE_WIDTH``, and narrower
+    (wrapping) when the view is narrower, so a long question never pushes the view wider."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.setObjectName("MessageText")
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._longest = max(self.fontMetrics().horizontalAdvance(line)
+                            for line in text.splitlines() or [""])
+
+    def sizeHint(self) -> QSize:
+        width = min(self._longest + 4, BUBBLE_WIDTH)
+        return QSize(width, self.heightForWidth(width))
+
+    def minimumSizeHint(self) -> QSize:
+        width = min(self._longest + 4, MIN_BUBBLE_WIDTH)
+        return QSize(width, self.heightForWidth(width))
+
+
 class UserMessage(QWidget):
     """The user's turn, right-aligned in a bubble; the last one can be edited."""
 
@@ -69,12 +96,7 @@ class UserMessage(QWidget):
         bubble.setObjectName("UserBubble")
         inner = QVBoxLayout(bubble)
         inner.setContentsMargins(14, 9, 14, 9)
-        body = label(text, "MessageText", wrap=True)
-        body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        body.setTextFormat(Qt.TextFormat.PlainText)
-        longest = max(body.fontMetrics().horizontalAdvance(line) for line in text.splitlines()
-                      or [""])
-        body.setMinimumWidth(min(longest + 4, BUBBLE_WIDTH))  # wrap only past this width
+        body = BubbleText(text)
         inner.addWidget(body)
         bubble.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
         row.addStretch()
@@ -100,7 +122,9 @@ class SourceCard(QFrame):
         badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text = QVBoxLayout()
         text.setSpacing(2)
-        text.addWidget(label(source_title(source), "SourceTitle"))
+        title = label(source_title(source), "SourceTitle", wrap=True)
+        title.setToolTip(str(source.get("path", "")))
+        text.addWidget(title)
         snippet = " ".join(str(source.get("text", "")).split())
         text.addWidget(label(snippet[:220] + ("…" if len(snippet) > 220 else ""),
                              "SourceSnippet", wrap=True))
@@ -114,8 +138,12 @@ class SourceCard(QFrame):
 
     def open_file(self) -> None:
         """Open the cited file with the desktop's default application."""
-        if self.path is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.path)))
+        if self.path is not None and not QDesktopServices.openUrl(
+                QUrl.fromLocalFile(str(self.path))):
+            show_error(self, LoremindError(
+                f"No application could open {self.path.name}: choose one for "
+                f"“{self.path.suffix or 'these'}” files in your desktop's settings, or open it "
+                f"from its folder, {self.path.parent}."))
 
     def set_highlighted(self, on: bool) -> None:
         self.setProperty("highlighted", "true" if on else "false")
@@ -181,6 +209,7 @@ class AssistantMessage(QWidget):
 
     regenerate_requested = Signal()
     memory_decision = Signal(str, str, str)  # memory id, action, text
+    version_requested = Signal(int)  # the user paged to another answer of this turn
 
     def __init__(self, folders: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -196,11 +225,8 @@ class AssistantMessage(QWidget):
         avatar.setPixmap(theme.logo().pixmap(28, 28))
         column = QVBoxLayout()
         column.setSpacing(8)
-        self.chips = QHBoxLayout()
-        self.chips.setSpacing(6)
-        self.chips_box = QWidget()
-        self.chips_box.setLayout(self.chips)
-        self.chips.setContentsMargins(0, 0, 0, 0)
+        # One wrapping line rather than a row of chips: a row is as wide as all its chips.
+        self.chips_box = label("", "MemoryChip", wrap=True)
         self.chips_box.hide()
         self.body = MarkdownBody()
         self.body.link_clicked.connect(self._link)
@@ -208,16 +234,26 @@ class AssistantMessage(QWidget):
         self.sources_box.setSpacing(6)
         self.proposals_box = QVBoxLayout()
         footer = QHBoxLayout()
-        self.stats = label("", "StatsLine")
+        self.stats = label("", "StatsLine", wrap=True)
         self.copy_button = tool_button("copy", "Copy the answer")
         self.copy_button.clicked.connect(self.copy)
-        self.regenerate_button = tool_button("refresh", "Answer again")
+        self.copied = label("Copied", "CopiedNote")
+        self.copied.hide()
+        self.regenerate_button = tool_button("refresh", "Answer again (keeps this answer)")
         self.regenerate_button.clicked.connect(self.regenerate_requested)
         self.regenerate_button.setVisible(False)
-        footer.addWidget(self.copy_button)
-        footer.addWidget(self.regenerate_button)
-        footer.addWidget(self.stats)
-        footer.addStretch()
+        self.previous_button = tool_button("chevron-left", "The previous answer")
+        self.page = label("", "StatsLine")
+        self.next_button = tool_button("chevron-right", "The next answer")
+        self.previous_button.clicked.connect(lambda: self.version_requested.emit(self.version - 1))
+        self.next_button.clicked.connect(lambda: self.version_requested.emit(self.version + 1))
+        self.version, self.versions = 0, 0
+        for widget in (self.previous_button, self.page, self.next_button):
+            widget.hide()
+        for widget in (self.previous_button, self.page, self.next_button, self.copy_button,
+                       self.copied, self.regenerate_button):
+            footer.addWidget(widget)
+        footer.addWidget(self.stats, 1)
         column.addWidget(self.chips_box)
         column.addWidget(self.body)
         column.addLayout(self.sources_box)
@@ -234,7 +270,13 @@ class AssistantMessage(QWidget):
     # -- filling it in -------------------------------------------------------------------------
 
     def set_sources(self, sources: list[dict[str, Any]]) -> None:
-        """Show the numbered sources the answer may cite."""
+        """Show the numbered sources the answer may cite (replacing any shown)."""
+        while self.sources_box.count():
+            widget = self.sources_box.takeAt(0).widget()
+            if widget is not None:
+                widget.setParent(None)
+                widget.deleteLater()
+        self.cards = {}
         self.body.citations = {int(s.get("number", 0)) for s in sources}
         if sources:
             self.sources_box.addWidget(label("Sources", "SectionLabel"))
@@ -244,12 +286,9 @@ class AssistantMessage(QWidget):
             self.sources_box.addWidget(card)
 
     def set_memories(self, memories: list[str]) -> None:
-        """Show a chip for each memory the answer was given."""
-        for text in memories:
-            chip = label("◆ " + (text if len(text) <= 48 else text[:47] + "…"), "MemoryChip")
-            chip.setToolTip(f"Memory used: {text}")
-            self.chips.addWidget(chip)
-        self.chips.addStretch()
+        """Show the memories that bear on this answer (none: nothing shown)."""
+        self.chips_box.setText("   ".join("◆ " + text for text in memories))
+        self.chips_box.setToolTip("Memories relevant to this answer")
         self.chips_box.setVisible(bool(memories))
 
     def append(self, piece: str) -> None:
@@ -263,9 +302,22 @@ class AssistantMessage(QWidget):
         self._render_timer.stop()
         self.text = text
         self.body.set_text(text)
-        if stats is not None:
+        if isinstance(stats, dict):  # as stored with the message
+            self.stats.setText(answer_stats_line(
+                int(stats.get("completion_tokens", 0)), float(stats.get("seconds", 0.0)),
+                list(stats.get("adapters", [])), str(stats.get("finish_reason", ""))))
+        elif stats is not None:
             self.stats.setText(answer_stats_line(stats.completion_tokens, stats.seconds,
                                                  stats.adapters, stats.finish_reason))
+
+    def set_versions(self, count: int, current: int) -> None:
+        """Show ``‹ 2/3 ›`` when the turn was answered more than once."""
+        self.version, self.versions = current, count
+        for widget in (self.previous_button, self.page, self.next_button):
+            widget.setVisible(count > 1)
+        self.page.setText(f"{current + 1}/{count}")
+        self.previous_button.setEnabled(current > 0)
+        self.next_button.setEnabled(current < count - 1)
 
     def fail(self, message: str) -> None:
         self.finish(self.text)
@@ -292,7 +344,16 @@ class AssistantMessage(QWidget):
     # -- actions -------------------------------------------------------------------------------
 
     def copy(self) -> None:
+        """Put the answer on the clipboard and say so for a moment."""
         QGuiApplication.clipboard().setText(self.text)
+        self.copy_button.setIcon(theme.icon("check", "success", 16))
+        self.copied.show()
+
+        def back() -> None:
+            self.copy_button.setIcon(theme.icon("copy", "muted", 16))
+            self.copied.hide()
+
+        QTimer.singleShot(COPIED_MS, back)
 
     def _link(self, url: str) -> None:
         number = citation_number(url)

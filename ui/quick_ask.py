@@ -31,7 +31,7 @@ from ui.qt import (
 )
 
 if TYPE_CHECKING:
-    from assistant.chat.conversations import ChatSession
+    from assistant.core import ChatSession
     from ui.app import LoremindApp
 
 POPUP_SIZE = (560, 460)
@@ -110,7 +110,7 @@ class QuickAskPopup(QFrame):
         """Start over with an empty chat (stored once it is answered)."""
         if not self.app.is_ready:
             return
-        from assistant.chat.conversations import ChatSession
+        from assistant.core import ChatSession
 
         self.chat.show_session(ChatSession())
         self._update_buttons()

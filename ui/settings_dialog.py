@@ -7,7 +7,6 @@ message says what is wrong with it; Save stays disabled until the file is usable
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ui.message_widgets import label
@@ -186,10 +185,10 @@ class SettingsDialog(QDialog):
         self.model_status.setText("Checking the file…")
         self.save_button.setEnabled(False)
 
-        def check() -> Any:
-            from assistant.engine.gguf_file import validate_model_file
+        models = self.app.core.models
 
-            return validate_model_file(Path(path).expanduser())
+        def check() -> Any:
+            return models.header(path)
 
         def valid(info: Any) -> None:
             if self.model_path.text().strip() != path:
@@ -205,10 +204,7 @@ class SettingsDialog(QDialog):
         BackgroundOp(self, check, valid, invalid).run(self.app.tasks, "db")
 
     def _check_gpu(self) -> None:
-        def supported() -> bool:
-            import llama_cpp
-
-            return bool(llama_cpp.llama_supports_gpu_offload())
+        supported = self.app.core.models.gpu_offload_supported
 
         def show(ok: bool) -> None:
             self.gpu_status.setText(

@@ -16,7 +16,7 @@ from ui.tasks import BackgroundOp
 from ui.tray import Tray, TrayMenu, tray_available
 
 if TYPE_CHECKING:
-    from assistant.chat.conversations import ChatSession
+    from assistant.core import Change, ChatSession
     from ui.app import LoremindApp
     from ui.main_window import MainWindow
     from ui.quick_ask import QuickAskPopup
@@ -59,6 +59,7 @@ class DesktopShell(QObject):
         self.app.indexing_progress.connect(tray.set_indexing)
         self.app.ready.connect(lambda: menu.set_ready(True))
         self.app.ready.connect(self.refresh_menu)
+        self.app.changed.connect(self._changed)
         tray.show()
 
     @property
@@ -124,18 +125,15 @@ class DesktopShell(QObject):
 
     def set_memory_paused(self, paused: bool) -> None:
         """Pause or resume memory (stored in the database: the CLI and panel see it too)."""
-        assistant = self.app.assistant
-        if assistant is None:
+        if not self.app.is_ready:
             return
-        book = assistant.memory
+        memory = self.app.core.memory
 
-        def done(_result: Any) -> None:
-            self._show_paused("memory", paused)
+        def done(_change: Any) -> None:
             self.app.status.emit("Memory paused: chats neither use nor propose memories."
                                  if paused else "Memory resumed.", False)
 
-        BackgroundOp(self.window, book.pause if paused else book.resume, done).run(
-            self.app.tasks, "db")
+        BackgroundOp(self.window, lambda: memory.pause(paused), done).run(self.app.tasks, "db")
 
     def set_watching_paused(self, paused: bool) -> None:
         """Stop or restart following the watched folders."""
@@ -146,13 +144,18 @@ class DesktopShell(QObject):
 
     def refresh_menu(self) -> None:
         """Read whether memory is paused (the memory panel or CLI may have changed it)."""
-        assistant = self.app.assistant
-        if assistant is None or self.menu is None:
+        if not self.app.is_ready or self.menu is None:
             return
-        book = assistant.memory
-        BackgroundOp(self.window, lambda: book.paused,
+        memory = self.app.core.memory
+        BackgroundOp(self.window, lambda: memory.paused,
                      lambda paused: self._show_paused("memory", paused)).run(self.app.tasks, "db")
         self._show_paused("watching", self.app.watching_paused)
+
+    def _changed(self, change: Change) -> None:
+        from assistant.core import Area
+
+        if change.about(Area.MEMORY) and change.action in ("paused", "resumed"):
+            self._show_paused("memory", change.action == "paused")
 
     def _show_paused(self, what: str, paused: bool) -> None:
         if self.menu is None or self.tray is None:

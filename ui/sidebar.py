@@ -27,7 +27,7 @@ from ui.qt import (
 from ui.tasks import BackgroundOp
 
 if TYPE_CHECKING:
-    from assistant.chat.conversations import ChatSession
+    from assistant.core import Change, ChatSession
     from ui.app import LoremindApp
 
 SEARCH_DELAY_MS = 300
@@ -40,11 +40,13 @@ class Sidebar(QFrame):
     open_requested = Signal(str)  # a stored chat's id
     new_requested = Signal(bool)  # temporary?
     deleted = Signal(str)
+    undoable = Signal(str, object)  # what was done, the function that undoes it
     renamed = Signal(str, str)
 
     def __init__(self, app: LoremindApp, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.app = app
+        app.changed.connect(self._changed)
         self.setObjectName("Sidebar")
         self.setMinimumWidth(220)
         self.sessions: list[ChatSession] = []
@@ -96,8 +98,7 @@ class Sidebar(QFrame):
 
     def refresh(self, select: str | None = None) -> None:
         """Read the stored chats again (db lane) and show them."""
-        assistant = self.app.assistant
-        if assistant is None:
+        if not self.app.is_ready:
             return
         selected = select or self.selected_id()
 
@@ -105,7 +106,13 @@ class Sidebar(QFrame):
             self.sessions = sessions
             self._fill(selected)
 
-        BackgroundOp(self, assistant.conversations.list, shown).run(self.app.tasks, "db")
+        BackgroundOp(self, self.app.core.chat.list, shown).run(self.app.tasks, "db")
+
+    def _changed(self, change: Change) -> None:
+        from assistant.core import Area
+
+        if change.about(Area.CHATS):
+            self.refresh()
 
     def selected_id(self) -> str | None:
         item = self.list.currentItem()
@@ -146,17 +153,19 @@ class Sidebar(QFrame):
 
     def _search_contents(self) -> None:
         """Also match chats by what was said in them, by meaning and by words."""
-        assistant = self.app.assistant
         query = self.search.text().strip()
-        if assistant is None or not query:
+        if not self.app.is_ready or not query:
             return
 
-        def found(hits: list[Any]) -> None:
+        def found(ids: list[str]) -> None:
             if self.search.text().strip() == query:
-                self._content_hits = {hit.session_id for hit in hits if hit.score > 0}
+                self._content_hits = set(ids)
                 self._fill(self.selected_id())
 
-        BackgroundOp(self, lambda: assistant.conversations.search(query, 20),
+        # Only chats that use the words or are close in meaning: nearest neighbours alone
+        # would match every chat.
+        conversations = self.app.core.parts.conversations
+        BackgroundOp(self, lambda: conversations.find_chats(query),
                      found).run(self.app.tasks, "db")
 
     def _menu(self, point: QPoint) -> None:
@@ -180,26 +189,40 @@ class Sidebar(QFrame):
         dialog.open()
 
     def apply_rename(self, session_id: str, title: str) -> None:
-        assistant = self.app.assistant
-        if assistant is None or not title.strip():
+        chat = self.app.core.chat
+        if not self.app.is_ready or not title.strip():
             return
 
-        def done(_session: Any) -> None:
+        def done(_change: Any) -> None:
             self.renamed.emit(session_id, title.strip())
-            self.refresh()
 
-        BackgroundOp(self, lambda: assistant.conversations.rename(session_id, title),
+        BackgroundOp(self, lambda: chat.rename(session_id, title),
                      done).run(self.app.tasks, "db")
 
     def delete(self, session_id: str) -> None:
-        """Delete a chat and its messages."""
-        assistant = self.app.assistant
-        if assistant is None:
+        """Delete a chat and its messages; a copy is kept in memory for a few seconds, so that
+        the deletion can be undone (see :meth:`restore`)."""
+        chat = self.app.core.chat
+        if not self.app.is_ready:
             return
 
-        def done(_result: Any) -> None:
-            self.deleted.emit(session_id)
-            self.refresh()
+        def work() -> dict[str, Any]:
+            from assistant.chat.export import chat_to_json
 
-        BackgroundOp(self, lambda: assistant.conversations.delete(session_id),
-                     done).run(self.app.tasks, "db")
+            copy = chat_to_json(chat.get(session_id))
+            chat.delete(session_id)
+            return copy
+
+        def done(copy: dict[str, Any]) -> None:
+            self.deleted.emit(session_id)
+            self.undoable.emit(f"Deleted “{copy['title']}”.", lambda: self.restore(copy))
+
+        BackgroundOp(self, work, done).run(self.app.tasks, "db")
+
+    def restore(self, copy: dict[str, Any]) -> None:
+        """Store a deleted chat again from its copy (Undo)."""
+        from assistant.chat.export import import_chat
+
+        conversations = self.app.core.parts.conversations
+        BackgroundOp(self, lambda: import_chat(conversations, copy),
+                     lambda session: self.refresh(select=session.id)).run(self.app.tasks, "db")

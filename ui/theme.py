@@ -11,6 +11,7 @@ from ui.qt import (
     QGuiApplication,
     QIcon,
     QPainter,
+    QPalette,
     QPixmap,
     QSvgRenderer,
     Qt,
@@ -60,11 +61,31 @@ def apply_theme(app: QApplication, appearance: str) -> str:
     _state["palette"] = name
     app.setStyle("Fusion")
     app.setStyleSheet(stylesheet(name))
-    links = app.palette()
-    links.setColor(links.ColorRole.Link, QColor(read_palette(name)["accent"]))
-    app.setPalette(links)
+    app.setPalette(qt_palette(name))
     icon.cache_clear()
     return name
+
+
+def qt_palette(name: str) -> QPalette:
+    """Qt's palette in the theme's colours: what the stylesheet does not reach (scroll area
+    viewports, the tray's fallback balloon, tooltips of native parts) follows the theme too."""
+    colours = read_palette(name)
+    palette = QPalette()
+    role = QPalette.ColorRole
+    for roles, token in (
+            ((role.Window, role.Base, role.Button), "bg"),
+            ((role.AlternateBase, role.ToolTipBase), "surface"),
+            ((role.WindowText, role.Text, role.ButtonText, role.ToolTipText, role.BrightText),
+             "text"),
+            ((role.PlaceholderText,), "muted"),
+            ((role.Highlight, role.Link), "accent"),
+            ((role.HighlightedText,), "accent_text"),
+            ((role.Mid, role.Midlight, role.Dark), "border")):
+        for which in roles:
+            palette.setColor(which, QColor(colours[token]))
+    for which in (role.WindowText, role.Text, role.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, which, QColor(colours["muted"]))
+    return palette
 
 
 def is_dark() -> bool:

@@ -1,4 +1,9 @@
-"""The root command group and what every sub-command shares: settings, paths, error handling."""
+"""The root command group and what every sub-command shares: settings, paths, the core, errors.
+
+The core CLI knows nothing of the GUI: the desktop front end registers its launcher with
+:func:`set_gui_launcher` (``ui.launcher``, the installed ``loremind`` command, does), and
+``loremind`` with no command then opens the window. ``python -m assistant`` is the CLI alone.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
 
@@ -17,11 +22,15 @@ from assistant.errors import LoremindError
 from assistant.logs import setup_logging
 from assistant.paths import AppPaths, app_paths
 
+if TYPE_CHECKING:
+    from assistant.core import Loremind
+
 F = TypeVar("F", bound=Callable[..., Any])
 # Each module registers its commands on import; they are imported only when a command is looked
 # up, so that `loremind` alone opens the window without loading LanceDB, llama.cpp or torch first.
 COMMAND_MODULES = ("adapter_cmds", "bench", "chat_cmds", "desktop_cmds", "engine_cmds", "gui_cmds",
-                   "knowledge_cmds", "memory_cmds", "model_cmds")
+                   "knowledge_cmds", "memory_cmds", "model_cmds", "remote_cmds", "store_cmds",
+                   "train_cmds")
 # Commands found in a single module: looking one up imports only that module (`ask --popup`
 # then hands over to the running app in a fraction of a second). Others import every module.
 COMMAND_HOMES = {"ask": "chat_cmds", "chat": "chat_cmds", "install-desktop": "desktop_cmds",
@@ -45,12 +54,48 @@ class _CommandsOnDemand(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
+class GuiLauncher(Protocol):
+    """Opens the desktop app and runs it until quit; returns the exit status."""
+
+    def __call__(self, *, minimized: bool = False, popup: bool = False,
+                 question: str = "") -> int: ...
+
+
+_gui_launcher: GuiLauncher | None = None
+
+
+def set_gui_launcher(launcher: GuiLauncher) -> None:
+    """Let ``loremind`` (no command) and ``ask --popup`` open the desktop app."""
+    global _gui_launcher
+    _gui_launcher = launcher
+
+
+def launch_gui(*, minimized: bool = False, popup: bool = False, question: str = "") -> int:
+    """Run the registered desktop app; a clear error where none is installed."""
+    if _gui_launcher is None:
+        raise LoremindError("The desktop app is not part of this command: run `loremind` "
+                            "(installed with the app), or use a sub-command (--help lists "
+                            "them).")
+    return _gui_launcher(minimized=minimized, popup=popup, question=question)
+
+
 @dataclass
 class CliContext:
-    """What a sub-command needs: the folders and the settings, read once."""
+    """What a sub-command needs: the folders and the settings, read once, and the core."""
 
     paths: AppPaths
     settings: Settings
+    _core: Loremind | None = None
+
+    @property
+    def core(self) -> Loremind:
+        """The application core for this run (opened on first use, closed at exit)."""
+        if self._core is None:
+            from assistant.core import Loremind
+
+            self._core = Loremind(self.paths, self.settings)
+            click.get_current_context().find_root().call_on_close(self._core.close)
+        return self._core
 
 
 def cli_context() -> CliContext:
@@ -62,6 +107,11 @@ def cli_context() -> CliContext:
         setup_logging(paths)
         root.obj = CliContext(paths, load_settings(paths.config_file))
     return root.obj
+
+
+def cli_core() -> Loremind:
+    """The application core for this run."""
+    return cli_context().core
 
 
 def reports_errors(func: F) -> F:
@@ -93,6 +143,4 @@ def main(ctx: click.Context, minimized: bool) -> None:
 
         if instance_running() if minimized else hand_over(Request("show")):
             return
-        from ui.app import run_gui  # Qt is imported only when the GUI is wanted
-
-        sys.exit(run_gui(minimized=minimized))
+        sys.exit(launch_gui(minimized=minimized))

@@ -118,9 +118,9 @@ def _open_popup(question: str) -> None:
 
     if hand_over(Request("popup", question)):
         return
-    from ui.app import run_gui
+    from assistant.cli.app import launch_gui
 
-    sys.exit(run_gui(minimized=True, popup=True, question=question))
+    sys.exit(launch_gui(minimized=True, popup=True, question=question))
 
 
 def _consume(events: Iterable[Event], stream: bool) -> dict[str, Any]:

@@ -18,7 +18,7 @@ STARTUP_REPORT_ENV = "LOREMIND_STARTUP_REPORT"  # read by ui.app.run_gui
 
 
 def measure_startup(timeout_s: float = 180.0) -> dict[str, float]:
-    """Start ``python -m assistant`` (the app, as a user opens it) on the embedded defaults in a
+    """Start ``python -m ui`` (the app, as a user opens it) on the embedded defaults in a
     fresh data folder, and time the window and the model from process start."""
     env = dict(os.environ, **{STARTUP_REPORT_ENV: "1"})
     if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
@@ -26,7 +26,7 @@ def measure_startup(timeout_s: float = 180.0) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="loremind-bench-") as home:
         env["LOREMIND_HOME"] = home
         started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-m", "assistant"], env=env,
+        process = subprocess.Popen([sys.executable, "-m", "ui"], env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         result: dict[str, float] = {}
         try:

@@ -26,7 +26,16 @@ if TYPE_CHECKING:
         Sources,
         Token,
     )
-    from assistant.chat.rendering import Block, link_citations, split_blocks
+    from assistant.chat.rendering import (
+        Block,
+        answer_stats_line,
+        citation_number,
+        link_citations,
+        openable_source,
+        source_location,
+        source_title,
+        split_blocks,
+    )
     from assistant.core.app import Loremind
     from assistant.core.changes import Area, Change, ChangeFeed
     from assistant.engine.adapter_files import AdapterInfo
@@ -57,7 +66,12 @@ _HOMES = {
     "Sources": "assistant.chat.events",
     "Token": "assistant.chat.events",
     "Block": "assistant.chat.rendering",
+    "answer_stats_line": "assistant.chat.rendering",
+    "citation_number": "assistant.chat.rendering",
     "link_citations": "assistant.chat.rendering",
+    "openable_source": "assistant.chat.rendering",
+    "source_location": "assistant.chat.rendering",
+    "source_title": "assistant.chat.rendering",
     "split_blocks": "assistant.chat.rendering",
     "AdapterInfo": "assistant.engine.adapter_files",
     "SamplingParams": "assistant.engine.model",

@@ -12,6 +12,7 @@ every mutation returns what changed and announces it on ``changes``.
 from __future__ import annotations
 
 import logging
+import threading
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -39,13 +40,12 @@ class Loremind:
 
     def __init__(self, paths: AppPaths, settings: Settings, *, model: LocalModel | None = None,
                  embedder: Embedder | None = None, store: Store | None = None) -> None:
-        from assistant.chat.assistant import Assistant
-
         self.paths = paths
         self.changes = ChangeFeed()
         self._settings = settings
-        self._parts: Assistant = Assistant(settings, paths, model=model, embedder=embedder,
-                                           store=store)
+        self._given = {"model": model, "embedder": embedder, "store": store}
+        self._parts_lock = threading.Lock()
+        self._parts: Assistant | None = None
         self._closed = False
 
     @classmethod
@@ -111,23 +111,30 @@ class Loremind:
     def adopt_settings(self, settings: Settings) -> None:
         """Make ``settings`` the ones in force, without saving them (``settings.update`` saves)."""
         self._settings = settings
-        self._parts.settings = settings
+        if self._parts is not None:
+            self._parts.settings = settings
 
     # -- loading -------------------------------------------------------------------------------
 
     def load_model(self) -> None:
         """Load the chat model now (it loads on first use otherwise); raises ModelError."""
-        _ = self._parts.model
+        _ = self.parts.model
 
     def load_knowledge(self) -> None:
         """Open the database and load the embedder now (they load on first use otherwise)."""
-        _ = self._parts.store
-        _ = self._parts.embedder
+        _ = self.parts.store
+        _ = self.parts.embedder
 
     @property
     def parts(self) -> Assistant:
-        """The loaded parts, for the areas of this package only (front ends use the areas)."""
-        return self._parts
+        """The parts (each loaded on first use), for the areas of this package only; front ends
+        use the areas. Created on first use: importing it pulls in llama.cpp and LanceDB."""
+        with self._parts_lock:
+            if self._parts is None:
+                from assistant.chat.assistant import Assistant
+
+                self._parts = Assistant(self._settings, self.paths, **self._given)
+            return self._parts
 
     def close(self) -> None:
         """Stop the watchers and free the model; the core cannot be used afterwards."""
@@ -138,4 +145,5 @@ class Loremind:
             self.knowledge.stop_watching()
         if "adapters" in self.__dict__:
             self.adapters.stop_watching()
-        self._parts.close()
+        if self._parts is not None:
+            self._parts.close()

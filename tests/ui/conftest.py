@@ -49,15 +49,15 @@ def errors(monkeypatch):
 
 @pytest.fixture
 def app(qtbot, chat_model_path, embedder, store, settings, errors):
-    """A ready LoremindApp holding an Assistant on the tiny model."""
-    from assistant.chat.assistant import Assistant
+    """A LoremindApp over a core on the tiny model (ready once ``start`` ran)."""
+    from assistant.core import Loremind
     from assistant.engine import LocalModel
     from assistant.paths import app_paths
     from ui.app import LoremindApp
 
     model = LocalModel.load(chat_model_path, context_size=2048)
-    assistant = Assistant(settings, app_paths(), model=model, embedder=embedder, store=store)
-    gui = LoremindApp(settings, app_paths(), assistant=assistant, watch_folders=False)
+    core = Loremind(app_paths(), settings, model=model, embedder=embedder, store=store)
+    gui = LoremindApp(core, watch_folders=False)
     yield gui
     gui.shutdown()
 

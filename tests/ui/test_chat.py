@@ -66,7 +66,7 @@ def test_regenerate_replaces_the_last_answer(qtbot, window):
     first.regenerate_button.click()
     wait_idle(qtbot, window)
     assert len(answers(window)) == 1 and answers(window)[-1] is not first
-    session = window.app.assistant.conversations.get(window.chat.session.id)
+    session = window.app.core.chat.get(window.chat.session.id)
     assert [m.role for m in session.messages] == ["user", "assistant"]
 
 
@@ -81,7 +81,7 @@ def test_edit_last_message_answers_it_again(qtbot, window):
     wait_idle(qtbot, window)
     texts = [t.text for t in window.chat._turns if isinstance(t, UserMessage)]
     assert texts == ["Edited question"]
-    stored = window.app.assistant.conversations.get(window.chat.session.id)
+    stored = window.app.core.chat.get(window.chat.session.id)
     assert [m.text for m in stored.messages if m.role == "user"] == ["Edited question"]
 
 
@@ -105,7 +105,7 @@ def test_temporary_chat_is_not_listed(qtbot, window):
     assert "Temporary" in window.subtitle.text()
     send(qtbot, window, "A secret question")
     wait_idle(qtbot, window)
-    assert window.app.assistant.conversations.list() == []
+    assert window.app.core.chat.list() == []
 
 
 def test_rename_and_delete_a_chat(qtbot, window):

@@ -93,6 +93,8 @@ def test_a_socket_left_by_a_crashed_instance_is_taken_over(qtbot):
 SECOND_LAUNCH = """
 import sys
 from assistant.cli import main
+from ui.launcher import register
+register()  # what the installed `loremind` command does
 try:
     main(sys.argv[1:], standalone_mode=False)
 finally:

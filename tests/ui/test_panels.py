@@ -47,7 +47,7 @@ def test_adapter_toggle_is_saved_with_the_chat_and_applied(qtbot, window, chat_m
     wait_lanes(qtbot, window)
     session = window.chat.session
     assert [(a["name"], a["scale"]) for a in session.adapters] == [("style", 0.5)]
-    stored = window.app.assistant.conversations.get(session.id)
+    stored = window.app.core.chat.get(session.id)
     assert [a["name"] for a in stored.adapters] == ["style"]
     assert "style×0.5" in window.subtitle.text()
     send(qtbot, window, "Second message")
@@ -91,7 +91,7 @@ def test_approve_a_proposed_memory_inline(qtbot, window):
     from assistant.chat.events import MemoryProposed
 
     send(qtbot, window, "I like green tea")
-    book = window.app.assistant.memory
+    book = window.app.core.parts.memory  # the tiny model proposes nothing: propose as it would
     pending = book.propose("The user likes green tea", session_id=window.chat.session.id)
     answer = [t for t in window.chat._turns if isinstance(t, AssistantMessage)][-1]
     window.chat._on_event(window.chat._run_id, answer, MemoryProposed(pending))
@@ -107,7 +107,7 @@ def test_approve_a_proposed_memory_inline(qtbot, window):
 
 
 def test_memory_panel_edit_forget_restore_pause(qtbot, window):
-    book = window.app.assistant.memory
+    book = window.app.core.memory
     window.show_panel("memory")
     panel = window.panel("memory")
     panel.add_box.setText("I prefer metric units")
@@ -160,4 +160,39 @@ def test_settings_are_validated_and_persisted(qtbot, window, tmp_path):
     assert saved.generation.temperature == pytest.approx(0.7)
     assert saved.memory.mode == "auto"
     assert saved.ui.appearance == "dark"
-    assert window.app.assistant.settings.memory.mode == "auto"
+    assert window.app.core.current_settings.memory.mode == "auto"
+
+
+def test_open_panels_follow_changes_made_elsewhere(qtbot, window, chat_model_path, tmp_path):
+    """With the Memory and Adapters panels open, a proposal approved in the chat and an adapter
+    file copied into the adapters folder appear in them without reopening anything."""
+    import shutil
+
+    from assistant.core import MemoryProposed
+    from assistant.engine import read_gguf
+    from ui.panels.adapters import AdapterRow
+
+    window.app.watch_folders = True  # the fixture's app starts without watchers
+    window.app.start_watching()  # as at start-up: the watched and the adapter folders
+    window.show_panel("memory")
+    memory_panel = window.panel("memory")
+    window.show_panel("adapters")
+    adapters_panel = window.panel("adapters")
+    wait_lanes(qtbot, window)
+    assert memory_panel.memories == [] and adapters_panel._adapters == []
+
+    send(qtbot, window, "I drink green tea every morning")
+    pending = window.app.core.parts.memory.propose(  # what the extractor proposes from it
+        "The user drinks green tea every morning", session_id=window.chat.session.id)
+    answer = [t for t in window.chat._turns if isinstance(t, AssistantMessage)][-1]
+    window.chat._on_event(window.chat._run_id, answer, MemoryProposed(pending))
+    answer.findChild(ProposalCard).approve_button.click()
+    qtbot.waitUntil(lambda: [m.text for m in memory_panel.memories]
+                    == ["The user drinks green tea every morning"], timeout=30000)
+
+    made = tmp_path / "style.gguf"
+    write_lora(made, read_gguf(chat_model_path), name="style")
+    shutil.copy(made, app_paths().adapters_dir / "style.gguf")
+    qtbot.waitUntil(lambda: [r.info.name for r in adapters_panel.rows
+                             if isinstance(r, AdapterRow)] == ["style"], timeout=30000)
+    assert window.panels.currentWidget() is adapters_panel  # nothing was reopened

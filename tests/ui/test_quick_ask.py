@@ -15,6 +15,8 @@ def popup(qtbot, app):
     """The popup on a ready app, shown near the cursor."""
     from ui.quick_ask import QuickAskPopup
 
+    with qtbot.waitSignal(app.ready, timeout=30000):
+        app.start()
     widget = QuickAskPopup(app)
     qtbot.addWidget(widget)
     widget.open_near(None)
@@ -52,7 +54,7 @@ def test_an_answer_streams_into_the_popup_and_the_chat_is_stored(qtbot, popup, e
     wait_answered(qtbot, popup)
     assert answers(popup.chat)[-1].text.strip()
     assert "tokens" in answers(popup.chat)[-1].stats.text()
-    stored = popup.app.assistant.conversations.get(popup.chat.session.id)
+    stored = popup.app.core.chat.get(popup.chat.session.id)
     assert [m.role for m in stored.messages] == ["user", "assistant"]
     assert popup.main_button.isEnabled()
     assert errors == []
@@ -75,7 +77,7 @@ def test_open_in_main_window_continues_the_chat_there(qtbot, window, errors):
     qtbot.keyClick(window.chat.composer.edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: not window.chat.busy and not window.app.tasks.is_busy("model"),
                     timeout=20000)
-    stored = window.app.assistant.conversations.get(session.id)
+    stored = window.app.core.chat.get(session.id)
     assert [m.text for m in stored.messages if m.role == "user"] == [
         "Tell me about espresso", "And about milk?"]
     qtbot.waitUntil(lambda: window.sidebar.list.count() == 1, timeout=30000)
@@ -88,17 +90,15 @@ def test_escape_hides_the_popup(qtbot, popup):
 
 
 def test_a_question_asked_before_the_model_is_ready_waits_for_it(qtbot, app, settings):
-    from assistant.paths import app_paths
     from ui.app import LoremindApp
     from ui.quick_ask import QuickAskPopup
 
-    starting = LoremindApp(settings, app_paths(), watch_folders=False)
+    starting = LoremindApp(app.core, watch_folders=False)
     popup = QuickAskPopup(starting)
     qtbot.addWidget(popup)
     popup.ask("Are you there?")
     assert not popup.chat.composer.isEnabled() and popup.chat.session is None
-    starting.assistant = app.assistant
-    starting.ready.emit()
+    starting.start()
     qtbot.waitUntil(lambda: bool(answers(popup.chat)), timeout=30000)
     wait_answered(qtbot, popup)
     assert [t.text for t in popup.chat._turns if isinstance(t, UserMessage)] == ["Are you there?"]

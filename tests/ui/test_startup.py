@@ -17,8 +17,9 @@ HEAVY = ("lancedb", "llama_cpp", "torch", "sentence_transformers")
 def test_opening_the_window_imports_no_heavy_library():
     code = ("import sys; from ui.qt import QApplication; from ui.app import LoremindApp; "
             "from ui.main_window import MainWindow; from assistant.config import Settings; "
-            "from assistant.paths import app_paths; qt = QApplication([]); "
-            "w = MainWindow(LoremindApp(Settings(), app_paths())); w.show(); "
+            "from assistant.paths import app_paths; from assistant.core import Loremind; "
+            "qt = QApplication([]); "
+            "w = MainWindow(LoremindApp(Loremind(app_paths(), Settings()))); w.show(); "
             f"print([m for m in {HEAVY!r} if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True)
@@ -32,6 +33,10 @@ def test_quitting_during_an_answer_cancels_and_joins(qtbot, window, settings):
     qtbot.waitUntil(lambda: bool([t for t in window.chat._turns
                                   if isinstance(t, AssistantMessage) and t.text]), timeout=20000)
     window.close()
-    window.app.shutdown()
-    assert not window.app.tasks.is_busy("model") or window.app.tasks._closed
-    assert window.chat._cancel is None or window.chat._cancel.is_set()
+    window.app.shutdown()  # returns only once the answer's worker has stopped
+    cancel = window.chat._cancel
+    assert cancel is not None and cancel.is_set()
+    session = window.chat.session
+    assert session is not None and session.messages[-1].role == "assistant"
+    assert len(session.messages[-1].text.split()) < 1500  # stopped well before max_tokens
+    assert window.app.core.parts.loaded_model is None  # the model was freed

@@ -77,7 +77,7 @@ def test_quick_ask_and_open_loremind_from_the_menu(qtbot, shell, window):
 
 
 def test_pause_memory_from_the_menu(qtbot, shell, window):
-    book = window.app.assistant.memory
+    book = window.app.core.memory
     shell.menu.pause_memory.trigger()
     qtbot.waitUntil(lambda: book.paused, timeout=30000)
     qtbot.waitUntil(lambda: "Memory paused" in shell.tray.tooltip, timeout=30000)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from assistant.engine.adapter_reasons import plain_reason
 from ui.message_widgets import label
 from ui.panels.base import Panel, scrolling
-from ui.qt import QCheckBox, QFrame, QHBoxLayout, QSlider, Qt, QVBoxLayout, QWidget, Signal
+from ui.qt import QCheckBox, QFrame, QHBoxLayout, QSlider, Qt, QVBoxLayout, QWidget
 from ui.tasks import BackgroundOp
 
 if TYPE_CHECKING:
-    from assistant.chat.conversations import ChatSession
+    from assistant.core import Change, ChatSession
     from ui.app import LoremindApp
 
 SCALE_STEPS = 100  # slider units per 1.0 of scale
@@ -39,7 +40,9 @@ class AdapterRow(QFrame):
             details += f" · {info.size_bytes / 1e6:.1f} MB · {info.path.name}"
             layout.addWidget(label(details, "Count", wrap=True))
         else:
-            layout.addWidget(label(f"{info.path.name} {info.reason}.", "Reason", wrap=True))
+            reason = label(f"{info.path.name} {plain_reason(info.reason)}.", "Reason", wrap=True)
+            reason.setToolTip(f"{info.path.name} {info.reason}.")  # the precise check
+            layout.addWidget(reason)
         row = QHBoxLayout()
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, int(MAX_SCALE * SCALE_STEPS))
@@ -73,7 +76,7 @@ class AdapterRow(QFrame):
 class AdaptersPanel(Panel):
     """Switch adapters on and off for the chat on screen; saved with the chat."""
 
-    changed = Signal()  # the chat's set was stored
+    areas = ("adapters", "model")
 
     def __init__(self, app: LoremindApp, parent: QWidget | None = None) -> None:
         super().__init__(app, "Adapters", "LoRA files in the adapters folders, applied to this "
@@ -97,23 +100,19 @@ class AdaptersPanel(Panel):
         self._fill()
 
     def refresh(self) -> None:
-        """Re-scan the adapter folders (model lane: the catalog belongs to the loaded model)."""
-        assistant = self.app.assistant
-        if assistant is None:
+        """Read the adapters found, judged against the model in use (db lane: only headers are
+        read, llama.cpp is not touched)."""
+        if not self.app.is_ready:
             return
+        adapters = self.app.core.adapters
 
-        def scan() -> list[Any]:
-            catalog = assistant.adapters.catalog
-            catalog.refresh()
-            return catalog.adapters
-
-        def shown(adapters: list[Any]) -> None:
-            self._adapters = adapters
-            self.folder_hint.setText("Folders: " + ", ".join(
-                str(f) for f in assistant.adapters.catalog.folders))
+        def shown(found: list[Any]) -> None:
+            self._adapters = found
+            self.folder_hint.setText("Folders: " + ", ".join(str(f) for f in adapters.folders))
             self._fill()
 
-        BackgroundOp(self, scan, shown).run(self.app.tasks, "model")
+        BackgroundOp(self, adapters.list, shown).run(self.app.tasks, "db")
+
 
     def _fill(self) -> None:
         for row in self.rows:
@@ -128,20 +127,25 @@ class AdaptersPanel(Panel):
             self.list.insertWidget(0, empty)
             return
         for info in self._adapters:
-            row = AdapterRow(info, info.name in chosen, chosen.get(info.name, 1.0), self._changed)
+            row = AdapterRow(info, info.name in chosen, chosen.get(info.name, 1.0),
+                             self._store_choice)
             self.rows.append(row)
             self.list.insertWidget(self.list.count() - 1, row)
 
-    def _changed(self) -> None:
+    def _changed(self, change: Change) -> None:
+        if change.action != "chosen":  # a chat's choice is made here: the rows already show it
+            super()._changed(change)
+
+    def _store_choice(self) -> None:
         """Store the chat's new set; the facade applies it before the next answer."""
-        assistant = self.app.assistant
         session = self.session
-        if assistant is None or session is None:
+        if not self.app.is_ready or session is None:
             return
+        adapters = self.app.core.adapters
         chosen = [(row.info.name, row.scale) for row in self.rows
                   if isinstance(row, AdapterRow) and row.check.isChecked()]
-        BackgroundOp(self, lambda: assistant.set_adapters(session, chosen),
-                     lambda _r: self.changed.emit()).run(self.app.tasks, "model")
+        BackgroundOp(self, lambda: adapters.set_for_chat(session, chosen)).run(
+            self.app.tasks, "model")
 
 
 class AdapterRowPlaceholder(QFrame):

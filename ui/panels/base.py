@@ -8,16 +8,25 @@ from ui.message_widgets import label
 from ui.qt import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
+    from assistant.core import Change
     from ui.app import LoremindApp
 
 
 class Panel(QFrame):
-    """A titled side panel; subclasses fill ``self.body`` and implement ``refresh``."""
+    """A titled side panel; subclasses fill ``self.body`` and implement ``refresh``.
+
+    A panel refreshes itself whenever the core announces a change in one of its ``areas``,
+    wherever the change came from (this panel, the chat, the watcher, another process's file):
+    an open panel never goes stale.
+    """
+
+    areas: tuple[str, ...] = ()  # the core's areas (``assistant.core.Area``) this panel shows
 
     def __init__(self, app: LoremindApp, title: str, hint: str,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.app = app
+        app.changed.connect(self._changed)
         self.setObjectName("Panel")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(16, 14, 16, 14)
@@ -30,6 +39,10 @@ class Panel(QFrame):
 
     def refresh(self) -> None:
         """Read what the panel shows again."""
+
+    def _changed(self, change: Change) -> None:
+        if change.area in self.areas and self.app.is_ready:
+            self.refresh()
 
 
 def scrolling(inner: QWidget) -> QScrollArea:

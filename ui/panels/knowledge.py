@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from assistant.knowledge.progress_text import indexing_text
 from ui import theme
 from ui.message_widgets import label, tool_button
 from ui.panels.base import Panel, scrolling
@@ -24,12 +24,8 @@ from ui.qt import (
 from ui.tasks import BackgroundOp
 
 if TYPE_CHECKING:
-    from assistant.knowledge.overview import FolderOverview
+    from assistant.core import FolderOverview, Progress, SyncReport
     from ui.app import LoremindApp
-
-
-class IndexingCancelled(Exception):
-    """Raised from the progress callback to stop a sync (the indexer is crash-safe)."""
 
 
 class FolderCard(QFrame):
@@ -68,6 +64,7 @@ class KnowledgePanel(Panel):
     """Add and remove watched folders; index them on the ``index`` lane with live progress."""
 
     indexed = Signal(str)  # a folder finished indexing
+    areas = ("knowledge",)
 
     def __init__(self, app: LoremindApp, parent: QWidget | None = None) -> None:
         super().__init__(app, "Knowledge", "Folders whose documents the assistant may cite. "
@@ -87,28 +84,30 @@ class KnowledgePanel(Panel):
         self.progress_label = label("", "Count", wrap=True)
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
+        self.cancel_button = QPushButton(theme.icon("stop", "muted", 16), "Stop indexing")
+        self.cancel_button.setToolTip("Stop now: what is indexed is kept, the rest is indexed "
+                                      "next time")
+        self.cancel_button.clicked.connect(self.stop_indexing)
         self.progress_label.hide()
         self.progress.hide()
+        self.cancel_button.hide()
         self.body.addWidget(self.progress_label)
-        self.body.addWidget(self.progress)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.cancel_button)
+        self.body.addLayout(progress_row)
         self.body.addWidget(label("NOT INDEXED", "SectionLabel"))
         self.problems = QListWidget()
         self.problems.setWordWrap(True)
         self.body.addWidget(self.problems, 1)
-        app.knowledge_changed.connect(self.refresh)
 
     # -- reading -------------------------------------------------------------------------------
 
     def refresh(self) -> None:
         """Read the per-folder counts and the failed files (db lane)."""
-        assistant = self.app.assistant
-        if assistant is None:
+        if not self.app.is_ready:
             return
-        from assistant.knowledge.overview import folder_overviews
-
-        folders = list(self.app.settings.knowledge.folders)
-        BackgroundOp(self, lambda: folder_overviews(assistant.store, folders),
-                     self._show).run(self.app.tasks, "db")
+        BackgroundOp(self, self.app.core.knowledge.overview, self._show).run(self.app.tasks, "db")
 
     def _show(self, overviews: list[FolderOverview]) -> None:
         for card in self.cards:
@@ -128,80 +127,62 @@ class KnowledgePanel(Panel):
 
     def choose_folder(self) -> None:
         """Ask for a folder to watch."""
-        folder = QFileDialog.getExistingDirectory(self, "Choose a folder to watch")
+        folder = QFileDialog.getExistingDirectory(self, "Choose a folder to watch",
+                                                  str(Path.home()))
         if folder:
             self.add_folder(folder)
 
     def add_folder(self, folder: str) -> None:
         """Watch ``folder`` (saved in the settings) and index it now."""
         folder = str(Path(folder).expanduser().resolve())
-        folders = self.app.settings.knowledge.folders
-        if folder not in folders:
-            self._save_folders([*folders, folder])
-        self.index_folder(folder)
+        knowledge = self.app.core.knowledge
+        BackgroundOp(self, lambda: knowledge.add_folder(folder),
+                     lambda _change: self.index_folder(folder)).run(self.app.tasks, "db")
 
     def remove_folder(self, folder: str) -> None:
         """Stop watching ``folder`` and drop its documents from the index."""
-        assistant = self.app.assistant
-        if assistant is None:
+        if not self.app.is_ready:
             return
-        self._save_folders([f for f in self.app.settings.knowledge.folders if f != folder])
-
-        def remove() -> None:
-            from assistant.knowledge import Indexer
-
-            Indexer(assistant.store, assistant.embedder).remove_folder(Path(folder))
-
-        BackgroundOp(self, remove, lambda _r: self._indexing_done()).run(self.app.tasks, "index")
+        knowledge = self.app.core.knowledge
+        BackgroundOp(self, lambda: knowledge.remove_folder(folder)).run(self.app.tasks, "index")
 
     def index_folder(self, folder: str) -> None:
         """Bring the index in line with ``folder`` on the index lane, showing progress."""
-        assistant = self.app.assistant
-        if assistant is None:
+        if not self.app.is_ready:
             return
-        from assistant.knowledge import Indexer
-
+        knowledge = self.app.core.knowledge
         cancel = threading.Event()
         self.app.tasks.track(cancel)
         self._cancel = cancel
-        settings = self.app.settings.knowledge
         self._show_progress(f"Indexing {Path(folder).name}…", 0, 0)
 
-        def progress(report: Any) -> None:
-            if cancel.is_set():
-                raise IndexingCancelled
+        def progress(report: Progress) -> None:
             self.app.tasks.post(lambda: self._show_progress(
-                f"Indexing {Path(folder).name}: {report.files_done}/{report.files_total} files"
-                f" · {report.chunks_done} chunks · {report.chunks_per_s:.0f}/s",
-                report.files_done, report.files_total))
-
-        def sync() -> Any:
-            return Indexer(assistant.store, assistant.embedder, settings).sync(Path(folder),
-                                                                               progress)
+                indexing_text(Path(folder).name, report), report.files_done,
+                report.files_total))
 
         def failed(error: BaseException) -> None:
-            self._indexing_done()
-            if not isinstance(error, IndexingCancelled):
-                from ui.errors import show_error
-
-                show_error(self, error)
-
-        def done(_report: Any) -> None:
             self.app.tasks.untrack(cancel)
             self._indexing_done()
-            self.indexed.emit(folder)
-            self.app.restart_watcher()
+            from ui.errors import show_error
 
-        BackgroundOp(self, sync, done, failed).run(self.app.tasks, "index")
+            show_error(self, error)
+
+        def done(report: SyncReport) -> None:
+            self.app.tasks.untrack(cancel)
+            self._indexing_done()
+            if report.cancelled:
+                self.app.status.emit(f"Indexing of {Path(folder).name} stopped: what was "
+                                     "indexed is kept; the rest follows next time.", False)
+            self.indexed.emit(folder)
+
+        BackgroundOp(self, lambda: knowledge.index(folder, progress, cancel), done,
+                     failed).run(self.app.tasks, "index")
 
     def stop_indexing(self) -> None:
+        """Stop the sync in progress after the file in hand (what is done is kept)."""
         if self._cancel is not None:
             self._cancel.set()
-
-    def _save_folders(self, folders: list[str]) -> None:
-        settings = self.app.settings
-        knowledge = dataclasses.replace(settings.knowledge, folders=folders)
-        self.app.update_settings(dataclasses.replace(settings, knowledge=knowledge))
 
     def _show_progress(self, text: str, done: int, total: int) -> None:
         self.app.indexing_progress.emit(text)
@@ -210,10 +191,11 @@ class KnowledgePanel(Panel):
         self.progress.setValue(done)
         self.progress_label.show()
         self.progress.show()
+        self.cancel_button.show()
 
     def _indexing_done(self) -> None:
         if not self.app.tasks.is_busy("index"):
             self.app.indexing_progress.emit("")
             self.progress_label.hide()
             self.progress.hide()
-        self.app.knowledge_changed.emit()  # refreshes this panel too
+            self.cancel_button.hide()

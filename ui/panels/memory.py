@@ -12,6 +12,7 @@ from ui.panels.base import Panel
 from ui.qt import (
     QComboBox,
     QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QLineEdit,
     QListWidget,
@@ -21,6 +22,7 @@ from ui.qt import (
     Qt,
     QTimer,
     QWidget,
+    Signal,
 )
 from ui.tasks import BackgroundOp
 
@@ -41,21 +43,25 @@ def _button(icon: str, text: str, tip: str = "") -> QPushButton:
 class MemoryPanel(Panel):
     """List, search, edit, forget, restore, approve memories; pause; export and import."""
 
+    areas = ("memory",)
+    undoable = Signal(str, object)  # what was done, the function that undoes it
+
     def __init__(self, app: LoremindApp, parent: QWidget | None = None) -> None:
         super().__init__(app, "Memory", "What the assistant remembers about you. Nothing "
                          "proposed is kept without your approval (unless you chose "
                          "auto-approve in Settings).", parent)
         self.memories: list[Any] = []
-        top = QHBoxLayout()
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search memories")
         self.search.setClearButtonEnabled(True)
         self.status = QComboBox()
         for text, value in STATUSES:
             self.status.addItem(text, value)
-        top.addWidget(self.search, 1)
-        top.addWidget(self.status)
-        self.body.addLayout(top)
+        self.body.addWidget(self.search)  # a row of its own: beside the filter it was cut
+        show = QHBoxLayout()
+        show.addWidget(label("Show", "Count"))
+        show.addWidget(self.status, 1)
+        self.body.addLayout(show)
         self.add_box = QLineEdit()
         self.add_box.setPlaceholderText("Remember something new… (Enter)")
         self.add_box.returnPressed.connect(self.remember)
@@ -68,17 +74,17 @@ class MemoryPanel(Panel):
         self.editor.setPlaceholderText("Select a memory to see and change it")
         self.editor.setMaximumHeight(70)
         self.body.addWidget(self.editor)
-        actions = QHBoxLayout()
+        actions = QGridLayout()  # three to a row: six in one row were cut ("Forge", "Undc")
         self.save_button = _button("check", "Save", "Save the edited text")
         self.approve_button = _button("check", "Approve")
         self.reject_button = _button("close", "Reject")
         self.pin_button = _button("pin", "Pin", "Pinned memories go into every answer")
         self.forget_button = _button("trash", "Forget")
         self.restore_button = _button("history", "Undo", "Undo the last change to it")
-        for button in (self.save_button, self.approve_button, self.reject_button,
-                       self.pin_button, self.forget_button, self.restore_button):
-            actions.addWidget(button)
-        actions.addStretch()
+        for index, button in enumerate((self.save_button, self.pin_button, self.forget_button,
+                                        self.restore_button, self.approve_button,
+                                        self.reject_button)):
+            actions.addWidget(button, index // 3, index % 3)
         self.body.addLayout(actions)
         self.body.addWidget(label("HISTORY", "SectionLabel"))
         self.history = QListWidget()
@@ -114,7 +120,8 @@ class MemoryPanel(Panel):
 
     @property
     def book(self) -> Any:
-        return self.app.assistant.memory if self.app.assistant is not None else None
+        """The core's memory area, once the app is ready."""
+        return self.app.core.memory if self.app.is_ready else None
 
     def refresh(self) -> None:
         """Read the memories shown (filtered by status and search) on the db lane."""
@@ -203,7 +210,18 @@ class MemoryPanel(Panel):
             "forget": lambda: book.forget(memory.id),
             "restore": lambda: book.restore(memory.id),
         }[action]
-        BackgroundOp(self, work, lambda _r: self.refresh()).run(self.app.tasks, "db")
+
+        def done(_change: Any) -> None:
+            if action == "forget":  # undo right here, not after finding it under "Forgotten"
+                self.undoable.emit(f"Forgot “{memory.text}”.", lambda: self.undo_forget(memory.id))
+
+        BackgroundOp(self, work, done).run(self.app.tasks, "db")  # the change refreshes the panel
+
+    def undo_forget(self, memory_id: str) -> None:
+        """Bring a memory just forgotten back (its audit trail records both steps)."""
+        book = self.book
+        if book is not None:
+            BackgroundOp(self, lambda: book.restore(memory_id)).run(self.app.tasks, "db")
 
     def remember(self) -> None:
         """Keep the typed text as a memory at once."""
@@ -211,8 +229,7 @@ class MemoryPanel(Panel):
         if not text or book is None:
             return
         self.add_box.clear()
-        BackgroundOp(self, lambda: book.remember(text),
-                     lambda _m: self.refresh()).run(self.app.tasks, "db")
+        BackgroundOp(self, lambda: book.remember(text)).run(self.app.tasks, "db")
 
     def toggle_pause(self) -> None:
         """Pause memory (chats neither use nor propose memories) or resume it."""
@@ -220,8 +237,7 @@ class MemoryPanel(Panel):
         if book is None:
             return
         pause = self.pause_button.isChecked()
-        BackgroundOp(self, book.pause if pause else book.resume,
-                     lambda _r: self.refresh()).run(self.app.tasks, "db")
+        BackgroundOp(self, lambda: book.pause(pause)).run(self.app.tasks, "db")
 
     def export(self) -> None:
         """Save every memory and its history to a JSON file the user picks."""
@@ -255,6 +271,5 @@ class MemoryPanel(Panel):
         def done(counts: tuple[int, int]) -> None:
             self.app.status.emit(f"Imported {counts[0]} memories ({counts[1]} already known).",
                                  False)
-            self.refresh()
 
         BackgroundOp(self, read, done).run(self.app.tasks, "db")
