@@ -17,9 +17,9 @@ from assistant.errors import ConfigError
 SERVICE = "loremind"
 
 
-def api_key_name(base_url: str) -> str:
-    """The keyring entry of the API key for the server at ``base_url``."""
-    return f"api-key:{base_url.rstrip('/')}"
+def api_key_name(server_root: str) -> str:
+    """The keyring entry of the API key for the server at ``server_root`` (no ``/v1``)."""
+    return f"api-key:{server_root.rstrip('/')}"
 
 
 def storage_key_name(endpoint_or_bucket: str) -> str:

@@ -39,7 +39,7 @@ from assistant.knowledge.search import search_knowledge
 from assistant.memory.book import Memory, MemoryBook
 from assistant.memory.extraction import explicit_request, extract_candidates, worth_extracting
 from assistant.paths import AppPaths
-from assistant.migrations import open_database
+from assistant.database import open_app_database
 from assistant.store import Store
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class Assistant:
     def store(self) -> Store:
         with self._store_lock:
             if self._store is None:
-                self._store = open_database(self.paths)
+                self._store = open_app_database(self.paths, self.settings.store)
             return self._store
 
     @property
@@ -143,8 +143,9 @@ class Assistant:
     # -- chats -------------------------------------------------------------------------------
 
     def new_session(self, temporary: bool = False) -> ChatSession:
-        """A new chat; a temporary one is never stored and never touches memory."""
-        return ChatSession(temporary=temporary)
+        """A new chat; a temporary one is never stored and never touches memory (every chat is
+        temporary on a shared store that another machine writes)."""
+        return ChatSession(temporary=temporary or bool(self.store.read_only_reason))
 
     def set_adapters(self, session: ChatSession, adapters: list[tuple[str, float]]) -> None:
         """Choose a chat's adapters (name, scale); they apply from its next answer. Raises

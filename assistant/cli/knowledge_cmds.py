@@ -13,13 +13,18 @@ import click
 
 from assistant.cli.app import cli_context, main, reports_errors
 from assistant.cli.bench import bench, print_result
-from assistant.migrations import open_database
+from assistant.database import open_app_database
 from assistant.store import CHUNKS, DOCUMENTS, Store
 
 
 def open_store() -> Store:
-    """The app's database (created on first use)."""
-    return open_database(cli_context().paths)
+    """The app's database (created on first use); says so when it is a shared one that this
+    machine only reads."""
+    ctx = cli_context()
+    store = open_app_database(ctx.paths, ctx.settings.store)
+    if store.read_only_reason:
+        click.echo(f"Note: {store.read_only_reason}", err=True)
+    return store
 
 
 def open_indexer(store: Store) -> Any:

@@ -13,14 +13,15 @@ from assistant.cli.app import cli_context, main, reports_errors
 from assistant.knowledge.embedder import Embedder
 from assistant.memory.book import IMPORT_BATCH, Memory, MemoryBook
 from assistant.memory.importing import check_export, read_json_file
-from assistant.migrations import open_database
+from assistant.database import open_app_database
 from assistant.store import Store
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
 def _store_and_embedder() -> tuple[Store, Embedder]:
-    return open_database(cli_context().paths), Embedder()
+    ctx = cli_context()
+    return open_app_database(ctx.paths, ctx.settings.store), Embedder()
 
 
 def open_memory() -> MemoryBook:

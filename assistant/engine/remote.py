@@ -19,7 +19,7 @@ from typing import Any
 from assistant.config import RemoteSettings
 from assistant.engine.chat_template import Message
 from assistant.engine.model import GenerationStats, SamplingParams, TokenStream
-from assistant.engine.remote_http import ServerClient
+from assistant.engine.remote_http import ServerClient, server_root
 from assistant.engine.remote_tokens import TokenCounter
 from assistant.errors import ContextOverflowError, RemoteEngineError
 from assistant.secrets import api_key_name, get_secret
@@ -51,7 +51,7 @@ class RemoteModel:
             raise RemoteEngineError("No server address is set: put base_url under "
                                     "[model.remote] in the settings.")
         if api_key is None:
-            api_key = get_secret(api_key_name(settings.base_url))
+            api_key = get_secret(api_key_name(server_root(settings.base_url)))
         client = ServerClient(settings.base_url, api_key, settings.timeout_s)
         try:
             listed = client.get_json("/v1/models")

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 from lancedb.index import FTS, BTree, IvfFlat
 
-from assistant.errors import LoremindError, StoreError
+from assistant.errors import LoremindError, ReadOnlyStoreError, StoreError
 from assistant.store.lock import WriteLock
 from assistant.store.search import relative_strengths, rrf_fuse
 from assistant.store.tables import META, MIGRATIONS_APPLIED, TABLES, TableSpec
@@ -43,7 +43,7 @@ _RUST_SOURCE = re.compile(r",?\s*(?:\S*/)?[\w.-]+\.rs:\d+(?::\d+)?")
 
 
 @contextlib.contextmanager
-def _wrapped(action: str, where: Path) -> Iterator[None]:
+def _wrapped(action: str, where: Path | str) -> Iterator[None]:
     try:
         yield
     except LoremindError:
@@ -52,7 +52,7 @@ def _wrapped(action: str, where: Path) -> Iterator[None]:
         raise StoreError(store_error_message(action, where, exc)) from exc
 
 
-def store_error_message(action: str, where: Path, exc: BaseException) -> str:
+def store_error_message(action: str, where: Path | str, exc: BaseException) -> str:
     """A one-line message for a failed database operation, with advice that fits the cause."""
     detail = _RUST_SOURCE.sub("", str(exc)).strip().rstrip(".")
     detail = " ".join(detail.split())  # LanceDB errors span lines
@@ -82,13 +82,23 @@ def sql_in(column: str, values: Sequence[str]) -> str:
 class Store:
     """One LanceDB database: open it once per process and share it between threads."""
 
-    def __init__(self, db_dir: Path) -> None:
+    def __init__(self, db_dir: Path | str, storage_options: dict[str, str] | None = None,
+                 lock_file: Path | None = None) -> None:
+        """``db_dir`` is a local folder, or an object-storage URI (``s3://…``) reached with
+        ``storage_options``; a URI's write lock is ``lock_file``, on this machine."""
         self.db_dir = db_dir
+        #: Why this machine may not write (a shared store another machine writes), or "".
+        self.read_only_reason = ""
         with _wrapped("open the database", db_dir):
-            db_dir.mkdir(parents=True, exist_ok=True)
+            if isinstance(db_dir, Path):
+                db_dir.mkdir(parents=True, exist_ok=True)
             # A zero interval makes every read see writes made by other connections and processes.
-            self._db = lancedb.connect(db_dir, read_consistency_interval=timedelta(0))
-        self._lock = WriteLock(db_dir / ".write.lock")
+            self._db = lancedb.connect(db_dir, read_consistency_interval=timedelta(0),
+                                       storage_options=storage_options)
+        if lock_file is None:
+            assert isinstance(db_dir, Path), "a store at a URI needs a local lock file"
+            lock_file = db_dir / ".write.lock"
+        self._lock = WriteLock(lock_file)
         self._tables: dict[str, Any] = {}
         self._indexed: dict[str, set[str]] = {}
         self._writes = 0
@@ -96,14 +106,15 @@ class Store:
         self.vector_dim = DEFAULT_VECTOR_DIM
 
     @classmethod
-    def open(cls, db_dir: Path, migrations: Sequence[Migration] = (),
-             vector_dim: int = DEFAULT_VECTOR_DIM) -> Store:
+    def open(cls, db_dir: Path | str, migrations: Sequence[Migration] = (),
+             vector_dim: int = DEFAULT_VECTOR_DIM, storage_options: dict[str, str] | None = None,
+             lock_file: Path | None = None) -> Store:
         """Open (or create) the database and apply the ``migrations`` not applied yet.
 
         The list comes from above the store (:mod:`assistant.migrations` for the app), which
         knows the tables of chats and memories; the store itself knows none of them.
         """
-        store = cls(db_dir)
+        store = cls(db_dir, storage_options, lock_file)
         with store.writing():
             store.create_table(META)
             store.create_table(MIGRATIONS_APPLIED)
@@ -115,7 +126,10 @@ class Store:
         return store
 
     def writing(self) -> WriteLock:
-        """The write lock; hold it across every read-modify-write that must not interleave."""
+        """The write lock; hold it across every read-modify-write that must not interleave.
+        Raises :class:`ReadOnlyStoreError` on a shared store that another machine writes."""
+        if self.read_only_reason:
+            raise ReadOnlyStoreError(self.read_only_reason)
         return self._lock
 
     # -- schema --------------------------------------------------------------------------------

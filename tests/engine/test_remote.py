@@ -6,6 +6,9 @@ import threading
 
 import keyring
 import pytest
+from click.testing import CliRunner
+
+from assistant.cli import main
 
 from assistant.config import RemoteSettings
 from assistant.defaults import embedded_chat_model
@@ -13,7 +16,8 @@ from assistant.engine import SamplingParams
 from assistant.engine.protocol import ChatEngine
 from assistant.engine.remote import RemoteModel
 from assistant.errors import ContextOverflowError, RemoteEngineError
-from assistant.secrets import api_key_name, set_secret
+from assistant.engine.remote_http import server_root
+from assistant.secrets import api_key_name
 from tests.engine.remote_support import LlamaServer, MemoryKeyring
 
 pytestmark = pytest.mark.slow
@@ -141,7 +145,9 @@ def test_api_key_comes_from_the_keyring():
         settings = RemoteSettings(base_url=secured.url, context_size=512)
         with pytest.raises(RemoteEngineError, match=r"refused the request \(401.*remote key"):
             RemoteModel.connect(settings)
-        set_secret(api_key_name(secured.url), "s3cret")
+        result = CliRunner().invoke(main, ["remote", "key", secured.url, "--api-key", "s3cret"])
+        assert result.exit_code == 0, result.output
+        assert keyring.get_password("loremind", api_key_name(server_root(secured.url)))
         model = RemoteModel.connect(settings)
         assert model.stream_chat(QUESTION, SamplingParams.greedy(4)).read()
         model.close()
