@@ -36,10 +36,19 @@ def m003_message_sent_text(store: Store) -> None:
     store.add_column(MESSAGES.name, "sent_text", "''")
 
 
+def m004_chat_settings_and_answer_versions(store: Store) -> None:
+    """Chats keep their own settings (system prompt, sampling, knowledge); answers keep their
+    stats and the earlier answers that regenerating replaced."""
+    store.add_column(SESSIONS.name, "settings", "''")
+    store.add_column(MESSAGES.name, "stats", "''")
+    store.add_column(MESSAGES.name, "versions", "''")
+
+
 MIGRATIONS: list[Migration] = [
     m001_knowledge_tables,
     m002_memory_and_chat_tables,
     m003_message_sent_text,
+    m004_chat_settings_and_answer_versions,
 ]
 
 

@@ -15,11 +15,13 @@ from ui.message_widgets import label, tool_button
 from ui.qt import (
     QButtonGroup,
     QCloseEvent,
+    QEvent,
     QFrame,
     QHBoxLayout,
     QKeySequence,
     QLabel,
     QMainWindow,
+    QObject,
     QProgressBar,
     QShortcut,
     QSize,
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from assistant.core import Change, ChatSession
     from ui.app import LoremindApp
 
+COMPACT_HEADER_WIDTH = 820  # below this chat-area width the panel toggles show icons only
 PANELS = (("adapters", "Adapters"), ("knowledge", "Knowledge"), ("memory", "Memory"))
 
 
@@ -137,6 +140,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.more_button = tool_button("more", "More: this chat's settings, export, import, "
                                        "keyboard shortcuts (Ctrl+/)")
         self.more_button.setIcon(theme.icon("more", "muted", 20))
+        self.more_button.setObjectName("MoreButton")
         self.more_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.more_button.setMenu(self.more_menu(self.more_button))
         row.addWidget(self.more_button)
@@ -148,7 +152,25 @@ class MainWindow(WindowActions, QMainWindow):
         banner_row.addWidget(self.undo_bar)
         layout.addLayout(banner_row)
         layout.addWidget(self.chat, 1)
+        area.installEventFilter(self)  # its width decides whether the toggles show their names
+        self._area = area
         return area
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is getattr(self, "_area", None) and event.type() == QEvent.Type.Resize:
+            self._fit_header()
+        return super().eventFilter(watched, event)
+
+    def _fit_header(self) -> None:
+        """Panel toggles with their names when the chat area is wide, icons alone when a panel
+        makes it narrow: named toggles squeezed the chat title into a column of single words."""
+        compact = self._area.width() < COMPACT_HEADER_WIDTH
+        style = (Qt.ToolButtonStyle.ToolButtonIconOnly if compact
+                 else Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for button in self.panel_buttons.buttons():
+            if isinstance(button, QToolButton) and button.toolButtonStyle() != style:
+                button.setToolButtonStyle(style)
+                button.setToolTip(button.text())
 
     def _status_bar(self) -> None:
         self._status = ("Starting…", True)

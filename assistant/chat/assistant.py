@@ -12,7 +12,9 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
+from assistant.chat.chat_settings import apply_chat_settings
 from assistant.chat.conversations import ChatMessage, ChatSession, Conversations
 from assistant.chat.events import (
     AnswerStats,
@@ -27,6 +29,7 @@ from assistant.chat.events import (
     Token,
 )
 from assistant.chat.prompt import plan_prompt
+from assistant.chat.versions import keeping_versions, stats_record
 from assistant.config import Settings
 from assistant.engine import Message, SamplingParams
 from assistant.engine.adapters import AdapterLibrary, AdapterSet
@@ -56,6 +59,8 @@ class AskOptions:
     knowledge_k: int = 4
     sampling: SamplingParams | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    system_prompt: str | None = None  # None: the chat's own, else the settings'
+    knowledge_folders: list[str] | None = None  # None: every watched folder
 
 
 class Assistant:
@@ -169,8 +174,11 @@ class Assistant:
         """Answer the last user message again, replacing the last answer."""
         last_user = _last_user_index(session)
         text = session.messages[last_user].text
+        earlier = session.messages[last_user + 1:last_user + 2]
         self._truncate(session, last_user + 1)
-        return self._answer(session, text, options or AskOptions(), new_turn=False)
+        events = self._answer(session, text, options or AskOptions(), new_turn=False)
+        return keeping_versions(events, session, earlier[0], self.conversations) \
+            if earlier else events
 
     def edit_last(self, session: ChatSession, text: str,
                   options: AskOptions | None = None) -> Iterator[Event]:
@@ -182,6 +190,7 @@ class Assistant:
 
     def _answer(self, session: ChatSession, text: str, options: AskOptions,
                 new_turn: bool) -> Iterator[Event]:
+        options = apply_chat_settings(options, session.settings, self.settings.generation)
         try:
             yield from self._answer_steps(session, text, options, new_turn)
         except LoremindError as exc:
@@ -217,7 +226,8 @@ class Assistant:
         citations = self._citations(text, options) if options.use_knowledge else []
         gen = self.settings.generation
         params = options.sampling or SamplingParams.from_settings(gen)
-        plan = plan_prompt(self.model, gen.system_prompt, [m.text for m in memories],
+        plan = plan_prompt(self.model, options.system_prompt or gen.system_prompt,
+                           [m.text for m in memories],
                            citations, history, text, reserve=min(params.max_tokens, 1024))
         used = [m for m in memories if m.text in plan.memories]
         yield Sources(plan.citations)
@@ -233,6 +243,7 @@ class Assistant:
         answer = ChatMessage("assistant", stream.text.strip(),
                              sources=[c.to_json() for c in plan.citations],
                              memories_used=[{"id": m.id, "text": m.text} for m in used])
+        answer.stats = stats_record(stream.stats, adapters)
         session.messages.append(answer)
         if not session.temporary:
             self.conversations.append(session, answer)
@@ -249,7 +260,8 @@ class Assistant:
             dropped_turns=plan.dropped_turns, engine=self.model.engine_label), answer.id)
 
     def _citations(self, text: str, options: AskOptions) -> list[Citation]:
-        results = search_knowledge(self.store, self.embedder, text, options.knowledge_k)
+        results = search_knowledge(self.store, self.embedder, text, options.knowledge_k,
+                                   [Path(f) for f in options.knowledge_folders or ()])
         # A words-only match (similarity None) found an exact term the meaning search missed.
         relevant = [r for r in results
                     if r.similarity is None or r.similarity >= MIN_SOURCE_SIMILARITY]

@@ -15,6 +15,7 @@ SESSIONS = TableSpec(
         ("updated_at", pa.float64()),
         ("model", pa.string()),
         ("adapters", pa.string()),  # JSON: [{"name", "scale", "sha256"}]
+        ("settings", pa.string()),  # JSON of ChatSettings; "" or null: the app's settings
     ]),
     key="id",
     scalar=("id",),
@@ -32,6 +33,12 @@ MESSAGES = TableSpec(
         ("memories_used", pa.string()),  # JSON list of {"id", "text"}
         ("created_at", pa.float64()),
         vector_field("vector", dim),
+        # Last, where migration m003 adds it to older databases: the turn as the model read it.
+        ("sent_text", pa.string()),
+        # Added by migration m004, after sent_text: an answer's stats, and the answers that
+        # regenerating it produced ({"current": i, "all": [...]}), both JSON.
+        ("stats", pa.string()),
+        ("versions", pa.string()),
     ]),
     key="id",
     fts=("text",),
