@@ -92,5 +92,6 @@ def export_peft(model: Any, path: Path, base: GGUFFile, *, alpha: float, name: s
     """Export the LoRA weights of a PEFT ``model`` to a GGUF adapter at ``path``."""
     from peft import get_peft_model_state_dict
 
-    tensors = gguf_lora_tensors(get_peft_model_state_dict(model), base, permute_qk=permute_qk)
+    state = get_peft_model_state_dict(model, save_embedding_layers=False)
+    tensors = gguf_lora_tensors(state, base, permute_qk=permute_qk)
     return write_gguf_lora(path, tensors, base, alpha=alpha, name=name)

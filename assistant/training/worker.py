@@ -42,6 +42,7 @@ def main(argv: list[str]) -> int:
     """Run the job in ``argv[0]``; the exit status says done (0), failed (1) or cancelled (2)."""
     job = TrainingJob.load(Path(argv[0]))
     signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, _on_sigterm)  # Ctrl-C in a terminal reaches the worker too
     try:
         run(job)
     except Cancelled:
@@ -63,10 +64,7 @@ def main(argv: list[str]) -> int:
 
 def run(job: TrainingJob) -> None:
     """Load, probe, train (resuming a checkpoint), export, measure, and publish the adapter."""
-    import torch
-
     from assistant.engine.gguf_file import validate_model_file
-    from assistant.training import loop
     from assistant.training.architectures import check_trainable, permutes_qk
 
     started = time.monotonic()
@@ -77,6 +75,9 @@ def run(job: TrainingJob) -> None:
     weights_bytes = 4 * sum(_product(s) for s in info.tensors.values())
     if weights_bytes * 1.5 > limit:  # float32 weights, plus room for the dequantizing copy
         raise TrainingError(_memory_message(weights_bytes * 1.5, limit))
+    import torch  # seconds to import: only once the job can run
+
+    from assistant.training import loop
     loop.set_threads(job.threads)
     device = loop.pick_device()
     emit("loading", model=info.path.name, device=device.type)
@@ -176,9 +177,9 @@ def _checkpoint(job: TrainingJob, model: Any, optimizer: Any, step: int,
     from peft import get_peft_model_state_dict
 
     temporary = job.checkpoint_path.with_suffix(".tmp")
-    torch.save({"fingerprint": job.fingerprint(), "step": step, "curve": curve,
-                "lora": get_peft_model_state_dict(model), "optimizer": optimizer.state_dict()},
-               temporary)
+    lora = get_peft_model_state_dict(model, save_embedding_layers=False)
+    torch.save({"fingerprint": job.fingerprint(), "step": step, "curve": curve, "lora": lora,
+                "optimizer": optimizer.state_dict()}, temporary)
     os.replace(temporary, job.checkpoint_path)
 
 

@@ -1,0 +1,114 @@
+"""Training benchmark: the app's training loop against a plain PEFT loop, in the same run.
+
+The app's run goes through everything a user's does (data preparation, the worker process with
+its probe, progress events and checkpoints, the export, the held-out loss by llama.cpp); its
+tokens/s is taken over the training steps. The baseline is the textbook loop (forward, backward,
+step) on the same model, data, batches and settings, in this process. Both count the same tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from assistant.defaults import embedded_chat_model
+from assistant.paths import AppPaths
+from assistant.training.data import TrainingData
+from assistant.training.job import LoraSettings
+from assistant.training.teach import TeachSource, prepare, start
+
+_FACTS = [
+    ("What is the capital of Italy?", "Rome is the capital of Italy."),
+    ("How many legs does a cat have?", "A cat has four legs."),
+    ("What colour are most leaves?", "Most leaves are green."),
+    ("What is the boiling point of water?", "Water boils at one hundred degrees Celsius."),
+    ("Which star is closest to us?", "The Sun is the star closest to us."),
+    ("What do birds use to fly?", "Birds fly with their wings."),
+    ("How many days are in a year?", "A year has three hundred and sixty-five days."),
+    ("What do we call frozen rain?", "Frozen rain is called hail or sleet."),
+    ("What is the colour of the sea?", "The sea often looks blue."),
+    ("What do hens lay?", "Hens lay eggs."),
+    ("Which planet is red?", "Mars is the red planet."),
+    ("What is sand made of?", "Sand is made of tiny grains of rock."),
+    ("How many toes do people have?", "People have ten toes."),
+    ("What do bears eat?", "Bears eat fish, berries and honey."),
+    ("What is the shape of a ball?", "A ball is round."),
+    ("What is a library?", "A library is a place full of books to borrow."),
+    ("What is the opposite of up?", "The opposite of up is down."),
+    ("What do clocks show?", "Clocks show the time."),
+    ("What is snow made of?", "Snow is made of ice crystals."),
+    ("How many strings does a violin have?", "A violin has four strings."),
+]
+
+
+def write_style_pairs(path: Path) -> Path:
+    """Pairs in a recognisable style: a fixed greeting, the fact, a signature line."""
+    with path.open("w", encoding="utf-8") as handle:
+        for prompt, fact in _FACTS:
+            handle.write(json.dumps({"prompt": prompt,
+                                     "response": f"Ahoy, friend! {fact}\n— Your Loremind"}) + "\n")
+    return path
+
+
+def run_train_bench(*, steps: int = 12, threads: int = 0, model_path: Path | None = None
+                    ) -> dict[str, Any]:
+    """Train through the app, then time a plain PEFT loop on the same data; both tokens/s."""
+    model_path = model_path or embedded_chat_model()
+    settings = LoraSettings(steps=steps, checkpoint_every=max(1, steps // 2))
+    with tempfile.TemporaryDirectory(prefix="loremind-bench-train-") as folder:
+        root = Path(folder)
+        paths = AppPaths(root / "config", root / "data", root / "cache", root / "logs").ensure()
+        pairs = write_style_pairs(root / "pairs.jsonl")
+        data = prepare(TeachSource("pairs", (pairs,)), model_path, settings)
+        began = time.monotonic()
+        done = start("bench", data, model_path, paths, settings, threads=threads).wait()
+        app_seconds = time.monotonic() - began
+        card = done["card"]
+        plain = plain_peft_tokens_per_s(model_path, data, settings, threads)
+    app_rate = float(card["tokens_per_s"])
+    return {
+        "model": model_path.name,
+        "steps": steps,
+        "train_examples": card["data"]["counts"]["train_examples"],
+        "app_tokens_per_s": round(app_rate, 1),
+        "plain_peft_tokens_per_s": round(plain, 1),
+        "ratio": round(app_rate / plain, 3) if plain else 0.0,
+        "heldout_loss_before": card["heldout_loss_before"],
+        "heldout_loss_after": card["heldout_loss_after"],
+        "app_total_seconds": round(app_seconds, 1),
+    }
+
+
+def plain_peft_tokens_per_s(model_path: Path, data: TrainingData, settings: LoraSettings,
+                            threads: int = 0) -> float:
+    """Tokens/s of forward, backward and AdamW step with PEFT, nothing else, same batches."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    from assistant.training.loop import batch_order, collate  # same batches, same padding
+
+    model = AutoModelForCausalLM.from_pretrained(str(model_path.parent),
+                                                 gguf_file=model_path.name, dtype=torch.float32)
+    torch.manual_seed(settings.seed)
+    model = get_peft_model(model, LoraConfig(r=settings.rank, lora_alpha=settings.alpha,
+                                             target_modules=list(settings.targets),
+                                             lora_dropout=0.0, task_type="CAUSAL_LM"))
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
+                                  lr=settings.lr, weight_decay=0.0)
+    order = batch_order(len(data.train), settings.batch_size, settings.seed)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device)
+    tokens, began = 0, time.monotonic()
+    for _ in range(settings.steps):
+        batch = collate([data.train[i] for i in next(order)], 0, device)
+        model(**batch).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        tokens += int(batch["attention_mask"].sum())
+    return tokens / (time.monotonic() - began)
