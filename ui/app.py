@@ -171,6 +171,11 @@ def run_gui(argv: list[str] | None = None, *, minimized: bool = False,
     window = MainWindow(app)
     shell = DesktopShell(app, window)
     shell.start(minimized=minimized)
+    if not minimized:
+        from ui.first_run import maybe_show_first_run
+
+        QTimer.singleShot(0, lambda: maybe_show_first_run(
+            app, window, lambda: window.show_panel("models")))
     if popup:
         shell.show_popup(question)
     for error in (problem, server_problem):

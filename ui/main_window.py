@@ -43,7 +43,8 @@ if TYPE_CHECKING:
     from ui.app import LoremindApp
 
 COMPACT_HEADER_WIDTH = 820  # below this chat-area width the panel toggles show icons only
-PANELS = (("adapters", "Adapters"), ("knowledge", "Knowledge"), ("memory", "Memory"))
+PANELS = (("adapters", "Adapters"), ("knowledge", "Knowledge"), ("memory", "Memory"),
+          ("models", "Models"))
 
 
 class ErrorBanner(QFrame):

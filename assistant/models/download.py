@@ -50,7 +50,9 @@ class Progress:
         size = f"{self.done / 1e6:.0f} MB"
         if self.total:
             size += f" of {self.total / 1e6:.0f} MB"
-        parts = [size, f"{self.bytes_per_s / 1e6:.1f} MB/s"]
+        parts = [size]
+        if self.bytes_per_s > 0:
+            parts.append(f"{self.bytes_per_s / 1e6:.1f} MB/s")
         if self.seconds_left is not None:
             parts.append(f"{format_duration(self.seconds_left)} left")
         return " · ".join(parts)
@@ -86,12 +88,13 @@ class DownloadJob:
 
     def __init__(self, request: FetchRequest,
                  on_progress: Callable[[Progress], None] | None = None,
-                 cache_dir: Path | None = None) -> None:
+                 cache_dir: Path | None = None, cancel: threading.Event | None = None) -> None:
         self.request = request
         self.on_progress = on_progress or (lambda _p: None)
         self.cache_dir = cache_dir
         self._process: subprocess.Popen[bytes] | None = None
         self._cancelled = threading.Event()
+        self._outside_cancel = cancel
         self._samples: deque[tuple[float, int]] = deque()
         self._lock = threading.Lock()
 
@@ -118,6 +121,9 @@ class DownloadJob:
                 stdout=subprocess.PIPE, env=self._worker_env())
         process = self._process
         assert process.stdin is not None and process.stdout is not None
+        if self._outside_cancel is not None:
+            threading.Thread(target=self._follow_cancel, args=(self._outside_cancel, process),
+                             daemon=True).start()
         try:
             process.stdin.write((json.dumps(asdict(self.request)) + "\n").encode())
             process.stdin.flush()  # stdin stays open: the worker ends when we do
@@ -131,6 +137,13 @@ class DownloadJob:
             raise DownloadError(f"The download worker stopped unexpectedly (exit status "
                                 f"{process.returncode}). Try again; the log may say more.")
         return result
+
+    def _follow_cancel(self, cancel: threading.Event, process: subprocess.Popen[bytes]) -> None:
+        """Cancel when ``cancel`` is set (an app shutting down), until the worker ends."""
+        while process.poll() is None:
+            if cancel.wait(0.2):
+                self.cancel()
+                return
 
     def _read_events(self, stream: IO[bytes]) -> Fetched | None:
         total: int | None = None

@@ -179,9 +179,10 @@ class ModelManager:
 
     # -- downloading ---------------------------------------------------------------------------
 
-    def pull(self, name: str, on_progress: Callable[[Progress], None] | None = None
-             ) -> InstalledModel | None:
-        """Download a catalogue model, verify it and install it; None when cancelled.
+    def pull(self, name: str, on_progress: Callable[[Progress], None] | None = None,
+             cancel: threading.Event | None = None) -> InstalledModel | None:
+        """Download a catalogue model, verify it and install it; None when cancelled (by
+        :meth:`cancel` or by setting ``cancel``).
 
         Raises a :class:`~assistant.models.errors.DownloadError` when the download fails and
         :class:`ModelError` when the file arrives intact but is not a usable model (it is
@@ -193,7 +194,7 @@ class ModelManager:
         self._check_space(entry)
         request = FetchRequest(entry.repo, entry.file, entry.revision, hub_endpoint(),
                                str(self.folder / ".partial"), tokens.get_token())
-        job = DownloadJob(request, on_progress, cache_dir=self.paths.cache_dir)
+        job = DownloadJob(request, on_progress, cache_dir=self.paths.cache_dir, cancel=cancel)
         with self._lock:
             if entry.name in self._jobs:
                 raise ModelError(f"{entry.title} is already downloading.")
@@ -279,11 +280,16 @@ class ModelManager:
     def use(self, name_or_path: str) -> Path:
         """Make a model the one in use: write its path (and its own settings) to the settings."""
         path = self.resolve(name_or_path)
+        self._save(self.settings_using(path))
+        return path
+
+    def settings_using(self, path: Path) -> Settings:
+        """A copy of the settings in force with ``path`` as the model, and that model's own
+        settings applied (for front ends that save settings their own way)."""
         settings = copy.deepcopy(self._load())
         settings.model.path = str(path)
         self._apply_profile(settings, path)
-        self._save(settings)
-        return path
+        return settings
 
     def use_embedded(self) -> None:
         """Go back to the embedded demo model."""

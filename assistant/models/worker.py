@@ -253,7 +253,10 @@ def _translate(exc: Exception, request: FetchRequest, downloading: bool,
 
 def _watch_parent() -> None:
     """End this process when the parent goes away (its end of our stdin closes)."""
-    sys.stdin.buffer.read()
+    # The raw descriptor, not sys.stdin: a daemon thread blocked inside a buffered reader
+    # aborts the interpreter at exit.
+    while os.read(0, 4096):
+        pass
     os._exit(3)
 
 

@@ -1,4 +1,4 @@
-"""The side panels: adapters of the current chat, knowledge folders, memories."""
+"""The side panels: adapters of the current chat, knowledge folders, memories, models."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 def create_panel(key: str, app: LoremindApp, parent: QWidget | None = None) -> QWidget:
-    """The panel called ``key``: ``adapters``, ``knowledge`` or ``memory``."""
+    """The panel called ``key``: ``adapters``, ``knowledge``, ``memory`` or ``models``."""
     if key == "adapters":
         from ui.panels.adapters import AdaptersPanel
 
@@ -24,4 +24,8 @@ def create_panel(key: str, app: LoremindApp, parent: QWidget | None = None) -> Q
         from ui.panels.memory import MemoryPanel
 
         return MemoryPanel(app, parent)
+    if key == "models":
+        from ui.panels.models import ModelsPanel
+
+        return ModelsPanel(app, parent)
     raise ValueError(f"No panel called {key!r}")

@@ -1,0 +1,244 @@
+"""The Models page: the catalogue with what fits this computer, downloads with speed and time
+left, and the models you have (use, settings, delete)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.models import ModelRow, Progress
+from assistant.models.catalogue import Machine, gigabytes
+from ui.message_widgets import label
+from ui.model_downloads import model_downloads, model_manager, use_model
+from ui.model_settings import ModelSettingsDialog
+from ui.panels.base import Panel, scrolling
+from ui.qt import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QInputDialog,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+from ui.tasks import BackgroundOp
+
+if TYPE_CHECKING:
+    from ui.app import LoremindApp
+
+
+class ModelCard(QFrame):
+    """One model: what it is, whether it fits, and what can be done with it now."""
+
+    def __init__(self, row: ModelRow, page: ModelsPanel) -> None:
+        super().__init__()
+        self.setObjectName("Card")
+        self.row = row
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(4)
+        marks = [m for m, on in (("In use", row.in_use), ("Recommended", row.recommended),
+                                 ("Needs a token", row.gated)) if on]
+        title = row.title + (f"  ·  {' · '.join(marks)}" if marks else "")
+        self.title = label(title, "SourceTitle", wrap=True)
+        layout.addWidget(self.title)
+        facts = [f"{row.params / 1e9:.1f}B" if row.params else "",
+                 gigabytes(row.size_bytes), row.license, row.fit_note]
+        self.facts = label(" · ".join(f for f in facts if f), "Count", wrap=True)
+        layout.addWidget(self.facts)
+        if row.summary:
+            layout.addWidget(label(row.summary, "Hint", wrap=True))
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(6)
+        self.progress_text = label("", "Hint", wrap=True)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.progress_text)
+        buttons = QHBoxLayout()
+        buttons.setSpacing(6)
+        self.download = self._button("Download", "Primary", lambda: page.download(row.name))
+        if row.partial_bytes and not row.installed:
+            self.download.setText(f"Resume ({gigabytes(row.partial_bytes)} kept)")
+        self.cancel = self._button("Cancel", "", lambda: page.cancel(row.name))
+        self.use = self._button("Use", "Primary", lambda: page.use(row))
+        self.settings = self._button("Settings…", "", lambda: page.edit_settings(row))
+        self.delete = self._button("Delete", "Danger", lambda: page.delete(row))
+        for button in (self.download, self.cancel, self.use, self.settings, self.delete):
+            buttons.addWidget(button)
+        buttons.addStretch()
+        layout.addLayout(buttons)
+        self.show_state(page.downloads.is_active(row.name), page.downloads.latest.get(row.name))
+
+    @staticmethod
+    def _button(text: str, name: str, action: Any) -> QPushButton:
+        button = QPushButton(text)
+        if name:
+            button.setObjectName(name)
+        button.clicked.connect(action)
+        return button
+
+    def show_state(self, downloading: bool, progress: Progress | None = None) -> None:
+        """Show the buttons and progress that fit the model's state now."""
+        row = self.row
+        self.download.setVisible(not row.installed and not downloading)
+        self.download.setEnabled(row.fits)
+        self.download.setToolTip("" if row.fits else f"Too big for this computer: {row.fit_note}")
+        self.cancel.setVisible(downloading)
+        self.use.setVisible(row.installed and not row.in_use)
+        self.settings.setVisible(row.installed)
+        self.delete.setVisible(row.installed)
+        self.progress.setVisible(downloading)
+        self.progress_text.setVisible(downloading)
+        if downloading:
+            self.show_progress(progress)
+
+    def show_progress(self, progress: Progress | None) -> None:
+        """Draw how far the download is, its speed and the time left."""
+        if progress is None:
+            self.progress.setRange(0, 0)  # busy: waiting its turn or connecting
+            self.progress_text.setText("Waiting…")
+            return
+        fraction = progress.fraction
+        if fraction is None or progress.phase != "downloading":
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(fraction * 1000))
+        self.progress_text.setText(progress.describe())
+
+
+class ModelsPanel(Panel):
+    """Choose the chat model: download one that fits, or use a GGUF file you have."""
+
+    areas = ("model", "settings")
+
+    def __init__(self, app: LoremindApp, parent: QWidget | None = None) -> None:
+        super().__init__(app, "Models", "Chat models run on this computer. Pick one that fits; "
+                         "it downloads once from Hugging Face and then works offline.", parent)
+        self.manager = model_manager(app)
+        self.downloads = model_downloads(app)
+        self.cards: dict[str, ModelCard] = {}
+        self.machine_line = label("", "Count", wrap=True)
+        self.in_use_line = label("", "Count", wrap=True)
+        self.body.addWidget(self.machine_line)
+        self.body.addWidget(self.in_use_line)
+        actions = QHBoxLayout()
+        self.choose_file = QPushButton("Choose a GGUF file…")
+        self.choose_file.clicked.connect(self.import_file)
+        self.token_button = QPushButton("Hugging Face token…")
+        self.token_button.clicked.connect(self.edit_token)
+        actions.addWidget(self.choose_file)
+        actions.addWidget(self.token_button)
+        actions.addStretch()
+        self.body.addLayout(actions)
+        inner = QWidget()
+        self.list = QVBoxLayout(inner)
+        self.list.setContentsMargins(0, 0, 0, 0)
+        self.list.setSpacing(8)
+        self.list.addStretch()
+        self.body.addWidget(scrolling(inner), 1)
+        self.downloads.progressed.connect(self._progressed)
+        self.downloads.finished.connect(lambda _name, _model: self.refresh())
+        self.downloads.failed.connect(lambda _name, _error: self.refresh())
+        if not app.is_ready:  # once ready, the window refreshes every panel it creates
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Read the catalogue, this machine and the installed models again (db lane: asking
+        about the GPU loads llama.cpp, which must not hold up the window)."""
+        manager = self.manager
+        BackgroundOp(self, lambda: (manager.rows(), manager.machine(), manager.has_token()),
+                     self._fill).run(self.app.tasks, "db")
+
+    def _fill(self, found: tuple[list[ModelRow], Machine, bool]) -> None:
+        rows, machine, has_token = found
+        gpu = (f"GPU {gigabytes(machine.vram_bytes)}" if machine.vram_bytes else
+               "GPU offload available" if machine.gpu_offload else "no GPU offload")
+        self.machine_line.setText(f"This computer: {gigabytes(machine.ram_bytes)} RAM, {gpu}")
+        using = next((r for r in rows if r.in_use), None)
+        self.in_use_line.setText("In use: " + (using.title if using else
+                                               "the embedded demo model (SmolLM2-135M)"))
+        self.token_button.setText("Remove Hugging Face token" if has_token
+                                  else "Hugging Face token…")
+        self.token_button.setProperty("stored", has_token)
+        for card in self.cards.values():
+            card.setParent(None)
+            card.deleteLater()
+        self.cards = {}
+        for row in sorted(rows, key=lambda r: (not r.in_use, not r.installed, not r.recommended)):
+            card = ModelCard(row, self)
+            self.cards[row.name] = card
+            self.list.insertWidget(self.list.count() - 1, card)
+
+    def _progressed(self, name: str, progress: Progress) -> None:
+        card = self.cards.get(name)
+        if card is not None:
+            card.show_progress(progress)
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def download(self, name: str) -> None:
+        """Start downloading ``name`` (shown on its card)."""
+        self.downloads.start(name)
+        card = self.cards.get(name)
+        if card is not None:
+            card.show_state(True)
+
+    def cancel(self, name: str) -> None:
+        """Stop the download of ``name``; it resumes from where it stopped next time."""
+        self.downloads.cancel(name)
+
+    def use(self, row: ModelRow) -> None:
+        """Answer with ``row``'s model from now on (it loads in the background)."""
+        use_model(self.app, row.path or row.name)
+
+    def delete(self, row: ModelRow) -> None:
+        """Delete an installed model after asking."""
+        answer = QMessageBox.question(
+            self, "Delete model", f"Delete {row.title} ({gigabytes(row.size_bytes)})? "
+            + ("Loremind will answer with the embedded demo model until you choose another."
+               if row.in_use else "You can download it again later."))
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.manager.remove(row.name)
+        self.refresh()
+
+    def edit_settings(self, row: ModelRow) -> ModelSettingsDialog:
+        """Open the settings that belong to ``row``'s model (non-blocking); returns the dialog."""
+        dialog = ModelSettingsDialog(self.app, Path(row.path), row.title, self)
+        dialog.open()
+        return dialog
+
+    def import_file(self) -> None:
+        """Choose a GGUF file on disk, add it to the models and use it."""
+        path, _filter = QFileDialog.getOpenFileName(self, "Choose a GGUF model file",
+                                                    str(Path.home()), "GGUF models (*.gguf)")
+        if not path:
+            return
+        manager = self.manager
+
+        def imported(model: Any) -> None:
+            use_model(self.app, model.path)
+            self.refresh()
+
+        BackgroundOp(self, lambda: manager.import_file(Path(path)), imported).run(
+            self.app.tasks, "db")
+
+    def edit_token(self) -> None:
+        """Store a Hugging Face token for gated models, or remove the stored one."""
+        manager = self.manager
+        if self.token_button.property("stored"):
+            BackgroundOp(self, manager.remove_token, lambda _gone: self.refresh()).run(
+                self.app.tasks, "db")
+            return
+        token, ok = QInputDialog.getText(
+            self, "Hugging Face token", "Gated models (Gemma, some Llama builds) need a token "
+            "from huggingface.co/settings/tokens. It is kept in the system keyring.",
+            QLineEdit.EchoMode.Password)
+        if ok and token.strip():
+            BackgroundOp(self, lambda: manager.set_token(token), lambda _r: self.refresh()).run(
+                self.app.tasks, "db")
