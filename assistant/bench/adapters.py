@@ -15,12 +15,12 @@ from typing import Any
 
 import llama_cpp
 
+from assistant.bench.synthetic import write_lora
 from assistant.defaults import embedded_chat_model
 from assistant.engine.adapter_files import AdapterCatalog
 from assistant.engine.adapters import AdapterLibrary
 from assistant.engine.gguf_file import validate_model_file
 from assistant.engine.model import LocalModel
-from assistant.bench.synthetic import write_lora
 
 CONTEXT = 2048
 SWITCHES = 200

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from assistant.knowledge.chunking import chunk_document
 from assistant.bench.corpus import WORDS, write_corpus
+from assistant.knowledge.chunking import chunk_document
 from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.indexer import Indexer
 from assistant.knowledge.parsers import parser_for

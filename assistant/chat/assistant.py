@@ -7,12 +7,14 @@ from the user's own words. The GUI, the quick-ask popup and the CLI all go throu
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from assistant.chat.chat_settings import apply_chat_settings
 from assistant.chat.conversations import ChatMessage, ChatSession, Conversations
@@ -28,9 +30,11 @@ from assistant.chat.events import (
     Sources,
     Token,
 )
+from assistant.chat.memory_choice import chat_memories, last_used
 from assistant.chat.prompt import plan_prompt
 from assistant.chat.versions import keeping_versions, stats_record
 from assistant.config import Settings
+from assistant.database import open_app_database
 from assistant.engine import Message, SamplingParams
 from assistant.engine.adapters import AdapterLibrary, AdapterSet
 from assistant.engine.factory import open_adapters, open_engine
@@ -42,7 +46,6 @@ from assistant.knowledge.search import search_knowledge
 from assistant.memory.book import Memory, MemoryBook
 from assistant.memory.extraction import explicit_request, extract_candidates, worth_extracting
 from assistant.paths import AppPaths
-from assistant.database import open_app_database
 from assistant.store import Store
 
 log = logging.getLogger(__name__)
@@ -206,23 +209,17 @@ class Assistant:
             raise LoremindError("Type a message first.")
         remembering = not session.temporary and options.use_memory and not self.memory.paused
         earlier = session.messages if new_turn else session.messages[:-1]
-        history: list[Message] = [{"role": m.role, "content": m.text}
+        # Earlier turns exactly as the model read them (questions with their sources), so the
+        # prompt's prefix matches the cache and a follow-up costs only its new tokens.
+        history: list[Message] = [{"role": m.role, "content": m.prompt_text}
                                   for m in earlier if m.role in ("user", "assistant")]
-        user = ChatMessage("user", text)
-        if new_turn:
-            session.messages.append(user)
-            if not session.temporary:
-                if session.title == "New chat":
-                    session.title = _title(text)
-                session.model = self.model.model_id
-                self.conversations.append(session, user)
-        else:
-            user = session.messages[-1]
+        user = ChatMessage("user", text) if new_turn else session.messages[-1]
 
         explicit = explicit_request(text) if remembering else None
         saved_now = self.memory.remember(explicit, session_id=session.id,
                                          message_id=user.id) if explicit else None
-        memories = self.memory.relevant(text) if remembering else []
+        memories = chat_memories(last_used(earlier), self.memory.list("active"),
+                                 self.memory.relevant(text)) if remembering else []
         citations = self._citations(text, options) if options.use_knowledge else []
         gen = self.settings.generation
         params = options.sampling or SamplingParams.from_settings(gen)
@@ -230,6 +227,9 @@ class Assistant:
                            [m.text for m in memories],
                            citations, history, text, reserve=min(params.max_tokens, 1024))
         used = [m for m in memories if m.text in plan.memories]
+        sent = plan.messages[-1]["content"]
+        user.sent_text = sent if sent != text else ""
+        self._store_question(session, user, new_turn)
         yield Sources(plan.citations)
         yield MemoriesUsed(used)
 
@@ -243,6 +243,8 @@ class Assistant:
         answer = ChatMessage("assistant", stream.text.strip(),
                              sources=[c.to_json() for c in plan.citations],
                              memories_used=[{"id": m.id, "text": m.text} for m in used])
+        if answer.text != stream.text:
+            answer.sent_text = stream.text  # what the cache holds, spaces and all
         answer.stats = stats_record(stream.stats, adapters)
         session.messages.append(answer)
         if not session.temporary:
@@ -258,6 +260,20 @@ class Assistant:
             completion_tokens=stats.completion_tokens, ttft_s=stats.ttft_s,
             seconds=stats.seconds, finish_reason=stats.finish_reason, adapters=adapters,
             dropped_turns=plan.dropped_turns, engine=self.model.engine_label), answer.id)
+
+    def _store_question(self, session: ChatSession, user: ChatMessage, new_turn: bool) -> None:
+        """Add a new question to the chat (stored with what the model is given for it), or
+        record what a regenerated answer's question is given now."""
+        if not new_turn:
+            if not session.temporary:
+                self.conversations.update_sent_text(session, user)
+            return
+        session.messages.append(user)
+        if not session.temporary:
+            if session.title == "New chat":
+                session.title = _title(user.text)
+            session.model = self.model.model_id
+            self.conversations.append(session, user)
 
     def _citations(self, text: str, options: AskOptions) -> list[Citation]:
         results = search_knowledge(self.store, self.embedder, text, options.knowledge_k,
@@ -286,17 +302,34 @@ class Assistant:
             return None
 
     def _apply_adapters(self, session: ChatSession) -> tuple[list[dict], tuple[str, ...]]:
-        """Switch the model to this chat's adapters: (what was applied, warnings)."""
+        """Switch the model to this chat's adapters and KV state: (what was applied,
+        warnings). The state of the chat the cache held before is saved first, so going back
+        to that chat does not read it again."""
+        model = self.model
         if not session.adapters and self._adapters is None:
-            return [], ()  # no chat has used adapters yet: nothing to switch off
+            # No chat has used adapters yet: nothing to switch off.
+            key = chat_state_key(session.id, [])
+            model.leave_chat(key)
+            model.enter_chat(key)
+            return [], ()
         resolved = self.adapters.resolve(AdapterSet.from_list(session.adapters))
+        applied = AdapterSet.of(resolved.adapters).to_list()
+        key = chat_state_key(session.id, applied)
+        model.leave_chat(key)
         self.adapters.apply(resolved.adapters)
-        return AdapterSet.of(resolved.adapters).to_list(), resolved.warnings
+        model.enter_chat(key)
+        return applied, resolved.warnings
 
     def _truncate(self, session: ChatSession, keep: int) -> None:
         if not session.temporary:
             self.conversations.truncate(session, keep)
         del session.messages[keep:]
+
+
+def chat_state_key(session_id: str, adapters: list[dict[str, Any]]) -> tuple[str, str]:
+    """What a chat's saved KV state is filed under: the chat and the adapter set (with the
+    files' hashes) that computed it."""
+    return session_id, json.dumps(adapters, sort_keys=True)
 
 
 def _last_user_index(session: ChatSession) -> int:

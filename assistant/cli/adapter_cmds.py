@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
+from assistant.bench.adapters import run_adapter_bench
 from assistant.cli.app import cli_context, main, reports_errors
 from assistant.cli.bench import bench, print_result
 from assistant.defaults import embedded_chat_model
-from assistant.bench.adapters import run_adapter_bench
 from assistant.engine.adapter_files import (
     AdapterCatalog,
     AdapterInfo,
@@ -46,6 +46,9 @@ def adapters() -> None:
 def list_adapters(model_path: Path | None, as_json: bool) -> None:
     """Every adapter file found, compatible or not, with the reason when not."""
     ctx = cli_context()
+    if model_path is None and ctx.settings.model.engine == "remote":
+        _list_server_adapters(as_json)
+        return
     folders = adapter_folders(ctx.paths, ctx.settings.adapters)
     found = AdapterCatalog(folders, _base_model(model_path)).adapters
     if as_json:
@@ -59,6 +62,27 @@ def list_adapters(model_path: Path | None, as_json: bool) -> None:
         state = "ok" if info.compatible else f"incompatible: {info.reason}"
         click.echo(f"{info.name}  (rank {info.rank}, alpha {info.alpha:g}, "
                    f"{info.size_bytes / 1e6:.1f} MB)  {state}\n    {info.path}")
+
+
+def _list_server_adapters(as_json: bool) -> None:
+    """The model runs on a server: its adapters are what the server can apply, said so."""
+    from assistant.engine.remote import RemoteModel
+    from assistant.engine.remote_adapters import RemoteAdapters
+
+    settings = cli_context().settings.model.remote
+    model = RemoteModel.connect(settings)
+    try:
+        served = RemoteAdapters.for_model(model, settings)
+    finally:
+        model.close()
+    note = f"This model runs on {model.engine_label}: {served.catalog.note}."
+    click.echo(note, err=as_json)
+    if as_json:
+        click.echo(json.dumps([{**_summary(i), "mode": served.mode}
+                               for i in served.catalog.adapters], indent=2))
+        return
+    for info in served.catalog.adapters:
+        click.echo(f"{info.name}  (on the server)\n    {info.path}")
 
 
 @adapters.command("inspect")

@@ -1,4 +1,4 @@
-"""``loremind ask`` and ``loremind chat``: the terminal front end of the Assistant facade."""
+"""``loremind ask`` and ``loremind chat``: the terminal front end of the core's chat area."""
 
 from __future__ import annotations
 
@@ -11,41 +11,42 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from assistant.cli.app import cli_context, main, reports_errors
-from assistant.cli.options import ADAPTER_OPTION, MODEL_OPTION, parse_adapter_specs
+from assistant.cli.options import ADAPTER_OPTION, ENGINE_OPTION, MODEL_OPTION, parse_adapter_specs
 
-if TYPE_CHECKING:  # the facade pulls in LanceDB: imported when a question is asked, so that
-    # `ask --popup` hands over to the running app at once
-    from assistant.chat.assistant import Assistant
-    from assistant.chat.conversations import ChatSession
-    from assistant.chat.events import Done, Event
+if TYPE_CHECKING:  # the core's parts pull in LanceDB: loaded when a question is asked, so
+    # that `ask --popup` hands over to the running app at once
+    from assistant.core import ChatSession, Done, Event, Loremind
 
 TEMPORARY_OPTION = click.option(
     "--temporary", is_flag=True,
     help="A temporary chat: nothing is stored, memory is neither read nor written.")
 
 
-def make_assistant(model_path: Path | None) -> Assistant:
-    """The facade over this user's settings and data (``--model`` overrides the settings)."""
-    from assistant.chat.assistant import Assistant
+def open_core(model_path: Path | None, engine_url: str | None = None) -> Loremind:
+    """The core over this user's settings and data (``--model`` and ``--engine`` override the
+    settings for this run only)."""
+    from assistant.engine.factory import with_engine_url
 
     ctx = cli_context()
     if model_path is not None:
         ctx.settings.model.path = str(model_path)
-    return Assistant(ctx.settings, ctx.paths)
+    ctx.settings.model = with_engine_url(ctx.settings.model, engine_url)
+    return ctx.core
 
 
-def _session(assistant: Assistant, session_id: str | None, temporary: bool,
+def _session(core: Loremind, session_id: str | None, temporary: bool,
              adapters: tuple[str, ...]) -> ChatSession:
-    session = (assistant.conversations.get(session_id) if session_id
-               else assistant.new_session(temporary=temporary))
+    session = (core.chat.get(session_id) if session_id
+               else core.chat.new_session(temporary=temporary))
     if adapters:
-        assistant.set_adapters(session, parse_adapter_specs(adapters))
+        core.adapters.set_for_chat(session, parse_adapter_specs(adapters))
     return session
 
 
 @main.command()
 @click.argument("question", required=False)
 @MODEL_OPTION
+@ENGINE_OPTION
 @ADAPTER_OPTION
 @click.option("--session", "session_id", default=None, help="Continue this stored chat.")
 @TEMPORARY_OPTION
@@ -55,25 +56,26 @@ def _session(assistant: Assistant, session_id: str | None, temporary: bool,
               help="Open the quick-ask window of the running app (starting it if needed); "
                    "QUESTION, if given, is asked there. Bind this to a keyboard shortcut.")
 @reports_errors
-def ask(question: str | None, model_path: Path | None, adapters: tuple[str, ...],
-        session_id: str | None, temporary: bool, no_knowledge: bool, as_json: bool,
-        popup: bool) -> None:
+def ask(question: str | None, model_path: Path | None, engine_url: str | None,
+        adapters: tuple[str, ...], session_id: str | None, temporary: bool, no_knowledge: bool,
+        as_json: bool, popup: bool) -> None:
     """Ask one question; the answer streams, with its sources and the memories it used."""
     if popup:
-        if model_path or adapters or session_id or temporary or no_knowledge or as_json:
+        if (model_path or engine_url or adapters or session_id or temporary or no_knowledge
+                or as_json):
             raise click.UsageError("--popup takes only an optional QUESTION.")
         _open_popup(question or "")
         return
     if question is None:
         raise click.UsageError("Missing argument 'QUESTION' (or use --popup).")
-    from assistant.chat.assistant import AskOptions
+    from assistant.core import AskOptions
 
-    assistant = make_assistant(model_path)
-    session = _session(assistant, session_id, temporary, adapters)
+    core = open_core(model_path, engine_url)
+    session = _session(core, session_id, temporary, adapters)
     options = AskOptions(use_knowledge=not no_knowledge)
-    result = _consume(assistant.ask(session, question, options), stream=not as_json)
+    result = _consume(core.chat.ask(session, question, options), stream=not as_json)
     if as_json:
-        click.echo(json.dumps({**result, "model": str(assistant.model.path),
+        click.echo(json.dumps({**result, "model": core.parts.model.model_id,
                                "session_id": None if session.temporary else session.id}))
 
 
@@ -86,13 +88,13 @@ def ask(question: str | None, model_path: Path | None, adapters: tuple[str, ...]
 def chat(model_path: Path | None, adapters: tuple[str, ...], session_id: str | None,
          temporary: bool) -> None:
     """An interactive chat in the terminal (Ctrl+D or /quit ends it, Ctrl+C stops an answer)."""
-    from assistant.chat.assistant import AskOptions
+    from assistant.core import AskOptions
 
-    assistant = make_assistant(model_path)
-    session = _session(assistant, session_id, temporary, adapters)
+    core = open_core(model_path)
+    session = _session(core, session_id, temporary, adapters)
+    core.models.load()
     kind = "temporary chat (nothing is kept)" if temporary else "chat"
-    click.echo(f"A {kind} with {assistant.model.info.name or assistant.model.path.name}. "
-               "/quit or Ctrl+D to end.")
+    click.echo(f"A {kind} with {core.models.loaded_title}. /quit or Ctrl+D to end.")
     while True:
         try:
             text = input("you> ")
@@ -106,7 +108,7 @@ def chat(model_path: Path | None, adapters: tuple[str, ...], session_id: str | N
         click.echo("loremind> ", nl=False)
         options = AskOptions()
         try:
-            _consume(assistant.ask(session, text, options), stream=True)
+            _consume(core.chat.ask(session, text, options), stream=True)
         except KeyboardInterrupt:
             options.cancel.set()
             click.echo(" [stopped]")
@@ -125,7 +127,7 @@ def _open_popup(question: str) -> None:
 
 def _consume(events: Iterable[Event], stream: bool) -> dict[str, Any]:
     """Print or collect one answer's events; raise the error of a Failed event."""
-    from assistant.chat.events import (
+    from assistant.core import (
         Done,
         Failed,
         MemoriesUsed,
@@ -161,7 +163,8 @@ def _finish(done: Done, result: dict[str, Any], stream: bool) -> None:
     stats = done.stats
     result.update(text=done.text, prompt_tokens=stats.prompt_tokens,
                   completion_tokens=stats.completion_tokens, seconds=round(stats.seconds, 3),
-                  finish_reason=stats.finish_reason, adapters=stats.adapters)
+                  finish_reason=stats.finish_reason, adapters=stats.adapters,
+                  engine=stats.engine)
     if not stream:
         return
     click.echo()

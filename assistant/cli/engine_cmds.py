@@ -11,11 +11,11 @@ from typing import Any
 import click
 
 from assistant import __version__
+from assistant.bench.engine import run_engine_bench
 from assistant.cli.app import cli_context, main, reports_errors
 from assistant.cli.bench import bench, print_result
 from assistant.cli.options import MODEL_OPTION
 from assistant.engine import LocalModel
-from assistant.bench.engine import run_engine_bench
 from assistant.errors import LoremindError
 
 
@@ -104,12 +104,16 @@ def _is_embedded_demo(path: Path) -> bool:
 @bench.command("engine")
 @MODEL_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--contend", default=0, show_default=True, metavar="N",
+              help="Also measure generation beside N busy processes, for each thread count.")
 @reports_errors
-def bench_engine(model_path: Path | None, as_json: bool) -> None:
-    """Raw llama-cpp-python against Loremind's streaming path, prompt speed, cache reuse."""
+def bench_engine(model_path: Path | None, as_json: bool, contend: int) -> None:
+    """A chat through the app's answer path (documents, memories) against raw llama.cpp:
+    generation speed, measured prompt cost per turn, time to first token, overflow."""
     settings = cli_context().settings
     path = model_path or (Path(settings.model.path) if settings.model.path else None)
     if not as_json:
-        click.echo("Running the engine benchmark (about a minute)…", err=True)
-    print_result(run_engine_bench(path, threads=settings.model.threads), as_json)
+        click.echo("Running the engine benchmark (a few minutes)…", err=True)
+    print_result(run_engine_bench(path, threads=settings.model.threads, contend=contend),
+                 as_json)
     sys.stdout.flush()

@@ -2,36 +2,56 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import sys
+import threading
 import time
-from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from assistant.cli.app import cli_context, main, reports_errors
+from assistant.cli.app import cli_core, main, reports_errors
 from assistant.cli.bench import bench, print_result
-from assistant.database import open_app_database
-from assistant.store import CHUNKS, DOCUMENTS, Store
+
+if TYPE_CHECKING:
+    from assistant.core.knowledge import KnowledgeArea
+
+EXIT_INTERRUPTED = 130  # what shells report for a command stopped by Ctrl+C
 
 
-def open_store() -> Store:
-    """The app's database (created on first use); says so when it is a shared one that this
-    machine only reads."""
-    ctx = cli_context()
-    store = open_app_database(ctx.paths, ctx.settings.store)
-    if store.read_only_reason:
-        click.echo(f"Note: {store.read_only_reason}", err=True)
-    return store
+def open_knowledge() -> KnowledgeArea:
+    """The core's knowledge area; says so when the database is a shared one this machine only
+    reads."""
+    knowledge = cli_core().knowledge
+    if knowledge.read_only_reason:
+        click.echo(f"Note: {knowledge.read_only_reason}", err=True)
+    return knowledge
 
 
-def open_indexer(store: Store) -> Any:
-    """An indexer with the embedded embedder and the knowledge settings."""
-    from assistant.knowledge import Embedder, Indexer  # loads torch: only for commands needing it
+@contextlib.contextmanager
+def ctrl_c_cancels() -> Iterator[threading.Event]:
+    """A cancel token that the first Ctrl+C sets (the sync stops after the file in hand and
+    keeps what it did); a second Ctrl+C interrupts at once."""
+    cancel = threading.Event()
 
-    return Indexer(store, Embedder(), cli_context().settings.knowledge)
+    def first(_signum: int, _frame: Any) -> None:
+        cancel.set()
+        click.echo("\nStopping after the current file (Ctrl+C again to quit at once)…",
+                   err=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+PLAIN_PROGRESS_EVERY_S = 5.0
 
 
 class _Bar:
@@ -41,13 +61,24 @@ class _Bar:
         self.label = label
         self._bar: Any = None
         self._shown = 0
+        self._last_line = 0.0
 
     def __call__(self, progress: Any) -> None:
+        if not sys.stderr.isatty():
+            # click draws no bar into a pipe or a log: a plain line now and then instead.
+            if time.monotonic() - self._last_line >= PLAIN_PROGRESS_EVERY_S:
+                self._last_line = time.monotonic()
+                click.echo(f"{self.label}: {progress.files_done}/{progress.files_total} files, "
+                           f"{progress.chunks_done} chunks", err=True)
+            return
         if self._bar is None:
             self._bar = click.progressbar(length=max(progress.files_total, 1), label=self.label,
-                                          file=sys.stderr, show_pos=True)
+                                          file=sys.stderr, show_pos=True,
+                                          item_show_func=lambda item: item)
             self._bar.__enter__()
-        self._bar.update(progress.files_done - self._shown)
+        # The chunk count moves while one large file streams through (the file count does not).
+        self._bar.update(progress.files_done - self._shown,
+                         current_item=f"{progress.chunks_done} chunks")
         self._shown = progress.files_done
 
     def close(self) -> None:
@@ -75,48 +106,58 @@ def index(paths: tuple[Path, ...], watch: bool, reindex: bool) -> None:
     """Index folders so that their documents become searchable."""
     if not paths and not reindex:
         raise click.UsageError("Name at least one folder to index, or pass --reindex.")
-    store = open_store()
-    indexer = open_indexer(store)
+    knowledge = open_knowledge()
     if reindex:
         bar = _Bar("Re-indexing")
         try:
-            reports = indexer.reindex(bar)
+            reports = knowledge.reindex(bar)
         finally:
             bar.close()
         click.echo(f"Re-indexed {sum(r.chunks for r in reports)} chunks.")
-    for folder in paths:
-        bar = _Bar(f"Indexing {folder.name or folder}")
-        try:
-            report = indexer.sync(folder, bar)
-        finally:
-            bar.close()
-        click.echo(_summary(folder.resolve(), report))
-    store.maintain()  # fold the new rows into the indexes and compact while nobody waits
+    with ctrl_c_cancels() as cancel:
+        for folder in paths:
+            bar = _Bar(f"Indexing {folder.name or folder}")
+            try:
+                report = knowledge.index(folder, bar, cancel)
+            finally:
+                bar.close()
+            click.echo(_summary(folder.resolve(), report))
+            if report.cancelled:
+                click.echo("Stopped: what was indexed is kept; run the same command to "
+                           "index the rest.", err=True)
+                sys.exit(EXIT_INTERRUPTED)
+    knowledge.maintain()  # fold the new rows into the indexes and compact while nobody waits
     if watch:
-        _watch(indexer, list(paths))
+        _watch(knowledge, list(paths))
 
 
-def _watch(indexer: Any, folders: list[Path]) -> None:
-    from assistant.knowledge import FolderWatcher
+def _watch(knowledge: KnowledgeArea, folders: list[Path]) -> None:
+    from assistant.core import Area, Change
 
-    def changed(folder: Path, report: Any) -> None:
-        click.echo(_summary(folder, report))
+    def changed(change: Change) -> None:
+        if change.about(Area.KNOWLEDGE) and change.action == "indexed":
+            click.echo(f"{change.ids[0]}: synced", err=True)
 
     def failed(exc: Exception) -> None:
         click.echo(f"Error: {exc}", err=True)
 
     click.echo("Watching for changes; Ctrl+C stops.", err=True)
-    with FolderWatcher(indexer, folders, on_sync=changed, on_error=failed):
-        try:
-            while True:
-                time.sleep(1)
-        except KeyboardInterrupt:
-            click.echo("Stopped watching.", err=True)
+    unsubscribe = cli_core().changes.subscribe(changed)
+    knowledge.start_watching(folders, on_error=failed)
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        click.echo("Stopped watching.", err=True)
+    finally:
+        unsubscribe()
+        knowledge.stop_watching()
 
 
 @main.command()
 @click.argument("query")
-@click.option("--k", "k", default=5, show_default=True, help="How many results.")
+@click.option("--k", "k", default=5, show_default=True, type=click.IntRange(1, 1000),
+              help="How many results.")
 @click.option("--folder", "folders", multiple=True, type=click.Path(path_type=Path),
               help="Only documents under this folder (repeatable).")
 @click.option("--type", "types", multiple=True, help="Only this file type, e.g. pdf (repeatable).")
@@ -125,9 +166,7 @@ def _watch(indexer: Any, folders: list[Path]) -> None:
 def search(query: str, k: int, folders: tuple[Path, ...], types: tuple[str, ...],
            as_json: bool) -> None:
     """Search indexed documents by meaning and by exact words."""
-    from assistant.knowledge import Embedder, search_knowledge
-
-    results = search_knowledge(open_store(), Embedder(), query, k, folders, types)
+    results = open_knowledge().search(query, k, folders, types)
     if as_json:
         click.echo(json.dumps([
             {"path": r.path, "page": r.page, "heading": r.heading, "score": r.score,
@@ -152,21 +191,7 @@ def knowledge() -> None:
 @reports_errors
 def knowledge_status(as_json: bool) -> None:
     """Documents by status, with the reason for each one not indexed."""
-    store = open_store()
-    docs = store.rows(DOCUMENTS.name, columns=["path", "folder", "status", "reason", "chunks"])
-    problems = sorted((d for d in docs if d["status"] != "indexed"), key=lambda d: d["path"])
-    report = {
-        "database": str(store.db_dir),
-        "schema_version": store.schema_version,
-        "embedder": store.get_meta("embedder"),
-        "vector_dim": store.vector_dim,
-        "folders": sorted({d["folder"] for d in docs}),
-        "documents": len(docs),
-        "chunks": store.count(CHUNKS.name),
-        "by_status": dict(Counter(d["status"] for d in docs)),
-        "not_indexed": [{"path": d["path"], "status": d["status"], "reason": d["reason"]}
-                        for d in problems],
-    }
+    report = open_knowledge().status()
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return

@@ -8,30 +8,24 @@ from pathlib import Path
 
 import click
 
-from assistant.chat.conversations import Conversations
-from assistant.cli.app import cli_context, main, reports_errors
-from assistant.knowledge.embedder import Embedder
-from assistant.memory.book import IMPORT_BATCH, Memory, MemoryBook
+from assistant.cli.app import cli_core, main, reports_errors
+from assistant.core import Memory, MemoryStatus
+from assistant.core.chat import ChatArea
+from assistant.core.memory import MemoryArea
+from assistant.memory.book import IMPORT_BATCH
 from assistant.memory.importing import check_export, read_json_file
-from assistant.database import open_app_database
-from assistant.store import Store
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
-def _store_and_embedder() -> tuple[Store, Embedder]:
-    ctx = cli_context()
-    return open_app_database(ctx.paths, ctx.settings.store), Embedder()
+def open_memory() -> MemoryArea:
+    """The core's memory area."""
+    return cli_core().memory
 
 
-def open_memory() -> MemoryBook:
-    """The memory book of this user's database."""
-    return MemoryBook(*_store_and_embedder())
-
-
-def open_conversations() -> Conversations:
-    """The stored chats of this user's database."""
-    return Conversations(*_store_and_embedder())
+def open_conversations() -> ChatArea:
+    """The core's chat area (the stored chats)."""
+    return cli_core().chat
 
 
 def _when(timestamp: float) -> str:
@@ -62,7 +56,7 @@ def memory() -> None:
 def memory_list(show_all: bool, query: str | None, as_json: bool) -> None:
     """List active memories (pinned first)."""
     book = open_memory()
-    status = None if show_all else "active"
+    status = None if show_all else MemoryStatus.ACTIVE
     _show(book.search(query, status=status) if query else book.list(status), as_json)
 
 
@@ -74,10 +68,10 @@ def memory_list(show_all: bool, query: str | None, as_json: bool) -> None:
 def memory_add(text: str, pin: bool, as_json: bool) -> None:
     """Remember TEXT from now on."""
     book = open_memory()
-    memory_ = book.remember(text)
+    memory_id = book.remember(text).ids[0]
     if pin:
-        memory_ = book.pin(memory_.id)
-    _show([memory_], as_json)
+        book.pin(memory_id)
+    _show([book.get(memory_id)], as_json)
 
 
 @memory.command("edit")
@@ -86,7 +80,8 @@ def memory_add(text: str, pin: bool, as_json: bool) -> None:
 @reports_errors
 def memory_edit(memory_id: str, text: str) -> None:
     """Change a memory's text."""
-    _show([open_memory().edit(memory_id, text)], False)
+    book = open_memory()
+    _show([book.get(book.edit(memory_id, text).ids[0])], False)
 
 
 @memory.command("forget")
@@ -106,7 +101,8 @@ def memory_forget(memory_id: str, permanently: bool) -> None:
 @reports_errors
 def memory_restore(memory_id: str) -> None:
     """Undo the last change to a memory (again: nothing more happens)."""
-    _show([open_memory().restore(memory_id)], False)
+    book = open_memory()
+    _show([book.get(book.restore(memory_id).ids[0])], False)
 
 
 @memory.command("history")
@@ -131,7 +127,7 @@ def memory_history(memory_id: str, as_json: bool) -> None:
 @reports_errors
 def memory_pending(as_json: bool) -> None:
     """Memories proposed from your chats, waiting for your approval."""
-    _show(open_memory().list("pending"), as_json)
+    _show(open_memory().list(MemoryStatus.PENDING), as_json)
 
 
 @memory.command("approve")
@@ -140,7 +136,7 @@ def memory_pending(as_json: bool) -> None:
 def memory_approve(memory_ids: tuple[str, ...]) -> None:
     """Keep proposed memories."""
     book = open_memory()
-    _show([book.approve(i) for i in memory_ids], False)
+    _show([book.get(book.approve(i).ids[0]) for i in memory_ids], False)
 
 
 @memory.command("reject")
@@ -149,7 +145,7 @@ def memory_approve(memory_ids: tuple[str, ...]) -> None:
 def memory_reject(memory_ids: tuple[str, ...]) -> None:
     """Decline proposed memories."""
     book = open_memory()
-    _show([book.reject(i) for i in memory_ids], False)
+    _show([book.get(book.reject(i).ids[0]) for i in memory_ids], False)
 
 
 @memory.command("export")
@@ -182,7 +178,7 @@ def memory_import(file: Path) -> None:
 @reports_errors
 def memory_pause() -> None:
     """Chats neither use nor propose memories until 'resume'."""
-    open_memory().pause()
+    open_memory().pause(True)
     click.echo("Memory paused.")
 
 
@@ -190,7 +186,7 @@ def memory_pause() -> None:
 @reports_errors
 def memory_resume() -> None:
     """Use and propose memories again."""
-    open_memory().resume()
+    open_memory().pause(False)
     click.echo("Memory resumed.")
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,9 +11,16 @@ import click
 
 from assistant.errors import AdapterError
 
+MAX_ADAPTER_SCALE = 100.0  # beyond, the adapter swamps the model: a typo, not a wish
+
 MODEL_OPTION = click.option(
     "--model", "model_path", type=click.Path(path_type=Path), default=None,
     help="A GGUF model file (default: the one in the settings, else the embedded SmolLM2).",
+)
+ENGINE_OPTION = click.option(
+    "--engine", "engine_url", default=None, metavar="URL",
+    help="Answer with the OpenAI-compatible server at URL (e.g. http://127.0.0.1:8080/v1) "
+         "instead of the engine in the settings; 'local' for the in-process model.",
 )
 ADAPTER_OPTION = click.option(
     "--adapter", "adapters", multiple=True, metavar="NAME[:SCALE]",
@@ -33,5 +41,8 @@ def parse_adapter_specs(specs: Sequence[str]) -> list[tuple[str, float]]:
             name, scale = spec, 1.0
         if not name.strip():
             raise AdapterError(f"'--adapter {spec}' names no adapter; write NAME or NAME:SCALE.")
+        if not math.isfinite(scale) or abs(scale) > MAX_ADAPTER_SCALE:
+            raise AdapterError(f"'--adapter {spec}': the scale must be a number between "
+                               f"-{MAX_ADAPTER_SCALE:g} and {MAX_ADAPTER_SCALE:g}.")
         parsed.append((name, scale))
     return parsed

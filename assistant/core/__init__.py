@@ -86,7 +86,45 @@ _HOMES = {
     "MemoryStatus": "assistant.statuses",
 }
 
-__all__ = sorted(_HOMES)
+__all__ = [
+    "AdapterInfo",
+    "AnswerStats",
+    "Area",
+    "AskOptions",
+    "Block",
+    "Change",
+    "ChangeFeed",
+    "ChatMessage",
+    "ChatSession",
+    "Citation",
+    "DocumentStatus",
+    "Done",
+    "Event",
+    "Failed",
+    "FinishReason",
+    "FolderOverview",
+    "Loremind",
+    "MemoriesUsed",
+    "Memory",
+    "MemoryEvent",
+    "MemoryProposed",
+    "MemoryStatus",
+    "Notice",
+    "Progress",
+    "SamplingParams",
+    "SearchResult",
+    "SessionHit",
+    "Sources",
+    "SyncReport",
+    "Token",
+    "answer_stats_line",
+    "citation_number",
+    "link_citations",
+    "openable_source",
+    "source_location",
+    "source_title",
+    "split_blocks",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -42,6 +42,15 @@ class AdaptersArea:
         """Where adapters are looked for: the data folder's first, then the configured ones."""
         return adapter_folders(self._core.paths, self._core.current_settings.adapters)
 
+    @property
+    def engine_note(self) -> str:
+        """What adapters can do on a model that runs on a server (switched per request, fixed
+        by the server, or local-only); "" for the local engine or before a model is loaded."""
+        loaded = self._core.parts.loaded_model
+        if loaded is None or loaded.engine_label == "local":
+            return ""
+        return str(getattr(self._core.parts.adapters.catalog, "note", ""))
+
     def list(self, model_path: Path | None = None) -> list[AdapterInfo]:
         """Every adapter file found, compatible or not, with the reason when not.
 

@@ -98,6 +98,12 @@ class KnowledgeArea:
 
     # -- reading -------------------------------------------------------------------------------
 
+    @property
+    def read_only_reason(self) -> str:
+        """Why this machine may only read the database (a shared one another machine writes);
+        empty when it may write."""
+        return self._core.parts.store.read_only_reason
+
     def search(self, query: str, k: int = 5, folders: Sequence[Path] = (),
                types: Sequence[str] = ()) -> list[SearchResult]:
         """The ``k`` passages that best answer ``query`` — the same search the chat cites from."""

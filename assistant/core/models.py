@@ -45,15 +45,32 @@ class ModelsArea:
 
     @property
     def loaded_name(self) -> str | None:
-        """The file name of the loaded model; None while none is loaded."""
+        """The file name of the loaded model (a server's model: its name and the server);
+        None while none is loaded."""
+        from assistant.engine.model import LocalModel
+
         model = self._core.parts.loaded_model
-        return model.path.name if model is not None else None
+        if model is None:
+            return None
+        if isinstance(model, LocalModel):
+            return model.path.name
+        return f"{model.display_name} on {model.engine_label}"
+
+    @property
+    def loaded_title(self) -> str:
+        """What to call the loaded model: its own name, else its file name."""
+        model = self._core.parts.loaded_model
+        if model is None:
+            return "no model loaded"
+        return model.info.name or model.path.name
 
     @property
     def load_report(self) -> LoadReport | None:
         """Where the loaded model's layers went (GPU or CPU); None while none is loaded."""
+        from assistant.engine.model import LocalModel
+
         model = self._core.parts.loaded_model
-        return model.report if model is not None else None
+        return model.report if isinstance(model, LocalModel) else None
 
     def load(self) -> None:
         """Load the model the settings name, if it is not loaded yet (raises ModelError)."""
@@ -61,12 +78,12 @@ class ModelsArea:
 
     def reload(self) -> Change:
         """Load the model the settings name now and swap it in; the old one stays on failure."""
-        from assistant.engine.model import LocalModel
+        from assistant.engine.factory import open_engine
 
         settings = self._core.current_settings
-        model = LocalModel.from_settings(settings.model, seed=settings.generation.seed)
+        model = open_engine(settings.model, seed=settings.generation.seed)
         self._core.parts.replace_model(model)
-        return self._core.changes.publish(Change(Area.MODEL, "loaded", (str(model.path),)))
+        return self._core.changes.publish(Change(Area.MODEL, "loaded", (model.model_id,)))
 
     @staticmethod
     @functools.cache

@@ -197,8 +197,8 @@ def test_documents_and_replies_cannot_plant_memories(assistant, indexed):
 
 
 def test_a_chat_keeps_its_adapters_and_warns_when_one_is_gone(assistant):
-    from assistant.engine import read_gguf
     from assistant.bench.synthetic import write_lora
+    from assistant.engine import read_gguf
 
     folder = assistant.paths.adapters_dir
     folder.mkdir(parents=True, exist_ok=True)

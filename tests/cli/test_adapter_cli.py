@@ -7,10 +7,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from assistant.bench.synthetic import write_lora, write_tiny_model
 from assistant.cli import main
 from assistant.cli.options import parse_adapter_specs
 from assistant.engine import read_gguf
-from assistant.bench.synthetic import write_lora, write_tiny_model
 from assistant.errors import AdapterError
 from assistant.paths import app_paths
 

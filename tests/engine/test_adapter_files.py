@@ -10,10 +10,10 @@ import llama_cpp
 import numpy as np
 import pytest
 
+from assistant.bench.synthetic import write_lora, write_tiny_model
 from assistant.engine import LocalModel, read_gguf
 from assistant.engine.adapter_files import AdapterCatalog, inspect_adapter
 from assistant.engine.adapters import AdapterLibrary
-from assistant.bench.synthetic import write_lora, write_tiny_model
 from assistant.errors import AdapterError
 
 

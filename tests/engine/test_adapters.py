@@ -6,10 +6,10 @@ import llama_cpp
 import numpy as np
 import pytest
 
+from assistant.bench.synthetic import write_lora
 from assistant.engine import LocalModel, SamplingParams, read_gguf
 from assistant.engine.adapter_files import AdapterCatalog
 from assistant.engine.adapters import AdapterLibrary, AdapterSet
-from assistant.bench.synthetic import write_lora
 from assistant.errors import AdapterError
 
 PROMPT = [{"role": "user", "content": "hello world the cat sat on the mat"}]

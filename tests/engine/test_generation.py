@@ -6,11 +6,11 @@ import threading
 
 import pytest
 
+from assistant.bench.synthetic import write_tiny_model
 from assistant.config import Settings
 from assistant.engine import LocalModel, SamplingParams
 from assistant.engine.chat_template import CHATML_TEMPLATE
 from assistant.engine.model import _gpu_plan, _split_at_stop, common_prefix
-from assistant.bench.synthetic import write_tiny_model
 from assistant.errors import ContextOverflowError
 
 HELLO = [{"role": "user", "content": "hello world the cat sat on the mat"}]

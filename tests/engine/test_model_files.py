@@ -8,8 +8,8 @@ import gguf
 import numpy as np
 import pytest
 
-from assistant.engine import LocalModel, read_gguf
 from assistant.bench.synthetic import write_lora, write_tiny_model
+from assistant.engine import LocalModel, read_gguf
 from assistant.errors import ModelError
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from assistant.errors import StoreError
 from assistant.store import Store, TableSpec, rrf_fuse, vector_field
+from assistant.store import store as store_module
 
 NOTES = TableSpec(
     name="test_notes",

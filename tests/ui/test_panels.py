@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.config import load_settings
 from assistant.bench.synthetic import write_lora
+from assistant.config import load_settings
 from assistant.paths import app_paths
 from ui.message_widgets import AssistantMessage, ProposalCard
 from ui.qt import QFileDialog, QKeySequence, Qt
