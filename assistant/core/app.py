@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from assistant.engine.model import LocalModel
     from assistant.knowledge.embedder import Embedder
     from assistant.store import Store
+    from assistant.training.area import TeachArea
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,13 @@ class Loremind:
         from assistant.core.adapters import AdaptersArea
 
         return AdaptersArea(self)
+
+    @cached_property
+    def teach(self) -> TeachArea:
+        """Training adapters from data the user chose, and their cards."""
+        from assistant.training.area import TeachArea
+
+        return TeachArea(self)
 
     @cached_property
     def models(self) -> ModelsArea:

@@ -185,7 +185,7 @@ def prepare_texts(tokenizer: ModelTokenizer, paths: Sequence[Path], *,
             ids_in = bos + window
             examples.append(Example(ids_in, [IGNORE] * len(bos) + window, f"{path.name}#{n}",
                                     tokenizer.detokenize(window)))
-        sources.append(DataSource("text", str(path), _sha256(path), (), len(windows)))
+        sources.append(DataSource("text", str(path.resolve()), _sha256(path), (), len(windows)))
     if not texts:
         raise TrainingError("No text was found in the files given. Give plain text, Markdown, "
                             "Word, PDF or HTML files you wrote.")
@@ -214,7 +214,7 @@ def prepare_pairs(tokenizer: ModelTokenizer, pairs: Sequence[Pair], sources: lis
 
 def jsonl_source(path: Path, pairs: Sequence[Pair]) -> DataSource:
     """The card's record of a pairs file."""
-    return DataSource("pairs", str(path), _sha256(path), (), len(pairs))
+    return DataSource("pairs", str(path.resolve()), _sha256(path), (), len(pairs))
 
 
 def _pair_tokens(tokenizer: ModelTokenizer, pair: Pair, system_prompt: str) -> tuple[list[int],

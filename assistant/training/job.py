@@ -154,8 +154,8 @@ class TrainingRun:
         log = (job.job_dir / "worker.log").open("ab")
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "assistant.training.worker", str(job.job_dir)],
-                stdout=subprocess.PIPE, stderr=log, env=_worker_env(), text=True, bufsize=1)
+                worker_command(job), stdout=subprocess.PIPE, stderr=log, env=worker_env(),
+                text=True, bufsize=1)
         finally:
             log.close()
 
@@ -163,23 +163,11 @@ class TrainingRun:
         """Progress events as the worker sends them, until it exits."""
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:  # a library printing to stdout: not ours
-                continue
-            if isinstance(event, dict) and "event" in event:
+            event = parse_event(line)
+            if event is not None:
                 self.events.append(event)
                 yield event
         self.process.wait()
-        if self.result is None:
-            self.job.clean_staging()
-        else:  # finished: its checkpoint and data copy are no longer needed
-            remove_job(self.job)
-
-    @property
-    def result(self) -> dict[str, Any] | None:
-        """The final ``done`` event, once the worker finished well."""
-        return next((e for e in reversed(self.events) if e["event"] == "done"), None)
 
     def cancel(self) -> None:
         """Stop the worker; it keeps its checkpoint, so the same job can resume."""
@@ -194,18 +182,38 @@ class TrainingRun:
 
     def outcome(self) -> dict[str, Any]:
         """The ``done`` event, or :class:`TrainingError` saying why there is none."""
-        done = self.result
-        if done is not None:
-            return done
-        failure = next((e for e in reversed(self.events)
-                        if e["event"] in ("error", "cancelled")), None)
-        if failure is not None:
-            raise TrainingError(failure["message"])
-        code = self.process.returncode
-        raise TrainingError(
-            f"The training process stopped unexpectedly (exit status {code}); no adapter was "
-            f"written. Its log is {self.job.job_dir / 'worker.log'}. Start the same training "
-            "again to resume from its last checkpoint.")
+        return finish(self.job, self.events, self.process.wait())
+
+
+def worker_command(job: TrainingJob) -> list[str]:
+    """The command line of the worker process for ``job``."""
+    return [sys.executable, "-m", "assistant.training.worker", str(job.job_dir)]
+
+
+def parse_event(line: str) -> dict[str, Any] | None:
+    """One progress event from a line of the worker's output (None for anything else)."""
+    try:
+        event = json.loads(line)
+    except json.JSONDecodeError:  # a library printing to stdout: not ours
+        return None
+    return event if isinstance(event, dict) and "event" in event else None
+
+
+def finish(job: TrainingJob, events: list[dict[str, Any]], exit_code: int) -> dict[str, Any]:
+    """After the worker exited: its ``done`` event (the job folder is then removed), or
+    :class:`TrainingError` with why, once any staging file it left is removed."""
+    done = next((e for e in reversed(events) if e["event"] == "done"), None)
+    if done is not None and exit_code == 0:
+        remove_job(job)
+        return done
+    job.clean_staging()
+    failure = next((e for e in reversed(events) if e["event"] in ("error", "cancelled")), None)
+    if failure is not None:
+        raise TrainingError(failure["message"])
+    raise TrainingError(
+        f"The training process stopped unexpectedly (exit status {exit_code}); no adapter was "
+        f"written. Its log is {job.job_dir / 'worker.log'}. Start the same training again to "
+        "resume from its last checkpoint.")
 
 
 def remove_job(job: TrainingJob) -> None:
@@ -213,7 +221,8 @@ def remove_job(job: TrainingJob) -> None:
     shutil.rmtree(job.job_dir, ignore_errors=True)
 
 
-def _worker_env() -> dict[str, str]:
+def worker_env() -> dict[str, str]:
+    """The worker's environment: this checkout importable, Hugging Face offline and quiet."""
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)

@@ -207,7 +207,7 @@ def _card(job: TrainingJob, data: TrainingData, architecture: str, curve: list[l
                        "architecture": architecture},
         "data": {"kind": data.kind, "sources": [asdict(s) for s in data.sources],
                  "counts": data.counts(), "system_prompt": data.system_prompt,
-                 "notes": data.notes},
+                 "heldout": [e.origin for e in data.heldout], "notes": data.notes},
         "settings": asdict(job.settings),
         "device": device,
         "loss_curve": curve,
