@@ -304,3 +304,24 @@ def test_chat_settings_dialog_is_stored_and_used(qtbot, window, tmp_path):
         ("Answer in French.", 3, KnowledgeScope.NONE)
     send(qtbot, window, "Again")
     assert answers(window)[-1].stats.text().startswith(("1 tokens", "2 tokens", "3 tokens"))
+
+
+def test_a_new_folder_shows_its_card_while_it_is_indexed(qtbot, window, tmp_path):
+    import threading
+
+    docs = tmp_path / "notes"
+    docs.mkdir()
+    (docs / "paris.md").write_text("# Paris\n\nParis is the capital of France.")
+    window.show_panel("knowledge")
+    panel = window.panel("knowledge")
+    wait_lanes(qtbot, window)
+    release = threading.Event()
+    window.app.tasks.run("index", lambda: release.wait(30))  # indexing waits behind this
+    try:
+        panel.add_folder(str(docs))
+        qtbot.waitUntil(lambda: len(panel.cards) == 1, timeout=30000)
+        assert window.app.tasks.is_busy("index")
+        assert window.status_text.text().startswith("Indexing notes")
+    finally:
+        release.set()
+    wait_lanes(qtbot, window, 60000)
