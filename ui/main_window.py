@@ -320,7 +320,9 @@ class MainWindow(WindowActions, QMainWindow):
                 widget.refresh()
             if key == "adapters" and self.chat.session is not None:
                 widget.show_session(self.chat.session)
-            if key == "memory":
+            from ui.panels.memory import MemoryPanel
+
+            if isinstance(widget, MemoryPanel):
                 widget.undoable.connect(self.undo_bar.offer)
         return self._panel_widgets[key]
 

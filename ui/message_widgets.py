@@ -245,9 +245,10 @@ class AssistantMessage(QWidget):
         self.previous_button = tool_button("chevron-left", "The previous answer")
         self.page = label("", "StatsLine")
         self.next_button = tool_button("chevron-right", "The next answer")
+        self.version = 0  # which of the turn's answers is shown, of ``versions``
+        self.versions = 0
         self.previous_button.clicked.connect(lambda: self.version_requested.emit(self.version - 1))
         self.next_button.clicked.connect(lambda: self.version_requested.emit(self.version + 1))
-        self.version, self.versions = 0, 0
         for widget in (self.previous_button, self.page, self.next_button):
             widget.hide()
         for widget in (self.previous_button, self.page, self.next_button, self.copy_button,
@@ -272,7 +273,8 @@ class AssistantMessage(QWidget):
     def set_sources(self, sources: list[dict[str, Any]]) -> None:
         """Show the numbered sources the answer may cite (replacing any shown)."""
         while self.sources_box.count():
-            widget = self.sources_box.takeAt(0).widget()
+            item = self.sources_box.takeAt(0)
+            widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.setParent(None)
                 widget.deleteLater()

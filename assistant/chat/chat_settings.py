@@ -47,10 +47,11 @@ class ChatSettings:
     def sampling(self, defaults: GenerationSettings) -> SamplingParams:
         """The app's sampling with this chat's changes."""
         params = SamplingParams.from_settings(defaults)
-        changes = {name: value for name, value in (
-            ("temperature", self.temperature), ("top_p", self.top_p),
-            ("max_tokens", self.max_tokens)) if value is not None}
-        return dataclasses.replace(params, **changes)
+        return dataclasses.replace(
+            params,
+            temperature=params.temperature if self.temperature is None else self.temperature,
+            top_p=params.top_p if self.top_p is None else self.top_p,
+            max_tokens=params.max_tokens if self.max_tokens is None else self.max_tokens)
 
     def to_json(self) -> str:
         """The settings as a JSON object (empty when they are all the defaults)."""
