@@ -36,6 +36,7 @@ class AdaptersArea:
         self._observer: Any = None
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
+        self._catalog: AdapterCatalog | None = None  # the one the last rescan reported on
 
     @property
     def folders(self) -> list[Path]:
@@ -72,10 +73,15 @@ class AdaptersArea:
         (None when nothing changed, or no model is loaded to judge them against)."""
         if self._core.parts.loaded_model is None:
             return None
-        changes = self._core.parts.adapters.catalog.refresh()
-        if not changes:
+        catalog = self._core.parts.adapters.catalog
+        changes = catalog.refresh()
+        if catalog is not self._catalog:  # new (first use, another model): all of it is news
+            self._catalog = catalog
+            names = [i.name for i in catalog.adapters]
+        else:
+            names = [i.name for i in (*changes.added, *changes.changed, *changes.removed)]
+        if not names:
             return None
-        names = [i.name for i in (*changes.added, *changes.changed, *changes.removed)]
         return self._core.changes.publish(Change(Area.ADAPTERS, "rescanned", tuple(names)))
 
     def set_for_chat(self, session: ChatSession,

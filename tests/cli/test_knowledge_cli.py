@@ -14,7 +14,7 @@ from tests.knowledge.helpers import make_pdf
 @pytest.fixture
 def shared_embedder(embedder, monkeypatch):
     """Commands load the embedder themselves; hand them the session's (the real model)."""
-    monkeypatch.setattr("assistant.knowledge.Embedder", lambda: embedder)
+    monkeypatch.setattr("assistant.chat.assistant.Embedder", lambda: embedder)
     monkeypatch.setattr("assistant.bench.knowledge.Embedder", lambda: embedder)
     return embedder
 
@@ -62,3 +62,46 @@ def test_bench_knowledge_json_keys(shared_embedder):
     for key in ("embed_chunks_per_s", "index_chunks_per_s", "ratio", "resync_unchanged_s",
                 "query_p50_ms", "query_p95_ms", "chunks"):
         assert figures[key] > 0
+
+
+def test_ctrl_c_stops_indexing_cleanly_and_the_rerun_finishes(tmp_path, loremind_home):
+    """The first Ctrl+C lets the file in hand finish, keeps what was indexed (exit 130), and
+    leaves a store that the next run completes."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from assistant.migrations import open_database
+    from assistant.paths import app_paths
+    from tests.core.test_core import write_notes
+    from tests.knowledge.helpers import assert_consistent
+
+    folder = tmp_path / "notes"
+    write_notes(folder, 400)
+    command = [sys.executable, "-m", "assistant", "index", str(folder)]
+    env = dict(os.environ, LOREMIND_HOME=str(loremind_home))
+    root = Path(__file__).parents[2]
+    process = subprocess.Popen(command, env=env, cwd=root, stderr=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    started = time.monotonic()
+    while "Indexing" not in process.stderr.readline():  # the bar appears after the first file
+        assert time.monotonic() - started < 120 and process.poll() is None
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "Stopped" in err and "Traceback" not in err
+    store = open_database(app_paths())
+    indexed = store.count("documents", "status = 'indexed'")
+    assert 0 < indexed < 400
+    assert_consistent(store)
+
+    rerun = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True,
+                           timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{400 - indexed} added" in rerun.stdout
+    assert store.count("documents", "status = 'indexed'") == 400
+    assert_consistent(store)

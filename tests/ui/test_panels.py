@@ -196,3 +196,27 @@ def test_open_panels_follow_changes_made_elsewhere(qtbot, window, chat_model_pat
     qtbot.waitUntil(lambda: [r.info.name for r in adapters_panel.rows
                              if isinstance(r, AdapterRow)] == ["style"], timeout=30000)
     assert window.panels.currentWidget() is adapters_panel  # nothing was reopened
+
+
+def test_indexing_stops_from_the_knowledge_panel(qtbot, window, tmp_path):
+    from tests.core.test_core import write_notes
+    from tests.knowledge.helpers import assert_consistent
+
+    docs = tmp_path / "many"
+    write_notes(docs, 300)
+    window.show_panel("knowledge")
+    panel = window.panel("knowledge")
+    panel.add_folder(str(docs))
+    qtbot.waitUntil(lambda: panel.cancel_button.isVisible()
+                    and "files" in panel.progress_label.text(), timeout=60000)
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(panel.indexed, timeout=60000):
+        pass
+    wait_lanes(qtbot, window)
+    assert "stopped" in window.status_text.text()
+    assert not panel.cancel_button.isVisible()
+    store = window.app.core.parts.store
+    assert 0 < store.count("documents", "status = 'indexed'") < 300
+    assert_consistent(store)
+    card_text = " ".join(w.text() for w in panel.cards[0].findChildren(type(window.title)))
+    assert "indexed" in card_text  # the panel shows what was kept
