@@ -139,6 +139,7 @@ class FirstRunDialog(QDialog):
         self.download.setEnabled(True)
         if self.downloads.is_active(entry.name):
             self._show_downloading(True)
+        self.adjustSize()  # wrapped text arrived: grow to fit it
 
     # -- the recommended download --------------------------------------------------------------
 
@@ -162,6 +163,7 @@ class FirstRunDialog(QDialog):
         if downloading:
             self.progress.setRange(0, 0)
             self.progress_text.setText("Connecting…")
+        self.adjustSize()  # the progress rows come and go
 
     def _progressed(self, name: str, progress: Progress) -> None:
         if self.entry is None or name != self.entry.name:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from assistant.config import GpuLayers
 from assistant.models import ModelProfile
 from ui.message_widgets import label
 from ui.model_downloads import model_manager
@@ -64,10 +65,16 @@ class ModelSettingsDialog(QDialog):
         layout.addWidget(buttons)
 
     def profile(self) -> ModelProfile:
-        """What the dialog shows, as the model's own settings."""
-        layers = self.gpu_layers.value()
-        return ModelProfile(self.context.value(), "auto" if layers == AUTO_LAYERS else layers,
-                            self.system_prompt.toPlainText().strip() or None)
+        """What the dialog shows, as the model's own settings; a value equal to the general
+        setting is left out, so that it keeps following the general settings."""
+        general = self.app.settings
+        value = self.gpu_layers.value()
+        layers: GpuLayers = "auto" if value == AUTO_LAYERS else value
+        prompt = self.system_prompt.toPlainText().strip()
+        return ModelProfile(
+            None if self.context.value() == general.model.context_size else self.context.value(),
+            None if layers == general.model.gpu_layers else layers,
+            None if prompt in ("", general.generation.system_prompt.strip()) else prompt)
 
     def accept(self) -> None:
         """Keep the settings for this model (applied now when it is the one in use)."""

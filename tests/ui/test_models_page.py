@@ -33,12 +33,14 @@ def test_models_page_downloads_cancels_resumes_and_uses(window, app, served, qtb
     served.throttle_bytes_per_s = 3_000_000
     window.show_panel("models")
     page = window.panel("models")
-    qtbot.waitUntil(lambda: "qwen2.5-0.5b" in page.cards, timeout=WAIT_MS)
-    assert "RAM" in page.machine_line.text() and "demo" in page.in_use_line.text()
 
     def card():  # cards are rebuilt whenever the page refreshes
         return page.cards["qwen2.5-0.5b"]
 
+    # a card added to a shown layout appears on the next turn of the event loop
+    qtbot.waitUntil(lambda: "qwen2.5-0.5b" in page.cards and card().isVisible(),
+                    timeout=WAIT_MS)
+    assert "RAM" in page.machine_line.text() and "demo" in page.in_use_line.text()
     assert card().download.isVisibleTo(page) and not card().use.isVisibleTo(page)
     card().download.click()
     qtbot.waitUntil(lambda: "left" in card().progress_text.text(), timeout=WAIT_MS)
@@ -94,3 +96,22 @@ def test_first_run_uses_a_gguf_file_the_user_has(app, qtbot, tiny_model_path, fi
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT_MS)
     qtbot.waitUntil(lambda: loaded_file(app) == tiny_model_path.name, timeout=WAIT_MS)
     assert "imported" in load_settings(app_paths().config_file).model.path
+
+
+def test_per_model_settings_keep_only_what_differs(app, qtbot, tiny_model_path, file_keyring):
+    from ui.model_downloads import model_manager
+    from ui.model_settings import ModelSettingsDialog
+
+    manager = model_manager(app)
+    model = manager.import_file(tiny_model_path, "tiny")
+    dialog = ModelSettingsDialog(app, model.path, "tiny")
+    qtbot.addWidget(dialog)
+    assert dialog.gpu_layers.text() == "auto"  # the general setting, shown as is
+    dialog.context.setValue(1024)
+    dialog.system_prompt.setPlainText("Answer like a pirate.")
+    dialog.accept()
+    profile = manager.profile(model.path)
+    assert (profile.context_size, profile.gpu_layers) == (1024, None)
+    assert profile.system_prompt == "Answer like a pirate."
+    settings = manager.settings_using(model.path)
+    assert settings.model.context_size == 1024 and settings.model.gpu_layers == "auto"
