@@ -123,6 +123,14 @@ def import_model(file: Path, name: str | None) -> None:
     click.echo(f"Use it with: loremind models use {model.name}")
 
 
+@models.command("download-worker", hidden=True)
+def download_worker() -> None:
+    """Run one download for the app (its request arrives on stdin, its events leave on stdout)."""
+    from assistant.models.worker import main as run_worker
+
+    sys.exit(run_worker())
+
+
 @models.group()
 def token() -> None:
     """The Hugging Face token for gated models, kept in the system keyring."""

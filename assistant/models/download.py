@@ -73,6 +73,14 @@ def hub_endpoint() -> str:
     return os.environ.get("HF_ENDPOINT", DEFAULT_ENDPOINT).rstrip("/")
 
 
+def worker_command() -> list[str]:
+    """How to start the worker: the hidden ``models download-worker`` command, through this
+    Python, or through the bundle's own executable in a PyInstaller build."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "models", "download-worker"]
+    return [sys.executable, "-m", "assistant", "models", "download-worker"]
+
+
 def format_duration(seconds: float) -> str:
     """``45 s``, ``3 min 20 s``, ``1 h 05 min``."""
     seconds = max(0, int(seconds))
@@ -116,9 +124,8 @@ class DownloadJob:
         with self._lock:
             if self._cancelled.is_set():
                 return None
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "assistant.models.download_worker"], stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, env=self._worker_env())
+            self._process = subprocess.Popen(worker_command(), stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, env=self._worker_env())
         process = self._process
         assert process.stdin is not None and process.stdout is not None
         if self._outside_cancel is not None:

@@ -1,6 +1,6 @@
 """The download worker: a child process that fetches one model file from the Hugging Face hub.
 
-Run as ``python -m assistant.models.download_worker``; it reads one JSON request line on stdin
+Started as ``loremind models download-worker`` (hidden); it reads one JSON request line on stdin
 and writes JSON event lines on stdout (``metadata``, ``progress``, ``verifying``, ``done`` or
 ``error``).
 
@@ -113,7 +113,7 @@ def fetch(request: FetchRequest, emit: Emit) -> None:
     with _mapped_errors(request, downloading=True, part=part), part.open("ab") as out:
         if meta.size is None or have < meta.size:
             http_get(location, out, resume_size=have, headers=headers, expected_size=meta.size,
-                     tqdm_class=reporter)  # type: ignore[arg-type]
+                     tqdm_class=reporter)
     emit({"event": "verifying"})
     actual = _sha256(part)
     if expected_sha is not None and actual != expected_sha:
