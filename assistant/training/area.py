@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.core.changes import Area, Change
+from assistant.errors import TrainingError
 from assistant.training.card import delete_adapter, read_card
 from assistant.training.chat_examples import ChatExamples
 from assistant.training.data import TrainingData
@@ -41,7 +42,16 @@ class TeachArea:
         self._core = core
 
     def model_file(self) -> Path:
-        """The GGUF file adapters are trained for: the model in use."""
+        """The GGUF file adapters are trained for: the local model loaded, else the configured
+        one (a model on a server cannot be trained here: its file is not on this machine)."""
+        from assistant.engine.model import LocalModel
+
+        loaded = self._core.parts.loaded_model
+        if isinstance(loaded, LocalModel):
+            return loaded.path
+        if loaded is not None:
+            raise TrainingError(f"The model in use runs on {loaded.engine_label}; adapters "
+                                "are trained for a local GGUF model. Switch to one first.")
         return self._core.models.model_file()
 
     def prepare(self, source: TeachSource, settings: LoraSettings) -> TrainingData:

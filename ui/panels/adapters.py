@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Any
 from assistant.engine.adapter_reasons import plain_reason
 from ui.message_widgets import label
 from ui.panels.base import Panel, scrolling
-from ui.qt import QCheckBox, QFrame, QHBoxLayout, QSlider, Qt, QVBoxLayout, QWidget
+from ui.qt import (
+    QCheckBox,
+    QFrame,
+    QHBoxLayout,
+    QMessageBox,
+    QPushButton,
+    QSlider,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+)
 from ui.tasks import BackgroundOp
 
 if TYPE_CHECKING:
@@ -92,7 +102,13 @@ class AdaptersPanel(Panel):
         self.body.addWidget(scrolling(inner), 1)
         self.folder_hint = label("", "Hint", wrap=True)
         self.body.addWidget(self.folder_hint)
+        self.teach_button = QPushButton("Teach a new adapter…")
+        self.teach_button.setToolTip("Train an adapter on texts or example answers you choose")
+        self.teach_button.clicked.connect(self.open_teach)
+        self.body.addWidget(self.teach_button)
         self._adapters: list[Any] = []
+        self._cards: dict[Any, dict[str, Any]] = {}  # adapter path -> its card (trained here)
+        self.teach_dialog: Any = None
 
     def show_session(self, session: ChatSession) -> None:
         """Show the adapters of ``session``."""
@@ -106,12 +122,29 @@ class AdaptersPanel(Panel):
             return
         adapters = self.app.core.adapters
 
-        def shown(found: list[Any]) -> None:
+        teach = self.app.core.teach
+
+        def listed() -> tuple[list[Any], dict[Any, dict[str, Any]]]:
+            found = adapters.list()
+            cards = {info.path: teach.card(info.path) for info in found}
+            return found, {path: card for path, card in cards.items() if card}
+
+        def shown(result: tuple[list[Any], dict[Any, dict[str, Any]]]) -> None:
+            found, self._cards = result
             self._adapters = found
             self.folder_hint.setText("Folders: " + ", ".join(str(f) for f in adapters.folders))
             self._fill()
 
-        BackgroundOp(self, adapters.list, shown).run(self.app.tasks, "db")
+        BackgroundOp(self, listed, shown).run(self.app.tasks, "db")
+
+    def open_teach(self) -> None:
+        """Open the Teach dialog; a trained adapter shows up here through the core's change."""
+        from ui.teach_dialog import TeachDialog
+
+        if self.teach_dialog is None:
+            self.teach_dialog = TeachDialog(self.app, self.window())
+        self.teach_dialog.show()
+        self.teach_dialog.raise_()
 
 
     def _fill(self) -> None:
@@ -129,6 +162,9 @@ class AdaptersPanel(Panel):
         for info in self._adapters:
             row = AdapterRow(info, info.name in chosen, chosen.get(info.name, 1.0),
                              self._store_choice)
+            card = self._cards.get(info.path)
+            if card:
+                _show_card(row, card)
             self.rows.append(row)
             self.list.insertWidget(self.list.count() - 1, row)
 
@@ -146,6 +182,26 @@ class AdaptersPanel(Panel):
                   if isinstance(row, AdapterRow) and row.check.isChecked()]
         BackgroundOp(self, lambda: adapters.set_for_chat(session, chosen)).run(
             self.app.tasks, "model")
+
+
+def _show_card(row: AdapterRow, card: dict[str, Any]) -> None:
+    """A trained adapter's card on its row: the result in one line, the whole card on demand."""
+    from assistant.training.card import card_lines
+
+    lines = card_lines(card)
+    before, after = card.get("heldout_loss_before"), card.get("heldout_loss_after")
+    summary = f"Trained here on {card.get('data', {}).get('counts', {}).get('examples', 0)} " \
+              "examples"
+    if before is not None and after is not None:
+        summary += f" · held-out loss {before:.2f} → {after:.2f}"
+    layout = row.layout()
+    layout.addWidget(label(summary, "Count", wrap=True))
+    button = QPushButton("Card…")
+    button.setObjectName("CardButton")
+    button.clicked.connect(lambda: QMessageBox.information(
+        row, f"Adapter card: {row.info.name}", "\n".join(lines)))
+    layout.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
+    row.card_text = "\n".join(lines)
 
 
 class AdapterRowPlaceholder(QFrame):
