@@ -202,31 +202,32 @@ def _translate(exc: Exception, request: FetchRequest, downloading: bool,
     page = f"{request.endpoint.rstrip('/')}/{request.repo}"
     token_hint = "Add your Hugging Face token with: loremind models token set"
     status = exc.response.status_code if isinstance(exc, HfHubHTTPError) else None
-    if isinstance(exc, GatedRepoError) or (status == 401 and not request.token):
+    if isinstance(exc, GatedRepoError):
         if status == 403:
             return AccessDeniedError(
                 f"{request.repo} is gated and your token's account has no access yet. Accept "
                 f"its licence at {page}, then try again.")
-        if request.token:
-            return TokenRequiredError(f"Hugging Face refused your token for {request.repo}. "
-                                      f"Check it at {request.endpoint}/settings/tokens. "
-                                      f"{token_hint}")
-        return TokenRequiredError(
-            f"{request.repo} needs a Hugging Face token (it is gated: accept its licence at "
-            f"{page} first). {token_hint}")
+        if not request.token:
+            return TokenRequiredError(
+                f"{request.repo} needs a Hugging Face token (it is gated: accept its licence "
+                f"at {page} first). {token_hint}")
     if isinstance(exc, (RevisionNotFoundError, RemoteEntryNotFoundError)) or status == 404:
         return RemoteFileMissingError(
             f"Hugging Face has no file {request.file} in {request.repo} (revision "
             f"{request.revision}). The catalogue may be out of date; update Loremind.")
-    if isinstance(exc, RepositoryNotFoundError):
+    if isinstance(exc, RepositoryNotFoundError) and not isinstance(exc, GatedRepoError):
         return RemoteFileMissingError(
             f"Hugging Face did not find the repository {request.repo}, or it is private. "
-            f"Check the name; for a private model, {token_hint.lower()}.")
+            f"Check the name; for a private model, {token_hint[0].lower()}{token_hint[1:]}.")
     if status == 401:
-        return TokenRequiredError(f"Hugging Face refused your token for {request.repo}. "
-                                  f"{token_hint}")
+        if request.token:
+            return TokenRequiredError(f"Hugging Face refused your token for {request.repo}. "
+                                      f"Check it at {request.endpoint}/settings/tokens. "
+                                      f"{token_hint}")
+        return TokenRequiredError(f"{request.repo} needs a Hugging Face token. {token_hint}")
     if status == 403:
-        return AccessDeniedError(f"Hugging Face denied access to {request.repo}: {exc}")
+        return AccessDeniedError(f"Hugging Face denied your account access to {request.repo}. "
+                                 f"Check its page, {page}.")
     if isinstance(exc, HfHubHTTPError):
         return DownloadError(f"Hugging Face answered with an error ({status}) for "
                              f"{request.repo}: try again later.")

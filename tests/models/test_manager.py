@@ -184,3 +184,16 @@ def test_use_explains_what_is_missing(tmp_path):
         models.use(str(not_gguf))
     with pytest.raises(ModelError, match="no model called"):
         models.pull("no-such-model")
+
+
+def test_a_missing_file_or_repository_is_named(hub, model_bytes):
+    from assistant.models.errors import RemoteFileMissingError
+
+    del hub.files[QWEN]
+    hub.add(QWEN[0], "README.md", b"# not the model")
+    models = manager()
+    with pytest.raises(RemoteFileMissingError, match="has no file Qwen2.5-0.5B"):
+        models.pull(QWEN_NAME)
+    with pytest.raises(RemoteFileMissingError, match="did not find the repository"):
+        models.pull("llama-3.2-1b")  # a repository this hub does not have
+    assert partial_files() == []
