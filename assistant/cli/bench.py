@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from assistant.cli.app import main, reports_errors
+from assistant.cli.app import cli_context, main, reports_errors
 
 
 @main.group()
@@ -50,3 +50,19 @@ def bench_retrieval(eval_file: Path | None, home: Path | None, reindex: bool, mi
     print_result(result, as_json)
     for miss in listed:
         click.echo(json.dumps(miss))
+
+
+@bench.command("train")
+@click.option("--steps", type=click.IntRange(2, 10_000), default=12, show_default=True,
+              help="Training steps, for the app's loop and for the plain PEFT loop alike.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@reports_errors
+def bench_train(steps: int, as_json: bool) -> None:
+    """Teach's training loop against a plain PEFT loop on the same data, and the held-out loss
+    (llama.cpp) without and with the adapter it wrote."""
+    from assistant.bench.train import run_train_bench
+
+    if not as_json:
+        click.echo("Running the training benchmark (minutes on a CPU)…", err=True)
+    print_result(run_train_bench(steps=steps, threads=cli_context().settings.model.threads),
+                 as_json)
