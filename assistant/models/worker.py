@@ -200,7 +200,8 @@ def _translate(exc: Exception, request: FetchRequest, downloading: bool,
 
     host = urlsplit(request.endpoint).netloc or request.endpoint
     page = f"{request.endpoint.rstrip('/')}/{request.repo}"
-    token_hint = "Add your Hugging Face token with: loremind models token set"
+    token_hint = ("Add your Hugging Face token on the Models page (Hugging Face token…) or "
+                  "with: loremind models token set")
     status = exc.response.status_code if isinstance(exc, HfHubHTTPError) else None
     if isinstance(exc, GatedRepoError):
         if status == 403:

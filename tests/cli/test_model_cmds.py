@@ -17,6 +17,7 @@ from assistant.paths import app_paths
 from tests.models.conftest import GATED, closed_port_url, file_keyring, hub, model_bytes
 
 __all__ = ["file_keyring", "hub", "model_bytes"]  # fixtures shared with tests/models
+pytestmark = pytest.mark.usefixtures("file_keyring")  # never the real keyring
 LIST_KEYS = {"name", "repo", "file", "size_bytes", "params", "context_length", "license", "fits",
              "installed", "recommended"}
 

@@ -9,7 +9,8 @@ from assistant.models import load_catalogue
 from assistant.paths import app_paths
 from tests.models.conftest import file_keyring, hub, model_bytes
 
-pytestmark = pytest.mark.gui
+# the file keyring everywhere: the page asks whether a token is stored
+pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("file_keyring")]
 __all__ = ["file_keyring", "hub", "model_bytes"]  # fixtures shared with tests/models
 WAIT_MS = 30000
 
