@@ -45,6 +45,8 @@ class ModelSettings:
     gpu_layers: GpuLayers = "auto"
     engine: Literal["local", "remote"] = "local"
     remote: RemoteSettings = field(default_factory=RemoteSettings)
+    # Saved KV states of recently used chats (going back to one does not re-read it).
+    chat_state_mb: int = 512
 
 
 @dataclass

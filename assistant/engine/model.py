@@ -23,6 +23,7 @@ import llama_cpp
 
 from assistant.config import GenerationSettings, GpuLayers, ModelSettings
 from assistant.defaults import embedded_chat_model
+from assistant.engine.chat_states import MB, ChatStates, capture, restore
 from assistant.engine.chat_template import ChatTemplate, Message
 from assistant.engine.gguf_file import GGUFFile, validate_model_file
 from assistant.errors import ContextOverflowError, ModelError
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 _llama_log = logging.getLogger("assistant.engine.llama_cpp")
 # ggml levels: 1 debug, 2 info (chatty: kept at debug), 3 warning, 4 error, 5 continuation.
 _LLAMA_LEVELS = {3: logging.WARNING, 4: logging.ERROR}
+# A dropped block of history is skipped by shifting the cache only when the prompt's next
+# tokens match this many cached ones (a chance match of a few tokens is not the same text).
+SHIFT_PROBE_TOKENS = 16
 
 
 @llama_cpp.llama_log_callback
@@ -120,11 +124,15 @@ class TokenStream:
 class LocalModel:
     """A loaded GGUF chat model. Create it with :meth:`load`; ``close`` frees its memory."""
 
-    def __init__(self, llama: llama_cpp.Llama, info: GGUFFile, report: LoadReport) -> None:
+    def __init__(self, llama: llama_cpp.Llama, info: GGUFFile, report: LoadReport,
+                 chat_state_mb: int = 512) -> None:
         self.llama = llama
         self.info = info
         self.report = report
         self.lock = threading.RLock()
+        # Saved KV states of chats left for another one; see :meth:`enter_chat`.
+        self.chat_states = ChatStates(chat_state_mb * MB)
+        self._cache_owner: Hashable | None = None
         self._vocab = llama_cpp.llama_model_get_vocab(llama.model)
         bos, eos = llama.token_bos(), llama.token_eos()
         self.template = ChatTemplate(
@@ -146,6 +154,7 @@ class LocalModel:
         threads: int = 0,
         gpu_layers: GpuLayers = "auto",
         seed: int = -1,
+        chat_state_mb: int = 512,
     ) -> LocalModel:
         """Validate and load ``path`` (the embedded model when None), placing layers on the GPU
         according to ``gpu_layers``: "auto" tries all layers, then fewer, then the CPU."""
@@ -177,7 +186,7 @@ class LocalModel:
             chosen = n_layers if (layers < 0 and supported) else (layers if supported else 0)
             report = LoadReport(supported, chosen, tuple(attempts))
             log.info("Loaded %s (%s GPU layers, context %s)", path, chosen, context_size)
-            return cls(llama, info, report)
+            return cls(llama, info, report, chat_state_mb)
         raise ModelError(
             f"llama.cpp could not load {path.name} ({'; '.join(attempts)}). The file may be "
             "damaged, or the machine may lack the memory for it: try a smaller context size or "
@@ -193,6 +202,7 @@ class LocalModel:
             threads=settings.threads,
             gpu_layers=settings.gpu_layers,
             seed=seed,
+            chat_state_mb=settings.chat_state_mb,
         )
 
     def close(self) -> None:
@@ -232,13 +242,6 @@ class LocalModel:
 
         return generate_json(self, messages, schema, max_tokens)
 
-    def leave_chat(self, key: Hashable) -> None:
-        """Another chat takes over (this engine keeps no per-chat state yet)."""
-
-    def enter_chat(self, key: Hashable) -> bool:
-        """Nothing was kept for ``key`` (this engine keeps no per-chat state yet)."""
-        return False
-
     def render(self, messages: Sequence[Message], add_generation_prompt: bool = True) -> str:
         """The prompt text for ``messages`` in the model's chat format."""
         return self.template.render(messages, add_generation_prompt)
@@ -265,6 +268,28 @@ class LocalModel:
         active adapters changed)."""
         with self.lock:
             self.llama.reset()
+            self._cache_owner = None
+
+    def leave_chat(self, key: Hashable) -> None:
+        """Before answering chat ``key``: save the KV state of the chat the cache holds now, if
+        it is another one (``key`` names a chat and its adapter set), so that going back to it
+        does not read it again."""
+        with self.lock:
+            owner = self._cache_owner
+            if owner is None or owner == key or self.llama.n_tokens == 0:
+                return
+            self.chat_states.put(owner, capture(self.llama))
+
+    def enter_chat(self, key: Hashable) -> bool:
+        """Make chat ``key`` the owner of the cache, restoring its saved state when the cache
+        holds something else; True when a state was restored. Call it after the chat's
+        adapters are applied: applying another set drops the cache."""
+        with self.lock:
+            if self._cache_owner == key:
+                return False
+            self._cache_owner = key
+            state = self.chat_states.take(key)
+            return state is not None and restore(self.llama, state)
 
     @contextmanager
     def preserving_cache(self) -> Iterator[None]:
@@ -272,22 +297,11 @@ class LocalModel:
         prompt: the KV cells of sequence 0 and the token history are copied and put back.
         Only the used cells are copied, unlike ``Llama.save_state`` which also copies logits."""
         with self.lock:
-            llama = self.llama
-            ctx = llama.ctx
-            size = llama_cpp.llama_state_seq_get_size(ctx, 0)
-            saved = (ctypes.c_uint8 * size)()
-            used = llama_cpp.llama_state_seq_get_data(ctx, saved, size, 0)
-            n_tokens = llama.n_tokens
-            input_ids = llama.input_ids[:n_tokens].copy()
+            saved = capture(self.llama)
             try:
                 yield
             finally:
-                llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(ctx), True)
-                restored = n_tokens and llama_cpp.llama_state_seq_set_data(ctx, saved, used, 0)
-                llama.n_tokens = n_tokens if restored else 0
-                llama.input_ids[:n_tokens] = input_ids
-                # The logits on hand belong to the side task: the next generate must decode.
-                llama._requires_eval = True
+                restore(self.llama, saved)
 
     # -- generation ---------------------------------------------------------------------------
 
@@ -339,7 +353,9 @@ class LocalModel:
     ) -> Iterator[str]:
         with self.lock:
             started = time.perf_counter()
-            stats.evaluated_tokens = len(prompt) - self._reusable_prefix(prompt)
+            self._skip_dropped_history(prompt)
+            evaluated_before = self._evaluated_count()
+            first = True
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             held = ""  # text that may be the start of a stop string
             reason = "length"
@@ -355,8 +371,10 @@ class LocalModel:
             )
             try:
                 for token in tokens:
-                    if not stats.completion_ids:
+                    if first:  # only the prompt has been evaluated so far
+                        first = False
                         stats.ttft_s = time.perf_counter() - started
+                        stats.evaluated_tokens = self._evaluated_count() - evaluated_before
                     if cancel is not None and cancel.is_set():
                         reason = "cancelled"
                         break
@@ -382,6 +400,41 @@ class LocalModel:
                 stats.seconds = time.perf_counter() - started
                 stats.finish_reason = reason
 
+    def _evaluated_count(self) -> int:
+        """Tokens llama.cpp has decoded in this context, by its own counters (batches of one
+        token count as ``n_eval``, longer ones as ``n_p_eval``)."""
+        perf = llama_cpp.llama_perf_context(self.llama.ctx)
+        # llama.cpp reports at least 1 of each (it divides by them); no time spent means 0.
+        prompt = int(perf.n_p_eval) if perf.t_p_eval_ms > 0 else 0
+        single = int(perf.n_eval) if perf.t_eval_ms > 0 else 0
+        return prompt + single
+
+    def _skip_dropped_history(self, prompt: list[int]) -> None:
+        """When ``prompt`` is the cached tokens with a block cut out after their common prefix
+        (the oldest turns dropped to fit the context), remove that block from the cache and
+        shift what follows into place (llama.cpp's context shift), so the kept history is
+        not evaluated again."""
+        llama = self.llama
+        cached = llama.input_ids[: llama.n_tokens].tolist()
+        start = common_prefix(cached, prompt)
+        probe = prompt[start:start + SHIFT_PROBE_TOKENS]
+        if len(probe) < SHIFT_PROBE_TOKENS or start >= len(cached):
+            return
+        memory = llama_cpp.llama_get_memory(llama.ctx)
+        if not llama_cpp.llama_memory_can_shift(memory):
+            return
+        resume, kept = _longest_match(cached, prompt[start:], probe, start + 1)
+        if resume < 0:
+            return
+        gap = resume - start
+        llama_cpp.llama_memory_seq_rm(memory, 0, start, resume)
+        llama_cpp.llama_memory_seq_rm(memory, 0, resume + kept, -1)
+        llama_cpp.llama_memory_seq_add(memory, 0, resume, resume + kept, -gap)
+        llama.input_ids[start:start + kept] = cached[resume:resume + kept]
+        llama.n_tokens = start + kept
+        llama._requires_eval = True
+        log.debug("Context shift: dropped %d cached tokens, kept %d", gap, kept)
+
     def _reusable_prefix(self, prompt: list[int]) -> int:
         """How many leading prompt tokens llama-cpp-python will take from the KV cache
         (mirrors ``Llama.generate``: one token is always evaluated to get fresh logits)."""
@@ -402,6 +455,21 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
             break
         n += 1
     return n
+
+
+def _longest_match(tokens: list[int], wanted: list[int], probe: list[int], start: int
+                   ) -> tuple[int, int]:
+    """Where in ``tokens`` (at or after ``start``) the longest run of ``wanted``'s first
+    tokens begins, and its length; (-1, 0) when ``probe`` (``wanted``'s start) is nowhere.
+    Chats repeat text (the same source in two turns), so the first occurrence may be short."""
+    best, best_length = -1, 0
+    first = probe[0]
+    for index in range(start, len(tokens) - len(probe) + 1):
+        if tokens[index] == first and tokens[index:index + len(probe)] == probe:
+            length = common_prefix(tokens[index:], wanted)
+            if length > best_length:
+                best, best_length = index, length
+    return best, best_length
 
 
 def _split_at_stop(text: str, stop: Sequence[str]) -> tuple[str, str, bool]:

@@ -1,0 +1,97 @@
+"""Prompts that keep llama.cpp's cache: follow-up turns, chats that outgrow the context, and
+going back to a chat, measured with llama.cpp's own counters on the real embedded model."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.bench.documents import DOCUMENTS, MEMORIES, QUESTIONS, write_documents
+from assistant.bench.engine import ChatRun
+from assistant.chat.assistant import Assistant
+from assistant.config import Settings
+from assistant.engine import LocalModel, SamplingParams
+from assistant.knowledge.indexer import Indexer
+from assistant.paths import app_paths
+
+pytestmark = pytest.mark.slow
+REPLY = SamplingParams.greedy(24)
+
+
+@pytest.fixture
+def assistant(embedded_model, embedder, store, tmp_path):
+    embedded_model.drop_cache()
+    embedded_model.chat_states.clear()
+    folder = tmp_path / "docs"
+    write_documents(folder)
+    Indexer(store, embedder).sync(folder)
+    assistant = Assistant(Settings(), app_paths(), model=embedded_model, embedder=embedder,
+                          store=store)
+    for text in MEMORIES:
+        assistant.memory.remember(text)
+    return assistant
+
+
+def test_follow_ups_with_sources_and_memories_evaluate_only_their_new_tokens(assistant):
+    run = ChatRun(assistant, assistant.new_session())
+    turns = [run.ask(text, REPLY) for text in QUESTIONS[:3]]
+    answers = [m for m in run.session.messages if m.role == "assistant"]
+    assert all(a.sources for a in answers), "each turn was given sources"
+    assert all(len(a.memories_used) == len(MEMORIES) for a in answers)
+    assert turns[0].stats.evaluated_tokens == turns[0].stats.prompt_tokens
+    for turn in turns[1:]:
+        assert turn.stats.prompt_tokens - turn.new_tokens >= turns[0].stats.prompt_tokens
+        assert abs(turn.stats.evaluated_tokens - turn.new_tokens) <= 8, turn.stats
+    stored = assistant.conversations.get(run.session.id)
+    question = stored.messages[0]
+    assert question.text == QUESTIONS[0]
+    assert question.sent_text.endswith(QUESTIONS[0]) and "[1]" in question.sent_text
+
+
+def test_a_new_memory_is_appended_and_the_chat_keeps_the_ones_it_used(assistant):
+    run = ChatRun(assistant, assistant.new_session())
+    run.ask(QUESTIONS[0], REPLY)
+    first = [m["text"] for m in run.session.messages[-1].memories_used]
+    assistant.memory.remember("I am allergic to peanuts.")
+    run.ask(QUESTIONS[1], REPLY)
+    second = [m["text"] for m in run.session.messages[-1].memories_used]
+    assert second[: len(first)] == first
+    assert second[-1] == "I am allergic to peanuts."
+
+
+def test_a_chat_past_the_context_sheds_history_without_reading_it_again(embedder, store):
+    model = LocalModel.load(context_size=1024)
+    try:
+        assistant = Assistant(Settings(), app_paths(), model=model, embedder=embedder,
+                              store=store)
+        run = ChatRun(assistant, assistant.new_session(temporary=True))
+        texts = list(DOCUMENTS.values())
+        overflowed = []
+        for n in range(10):
+            text = f"Summarise this in one line:\n{texts[n % len(texts)][:700]}"
+            turn = run.ask(text, REPLY)
+            if turn.stats.dropped_turns:
+                overflowed.append(turn)
+            if len(overflowed) == 3:
+                break
+        assert len(overflowed) == 3, "the chat never outgrew the context"
+        for turn in overflowed:
+            assert turn.stats.evaluated_tokens <= turn.new_tokens + 8, turn.stats
+            assert turn.stats.evaluated_tokens < turn.stats.prompt_tokens / 2
+    finally:
+        model.close()
+
+
+def test_going_back_to_a_chat_restores_its_state_and_answers_as_a_full_reading(assistant):
+    first = ChatRun(assistant, assistant.new_session(temporary=True))
+    other = ChatRun(assistant, assistant.new_session(temporary=True))
+    first.ask(QUESTIONS[0], REPLY)
+    other.ask(QUESTIONS[4], REPLY)
+    assert len(assistant.model.chat_states) == 1, "the first chat's state was kept"
+    restored = first.ask(QUESTIONS[1], REPLY)
+    assert restored.stats.evaluated_tokens <= restored.new_tokens + 8
+
+    # The same turn again from an empty cache: the greedy answer must not change.
+    assistant.model.drop_cache()
+    again = first.ask("", REPLY, regenerate=True)
+    assert again.stats.evaluated_tokens == again.stats.prompt_tokens
+    assert again.text == restored.text
