@@ -37,9 +37,10 @@ LONG_ANSWER = (
     "unit=celsius&window=15m\n```\n\n"
     "The beans come from Kiboko Roasters in Nairobi every Tuesday, and the café opens at "
     "7:30 on weekdays [4]. " * 2)
+# ASCII only: xdotool drops characters the Xvfb keymap lacks ("café" arrived as "caf").
 QUESTIONS = ("At what temperature should we brew espresso, and for how long?",
              "And which supplier delivers the beans, on which day of the week, and is the "
-             "delivery ever late when the café opens early on a weekday morning?")
+             "delivery ever late when the cafe opens early on a weekday morning?")
 
 
 def write_documents(folder: Path) -> None:
