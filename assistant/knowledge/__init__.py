@@ -12,13 +12,12 @@ from assistant.knowledge.indexer import (
     ProgressCallback,
     SyncReport,
 )
-from assistant.knowledge.parsers import DocumentSkipped, ParsedDocument, Section, parser_for
+from assistant.knowledge.parsers import ParsedDocument, Section, Skipped, parser_for
 from assistant.knowledge.search import SearchResult, search_knowledge
 from assistant.knowledge.watcher import FolderWatcher
 
 __all__ = [
     "Chunk",
-    "DocumentSkipped",
     "Embedder",
     "EmbedderChangedError",
     "FileRules",
@@ -29,6 +28,7 @@ __all__ = [
     "ProgressCallback",
     "SearchResult",
     "Section",
+    "Skipped",
     "SyncReport",
     "chunk_document",
     "parser_for",

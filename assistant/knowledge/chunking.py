@@ -15,6 +15,7 @@ from assistant.knowledge.parsers import ParsedDocument
 
 TARGET_TOKENS = 200
 OVERLAP_TOKENS = 28  # about 14% of the target: a sentence or two carried into the next chunk
+LEAD_WORDS = 24  # a title line and a one-sentence summary, ~10% of a chunk's word pieces
 SEPARATOR = "\n\n"  # between sections in the document's full text (chunk offsets refer to it)
 _UNIT = re.compile(r"[^\n]*?(?:[.!?](?=\s)|\n|$)")  # a sentence, or a line without one
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -69,6 +70,24 @@ def chunk_document(doc: ParsedDocument, counter: TokenCounter,
                                     offset + start + lead, offset + start + lead + len(text)))
         offset += len(section.text) + len(SEPARATOR)
     return _enforce_limit(chunks, inexact, counter)
+
+
+def embedding_text(chunk: Chunk, lead: str = "") -> str:
+    """What is embedded for a chunk: its heading trail, what its document is about, its text.
+
+    A passage from a reference page ("Specifies that the file contains a header line") rarely
+    names what it is about; its trail ("COPY > Parameters") and its page's opening words
+    ("COPY — copy data between a file and a table") do. The stored text stays the passage.
+    """
+    flat = " ".join(chunk.text.split())
+    context = [part for part in (chunk.heading, lead) if part and part not in flat]
+    return "\n".join([*context, chunk.text])
+
+
+def document_lead(first: Chunk) -> str:
+    """A document's opening words (from its first chunk): a summary most documents begin with."""
+    words = first.text.split()
+    return " ".join(words[:LEAD_WORDS])
 
 
 def full_text(doc: ParsedDocument) -> str:

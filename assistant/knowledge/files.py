@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.errors import DocumentError
-from assistant.knowledge.parsers import PARSERS, DocumentSkipped
+from assistant.knowledge.parsers import PARSERS, Skipped
+from assistant.statuses import DocumentStatus
 
 TEMP_SUFFIXES = (".tmp", ".temp", ".swp", ".swo", ".swx", ".part", ".crdownload", ".bak", "~")
 TEMP_PREFIXES = (".", "~$", "#", ".#")
@@ -60,7 +61,8 @@ class Scan:
     """What a walk found: files with their stat, and paths that could not be walked, with why."""
 
     files: dict[str, os.stat_result] = field(default_factory=dict)
-    problems: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> (status, reason)
+    # path -> (status, reason): files seen but not readable as documents
+    problems: dict[str, tuple[DocumentStatus, str]] = field(default_factory=dict)
 
 
 def extension(path: Path) -> str:
@@ -109,23 +111,25 @@ def _visit(path: Path, folder: Path, rules: FileRules, result: Scan,
         return
     if not has_storable_name(path):
         if extension(path) in PARSERS or path.is_dir():
-            result.problems[display_path(path)] = ("skipped", UNSTORABLE_NAME)
+            result.problems[display_path(path)] = (DocumentStatus.SKIPPED, UNSTORABLE_NAME)
         return
     try:
         info = path.stat()
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            result.problems[str(path)] = ("skipped", "symlink loop: the link points to itself")
+            result.problems[str(path)] = (DocumentStatus.SKIPPED,
+                                          "symlink loop: the link points to itself")
         elif path.is_symlink():
-            result.problems[str(path)] = ("skipped", "broken symlink: its target is missing")
+            result.problems[str(path)] = (DocumentStatus.SKIPPED,
+                                          "broken symlink: its target is missing")
         elif exc.errno != errno.ENOENT:
-            result.problems[str(path)] = ("failed", f"cannot read: {exc.strerror}")
+            result.problems[str(path)] = (DocumentStatus.FAILED, f"cannot read: {exc.strerror}")
         return
     if stat.S_ISDIR(info.st_mode):
         key = (info.st_dev, info.st_ino)
         if key in seen:
             result.problems[str(path)] = (
-                "skipped", "symlink loop: this folder is already part of the walk"
+                DocumentStatus.SKIPPED, "symlink loop: this folder is already part of the walk"
             )
             return
         seen.add(key)
@@ -133,7 +137,7 @@ def _visit(path: Path, folder: Path, rules: FileRules, result: Scan,
     elif stat.S_ISREG(info.st_mode) and extension(path) in PARSERS:
         result.files[str(path)] = info
     elif extension(path) in PARSERS:  # reading a FIFO blocks; a device never ends
-        result.problems[str(path)] = ("skipped", NOT_REGULAR)
+        result.problems[str(path)] = (DocumentStatus.SKIPPED, NOT_REGULAR)
 
 
 def _walk(directory: Path, folder: Path, rules: FileRules, result: Scan,
@@ -141,16 +145,17 @@ def _walk(directory: Path, folder: Path, rules: FileRules, result: Scan,
     try:
         entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
     except OSError as exc:
-        result.problems[str(directory)] = ("failed", f"cannot list this folder: {exc.strerror}")
+        result.problems[str(directory)] = (DocumentStatus.FAILED,
+                                           f"cannot list this folder: {exc.strerror}")
         return
     for entry in entries:
         _visit(Path(entry.path), folder, rules, result, seen)
 
 
-def read_document(path: Path, info: os.stat_result, max_bytes: int) -> bytes:
-    """The file's bytes, or DocumentSkipped/DocumentError saying why it cannot be used."""
+def read_document(path: Path, info: os.stat_result, max_bytes: int) -> bytes | Skipped:
+    """The file's bytes, or why it is left out (Skipped); DocumentError when it can't be read."""
     if info.st_size > max_bytes:
-        raise DocumentSkipped(
+        return Skipped(
             f"larger than the {max_bytes // (1024 * 1024)} MB limit "
             f"({info.st_size / (1024 * 1024):.1f} MB); raise knowledge.max_file_mb to include it"
         )
@@ -160,7 +165,7 @@ def read_document(path: Path, info: os.stat_result, max_bytes: int) -> bytes:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         with open(descriptor, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise DocumentSkipped(NOT_REGULAR)
+                return Skipped(NOT_REGULAR)
             return handle.read(max_bytes + 1)
     except OSError as exc:
         raise DocumentError(f"cannot read: {exc.strerror or exc}") from exc

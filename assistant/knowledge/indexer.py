@@ -20,7 +20,7 @@ from typing import Any
 
 from assistant.config import KnowledgeSettings
 from assistant.errors import DocumentError, StoreError
-from assistant.knowledge.chunking import Chunk, embedding_text
+from assistant.knowledge.chunking import Chunk, document_lead, embedding_text
 from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.files import (
     FileRules,
@@ -32,8 +32,9 @@ from assistant.knowledge.files import (
     read_document,
     scan,
 )
-from assistant.knowledge.parsers import DocumentSkipped, parser_for
+from assistant.knowledge.parsers import Skipped, parser_for
 from assistant.knowledge.streaming import stream_chunks
+from assistant.statuses import DocumentStatus
 from assistant.store import CHUNKS, DOCUMENTS, Store, sql_in, sql_str
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class _Pending:
     rest: Iterator[Chunk] = field(default_factory=lambda: iter(()))  # not yet produced
     written: int = 0  # chunks of this document stored so far
     complete: bool = False  # every chunk produced: its document row may say "indexed"
+    lead: str = ""  # what the document is about (its opening words), embedded with every chunk
 
 
 class Indexer:
@@ -112,7 +114,7 @@ class Indexer:
             self.store.set_meta("embedder", self.embedder.name)
             return
         if recorded != self.embedder.name or self.store.vector_dim != self.embedder.dim:
-            documents = self.store.count(DOCUMENTS.name, "status = 'indexed'")
+            documents = self.store.count(DOCUMENTS.name, f"status = '{DocumentStatus.INDEXED}'")
             raise EmbedderChangedError(
                 f"The knowledge index was built with '{recorded}' ({self.store.vector_dim} "
                 f"dimensions) but the embedder is now '{self.embedder.name}' "
@@ -126,7 +128,8 @@ class Indexer:
             docs = self.store.rows(DOCUMENTS.name)
             # Marking documents stale first means a crash anywhere below still ends in a re-index.
             self.store.upsert(DOCUMENTS.name, [
-                {**row, "hash": "", "status": "pending", "reason": "re-index", "chunks": 0}
+                {**row, "hash": "", "status": DocumentStatus.PENDING, "reason": "re-index",
+                 "chunks": 0}
                 for row in docs
             ])
             self.store.recreate_table(CHUNKS, self.embedder.dim)
@@ -167,7 +170,7 @@ class Indexer:
         # Any indexed document of the folder may be the origin of a move (the event for its
         # deletion may come later): _prepare checks that its old path is really gone.
         by_hash = {row["hash"]: p for p, row in everyone.items()
-                   if row["status"] == "indexed" and p not in stale}
+                   if row["status"] == DocumentStatus.INDEXED and p not in stale}
         todo: list[str] = []
         for path, info in found.files.items():
             row = known.get(path)
@@ -202,17 +205,18 @@ class Indexer:
             known = {p: row for p, row in everyone.items() if _under(p, roots)}
             paths = self.store.arrow(CHUNKS.name, where=where, columns=["path"]).column("path")
             counts = Counter(p for p in paths.to_pylist() if _under(p, roots))
-            orphans = [p for p in counts if known.get(p, {}).get("status") != "indexed"]
+            orphans = [p for p in counts
+                       if known.get(p, {}).get("status") != DocumentStatus.INDEXED]
             if orphans:
                 self.store.delete(CHUNKS.name, sql_in("path", orphans))
         stale = {p for p, row in known.items()
-                 if row["status"] == "indexed" and counts.get(p, 0) != row["chunks"]}
+                 if row["status"] == DocumentStatus.INDEXED and counts.get(p, 0) != row["chunks"]}
         return known, stale | set(orphans), everyone
 
     def _retry(self, row: dict[str, Any]) -> bool:
         """Whether an unchanged file must be read again: pending, or now within the size limit."""
         too_large = row["reason"].startswith("larger than") and row["size"] <= self.rules.max_bytes
-        return row["status"] == "pending" or too_large
+        return row["status"] == DocumentStatus.PENDING or too_large
 
     def _record_problems(self, folder: Path, found: Scan, known: dict[str, dict[str, Any]],
                          report: SyncReport) -> None:
@@ -223,7 +227,7 @@ class Indexer:
             if row and row["status"] == status and row["reason"] == reason:
                 continue
             rows.append(_doc_row(path, folder, None, "", status, reason, 0))
-            setattr(report, status, getattr(report, status) + 1)
+            setattr(report, status.value, getattr(report, status.value) + 1)
         if rows:
             with self.store.writing():
                 self.store.delete(CHUNKS.name, sql_in("path", [r["path"] for r in rows]))
@@ -280,8 +284,12 @@ class Indexer:
         key = str(path)
         try:
             data = read_document(path, info, self.rules.max_bytes)
+            if isinstance(data, Skipped):
+                return self._left_out(key, folder, info, DocumentStatus.SKIPPED, data.reason,
+                                      report)
             digest = content_hash(data)
-            if row and row["hash"] == digest and row["status"] == "indexed" and key not in stale:
+            if (row and row["hash"] == digest and row["status"] == DocumentStatus.INDEXED
+                    and key not in stale):
                 self.store.upsert(DOCUMENTS.name, [{**row, "size": info.st_size,
                                                     "mtime_ns": info.st_mtime_ns}])
                 report.unchanged += 1
@@ -293,27 +301,33 @@ class Indexer:
                 report.renamed += 1
                 return None
             parser = parser_for(extension(path))
-            if parser is None:
-                raise DocumentSkipped("unsupported file type")
-            chunks = stream_chunks(parser(data), self.embedder)
+            parsed = parser(data) if parser else Skipped("unsupported file type")
+            if isinstance(parsed, Skipped):
+                return self._left_out(key, folder, info, DocumentStatus.SKIPPED, parsed.reason,
+                                      report)
+            chunks = stream_chunks(parsed, self.embedder)
             first = next(chunks, None)
             if first is None:
-                raise DocumentSkipped("no text found (a scanned PDF or an empty file?)")
+                return self._left_out(key, folder, info, DocumentStatus.SKIPPED,
+                                      "no text found (a scanned PDF or an empty file?)", report)
         except DocumentError as exc:
-            status = "skipped" if isinstance(exc, DocumentSkipped) else "failed"
-            report.problems[key] = str(exc)
-            setattr(report, status, getattr(report, status) + 1)
-            with self.store.writing():
-                self.store.delete(CHUNKS.name, f"path = {sql_str(key)}")
-                self.store.upsert(DOCUMENTS.name, [
-                    _doc_row(key, folder, info, "", status, str(exc), 0)
-                ])
-            return None
+            return self._left_out(key, folder, info, DocumentStatus.FAILED, str(exc), report)
         if row is None:
             report.added += 1
         else:
             report.updated += 1
-        return _Pending(_doc_row(key, folder, info, digest, "indexed", "", 0), [first], chunks)
+        return _Pending(_doc_row(key, folder, info, digest, DocumentStatus.INDEXED, "", 0),
+                        [first], chunks, lead=document_lead(first))
+
+    def _left_out(self, key: str, folder: Path, info: Any, status: DocumentStatus, reason: str,
+                  report: SyncReport) -> None:
+        """Record a file that is not indexed (skipped or failed) with the reason, dropping any
+        chunks it had."""
+        report.problems[key] = reason
+        setattr(report, status.value, getattr(report, status.value) + 1)
+        with self.store.writing():
+            self.store.delete(CHUNKS.name, f"path = {sql_str(key)}")
+            self.store.upsert(DOCUMENTS.name, [_doc_row(key, folder, info, "", status, reason, 0)])
 
     def _move(self, old: str, new: Path, folder: Path, info: Any, digest: str,
               gone: dict[str, dict[str, Any]]) -> bool:
@@ -327,7 +341,7 @@ class Indexer:
                       "ext": extension(new)} for r in rows]
             self.store.replace(CHUNKS.name, f"path = {sql_str(key)}", moved)
             self.store.upsert(DOCUMENTS.name, [
-                _doc_row(key, folder, info, digest, "indexed", "", len(moved))
+                _doc_row(key, folder, info, digest, DocumentStatus.INDEXED, "", len(moved))
             ])
             self.store.delete(CHUNKS.name, f"path = {sql_str(old)}")
             self.store.delete(DOCUMENTS.name, f"path = {sql_str(old)}")
@@ -343,7 +357,7 @@ class Indexer:
         """
         if not pending:
             return []
-        texts = [embedding_text(chunk) for item in pending for chunk in item.chunks]
+        texts = [embedding_text(chunk, item.lead) for item in pending for chunk in item.chunks]
         vectors = self.embedder.encode(texts)
         rows = []
         for item in pending:
@@ -380,7 +394,7 @@ def _under(path: str, roots: list[Path] | None) -> bool:
     return any(path == str(root) or path.startswith(str(root) + "/") for root in roots)
 
 
-def _doc_row(path: str, folder: Path, info: Any, digest: str, status: str, reason: str,
+def _doc_row(path: str, folder: Path, info: Any, digest: str, status: DocumentStatus, reason: str,
              chunks: int) -> dict[str, Any]:
     return {
         "path": path, "folder": str(folder), "ext": extension(Path(path)),

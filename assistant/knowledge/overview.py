@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assistant.statuses import DocumentStatus
 from assistant.store import DOCUMENTS, Store
 
 
@@ -19,15 +20,15 @@ class FolderOverview:
 
     @property
     def indexed(self) -> int:
-        return self.counts["indexed"]
+        return self.counts[DocumentStatus.INDEXED]
 
     @property
     def skipped(self) -> int:
-        return self.counts["skipped"]
+        return self.counts[DocumentStatus.SKIPPED]
 
     @property
     def failed(self) -> int:
-        return self.counts["failed"]
+        return self.counts[DocumentStatus.FAILED]
 
 
 def folder_overviews(store: Store, folders: list[str]) -> list[FolderOverview]:
@@ -39,10 +40,10 @@ def folder_overviews(store: Store, folders: list[str]) -> list[FolderOverview]:
         if overview is None:
             continue
         overview.counts[row["status"]] += 1
-        if row["status"] in ("skipped", "failed"):
+        if row["status"] in (DocumentStatus.SKIPPED, DocumentStatus.FAILED):
             overview.problems.append((row["path"], row["status"], row["reason"]))
     for overview in by_folder.values():
-        overview.problems.sort(key=lambda p: (p[1] != "failed", p[0]))
+        overview.problems.sort(key=lambda p: (p[1] != DocumentStatus.FAILED, p[0]))
     return list(by_folder.values())
 
 

@@ -144,7 +144,8 @@ def read_pairs_jsonl(path: Path) -> list[Pair]:
 def read_texts(paths: Sequence[Path]) -> list[tuple[Path, str]]:
     """The text of each file (folders are walked), read with the knowledge parsers."""
     # Imported here: the knowledge package pulls in the store and the embedder.
-    from assistant.knowledge.parsers import DocumentSkipped, parser_for
+    from assistant.errors import DocumentError
+    from assistant.knowledge.parsers import Skipped, parser_for
 
     files: list[Path] = []
     for path in paths:
@@ -162,8 +163,10 @@ def read_texts(paths: Sequence[Path]) -> list[tuple[Path, str]]:
             continue
         try:
             document = parser(file.read_bytes())
-        except (OSError, DocumentSkipped) as exc:
+        except (OSError, DocumentError) as exc:
             raise TrainingError(f"Cannot read {file}: {exc}") from exc
+        if isinstance(document, Skipped):
+            raise TrainingError(f"Cannot use {file}: {document.reason}.")
         text = "\n\n".join(s.text for s in document.sections).strip()
         if text:
             texts.append((file, text))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from assistant.knowledge.parsers.base import DocumentSkipped, ParsedDocument, Section, decode_text
+from assistant.knowledge.parsers.base import ParsedDocument, Section, Skipped, decode_text
 from assistant.knowledge.parsers.html import parse_html
 from assistant.knowledge.parsers.office import parse_docx
 from assistant.knowledge.parsers.pdf import parse_pdf
 from assistant.knowledge.parsers.text import parse_markdown, parse_plain, parse_rst
 
-Parser = Callable[[bytes], ParsedDocument]
+Parser = Callable[[bytes], ParsedDocument | Skipped]
 
 CODE_AND_CONFIG = (
     ".py .pyi .js .jsx .ts .tsx .java .kt .c .h .cc .cpp .hpp .cs .go .rs .rb .php .swift .scala "
@@ -37,4 +37,4 @@ def parser_for(ext: str) -> Parser | None:
     return PARSERS.get(ext)
 
 
-__all__ = ["PARSERS", "DocumentSkipped", "ParsedDocument", "Section", "decode_text", "parser_for"]
+__all__ = ["PARSERS", "ParsedDocument", "Section", "Skipped", "decode_text", "parser_for"]

@@ -6,14 +6,16 @@ from dataclasses import dataclass, field
 
 from charset_normalizer import from_bytes
 
-from assistant.errors import DocumentError
-
 COMMON_ENCODINGS = ("cp1252", "iso8859_15", "latin_1")
 NEAR_TIE_CHAOS = 0.05
 
 
-class DocumentSkipped(DocumentError):
-    """A document deliberately left out (too large, binary, empty, a symlink loop)."""
+@dataclass(frozen=True)
+class Skipped:
+    """A document deliberately left out, and why (too large, binary, empty, a special file):
+    an expected outcome, returned as a value; failures to read or parse raise DocumentError."""
+
+    reason: str
 
 
 @dataclass
@@ -37,10 +39,11 @@ class ParsedDocument:
             self.sections.append(Section(text.strip(), heading, page))
 
 
-def decode_text(data: bytes) -> str:
-    """Bytes to text: UTF-8 when it is, else the encoding charset-normalizer detects."""
+def decode_text(data: bytes) -> str | Skipped:
+    """Bytes to text: UTF-8 when it is, else the encoding charset-normalizer detects; binary
+    content is skipped."""
     if b"\x00" in data[:8192]:
-        raise DocumentSkipped("binary content behind a text extension")
+        return Skipped("binary content behind a text extension")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -48,7 +51,7 @@ def decode_text(data: bytes) -> str:
     results = from_bytes(data[:200_000])
     best = results.best()
     if best is None or best.encoding is None:
-        raise DocumentSkipped("binary content behind a text extension (no text encoding fits)")
+        return Skipped("binary content behind a text extension (no text encoding fits)")
     # Short Western texts fit several code pages almost equally; the most common one wins ties.
     near = [r for r in results if r.chaos <= best.chaos + NEAR_TIE_CHAOS]
     chosen = next((r for r in near if r.encoding in COMMON_ENCODINGS), best)

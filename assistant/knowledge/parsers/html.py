@@ -12,8 +12,12 @@ from assistant.knowledge.parsers.base import HeadingTrail, ParsedDocument
 _DROP = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "template",
          "svg", "iframe", "button", "menu"]
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
-_BLOCKS = {"p", "div", "li", "br", "tr", "pre", "blockquote", "section", "article", "table",
-           "ul", "ol", "dl", "dt", "dd", "figcaption", "hr", "main"}
+# Table cells too: without a break, "8 bytes" and "both date and time" in adjacent cells fuse
+# into one word ("bytesboth") that neither full-text nor meaning search can match.
+_BLOCKS = {"p", "div", "li", "br", "tr", "td", "th", "pre", "blockquote", "section", "article",
+           "table", "ul", "ol", "dl", "dt", "dd", "figcaption", "hr", "main"}
+# Previous/next links of DocBook and Sphinx pages: the neighbours' titles, not this page's text.
+_NAV_CLASSES = ["navheader", "navfooter", "related"]
 
 
 def parse_html(data: bytes) -> ParsedDocument:
@@ -23,14 +27,17 @@ def parse_html(data: bytes) -> ParsedDocument:
         tag.decompose()
     for tag in soup.find_all(attrs={"role": ["navigation", "banner", "contentinfo"]}):
         tag.decompose()
+    for tag in soup.find_all(class_=_NAV_CLASSES):
+        tag.decompose()
+    title = " ".join(soup.title.get_text(" ").split()) if soup.title else ""
     root = soup.find("main") or soup.find("article") or soup.body or soup
     doc, trail, parts = ParsedDocument(), HeadingTrail(), []
     for node in root.descendants:
         if isinstance(node, Tag):
             if node.name in _HEADINGS:
-                doc.add(_tidy("".join(parts)), str(trail))
+                doc.add(_tidy("".join(parts)), _titled(title, str(trail)))
                 parts = []
-                trail.enter(int(node.name[1]), node.get_text(" ", strip=True))
+                trail.enter(int(node.name[1]), " ".join(node.get_text(" ").split()))
             elif node.name in _BLOCKS:
                 parts.append("\n")
         elif isinstance(node, NavigableString) and not isinstance(
@@ -38,8 +45,20 @@ def parse_html(data: bytes) -> ParsedDocument:
         ):
             if node.find_parent(_HEADINGS) is None:
                 parts.append(str(node))
-    doc.add(_tidy("".join(parts)), str(trail))
+    doc.add(_tidy("".join(parts)), _titled(title, str(trail)))
     return doc
+
+
+def _titled(title: str, trail: str) -> str:
+    """The heading trail under the page's title, unless the trail already starts with it.
+
+    A reference page's sections ("Synopsis", "Description") say nothing of what the page is
+    about; its title does, for the reader of a citation and for search alike.
+    """
+    top = trail.split(" > ")[0]
+    if not title or (top and (top.startswith(title) or title.startswith(top))):
+        return trail or title
+    return f"{title} > {trail}" if trail else title
 
 
 def _tidy(text: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.knowledge.parsers.base import HeadingTrail, ParsedDocument, decode_text
+from assistant.knowledge.parsers.base import HeadingTrail, ParsedDocument, Skipped, decode_text
 
 _ATX = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -12,16 +12,22 @@ _SETEXT = re.compile(r"^(=+|-+)\s*$")
 _RST_ADORNMENT = re.compile(r"^([=\-~^\"'`#*+:.<>_])\1{2,}\s*$")
 
 
-def parse_plain(data: bytes) -> ParsedDocument:
+def parse_plain(data: bytes) -> ParsedDocument | Skipped:
     """Text and code: one section; chunking cuts it at blank lines and sentences."""
+    text = decode_text(data)
+    if isinstance(text, Skipped):
+        return text
     doc = ParsedDocument()
-    doc.add(decode_text(data))
+    doc.add(text)
     return doc
 
 
-def parse_markdown(data: bytes) -> ParsedDocument:
+def parse_markdown(data: bytes) -> ParsedDocument | Skipped:
     """Markdown cut at ATX (``#``) and setext (underlined) headings, ignoring fenced code."""
-    lines = decode_text(data).splitlines()
+    text = decode_text(data)
+    if isinstance(text, Skipped):
+        return text
+    lines = text.splitlines()
     doc, trail, body = ParsedDocument(), HeadingTrail(), []
     in_fence = False
     for i, line in enumerate(lines):
@@ -50,9 +56,12 @@ def _is_list_item(line: str) -> bool:
     return bool(re.match(r"^\s*([-*+]|\d+[.)])\s", line))
 
 
-def parse_rst(data: bytes) -> ParsedDocument:
+def parse_rst(data: bytes) -> ParsedDocument | Skipped:
     """reStructuredText cut at titles; a title's level follows the order adornments first appear."""
-    lines = decode_text(data).splitlines()
+    text = decode_text(data)
+    if isinstance(text, Skipped):
+        return text
+    lines = text.splitlines()
     doc, trail, body = ParsedDocument(), HeadingTrail(), []
     styles: list[str] = []
     i = 0
