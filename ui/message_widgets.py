@@ -310,7 +310,8 @@ class AssistantMessage(QWidget):
                 list(stats.get("adapters", [])), str(stats.get("finish_reason", ""))))
         elif stats is not None:
             self.stats.setText(answer_stats_line(stats.completion_tokens, stats.seconds,
-                                                 stats.adapters, stats.finish_reason))
+                                                 stats.adapters, stats.finish_reason,
+                                                 stats.engine))
 
     def set_versions(self, count: int, current: int) -> None:
         """Show ``‹ 2/3 ›`` when the turn was answered more than once."""

@@ -90,9 +90,12 @@ def source_title(source: dict[str, Any]) -> str:
 
 
 def answer_stats_line(completion_tokens: int, seconds: float, adapters: list[dict[str, Any]],
-                      finish_reason: str = "") -> str:
-    """A one-line summary of an answer: tokens, speed, adapters, and why it stopped early."""
+                      finish_reason: str = "", engine: str = "") -> str:
+    """A one-line summary of an answer: tokens, speed, adapters, which engine answered (when
+    known), and why it stopped early."""
     parts = [f"{completion_tokens} tokens"]
+    if engine:
+        parts.append("local engine" if engine == "local" else f"via {engine}")
     if seconds > 0:
         parts.append(f"{seconds:.1f} s · {completion_tokens / seconds:.0f} tok/s")
     if adapters:

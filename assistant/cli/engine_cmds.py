@@ -14,7 +14,7 @@ from assistant import __version__
 from assistant.bench.engine import run_engine_bench
 from assistant.cli.app import cli_context, main, reports_errors
 from assistant.cli.bench import bench, print_result
-from assistant.cli.options import MODEL_OPTION
+from assistant.cli.options import ENGINE_OPTION, MODEL_OPTION
 from assistant.engine import LocalModel
 from assistant.errors import LoremindError
 
@@ -103,14 +103,24 @@ def _is_embedded_demo(path: Path) -> bool:
 
 @bench.command("engine")
 @MODEL_OPTION
+@ENGINE_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--contend", default=0, show_default=True, metavar="N",
               help="Also measure generation beside N busy processes, for each thread count.")
 @reports_errors
-def bench_engine(model_path: Path | None, as_json: bool, contend: int) -> None:
+def bench_engine(model_path: Path | None, engine_url: str | None, as_json: bool,
+                 contend: int) -> None:
     """A chat through the app's answer path (documents, memories) against raw llama.cpp:
-    generation speed, measured prompt cost per turn, time to first token, overflow."""
+    generation speed, measured prompt cost per turn, time to first token, overflow. With
+    --engine URL: the remote engine against the server's raw completion endpoint."""
     settings = cli_context().settings
+    if engine_url and engine_url != "local":
+        from assistant.bench.remote import run_remote_engine_bench
+        from assistant.engine.factory import with_engine_url
+
+        remote = with_engine_url(settings.model, engine_url).remote
+        print_result(run_remote_engine_bench(remote), as_json)
+        return
     path = model_path or (Path(settings.model.path) if settings.model.path else None)
     if not as_json:
         click.echo("Running the engine benchmark (a few minutes)…", err=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 
+from assistant.engine.chat_template import Message
 from assistant.engine.protocol import ChatEngine
 
 MAX_CANDIDATES = 3
@@ -58,7 +59,7 @@ def worth_extracting(user_text: str) -> bool:
 def extract_candidates(model: ChatEngine, user_text: str) -> list[str]:
     """Ask the model for facts stated in ``user_text``; keep the grounded, non-secret ones.
     Runs beside the conversation: the chat's cached prompt is kept for the next turn."""
-    messages = [
+    messages: list[Message] = [
         {"role": "system", "content": INSTRUCTION},
         {"role": "user", "content": user_text},
     ]

@@ -1,4 +1,5 @@
-"""RemoteModel against llama-cpp-python's own OpenAI-compatible server running the embedded model."""
+"""RemoteModel against llama-cpp-python's own OpenAI-compatible server, running the embedded
+model."""
 
 from __future__ import annotations
 
@@ -9,14 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import main
-
 from assistant.config import RemoteSettings
 from assistant.defaults import embedded_chat_model
 from assistant.engine import SamplingParams
 from assistant.engine.protocol import ChatEngine
 from assistant.engine.remote import RemoteModel
-from assistant.errors import ContextOverflowError, RemoteEngineError
 from assistant.engine.remote_http import server_root
+from assistant.errors import ContextOverflowError, RemoteEngineError
 from assistant.secrets import api_key_name
 from tests.engine.remote_support import LlamaServer, MemoryKeyring
 

@@ -132,7 +132,9 @@ class AdaptersPanel(Panel):
         def shown(result: tuple[list[Any], dict[Any, dict[str, Any]]]) -> None:
             found, self._cards = result
             self._adapters = found
-            self.folder_hint.setText("Folders: " + ", ".join(str(f) for f in adapters.folders))
+            note = adapters.engine_note  # a model on a server: what its adapters can do
+            self.folder_hint.setText(note[:1].upper() + note[1:] + "." if note else
+                                     "Folders: " + ", ".join(str(f) for f in adapters.folders))
             self._fill()
 
         BackgroundOp(self, listed, shown).run(self.app.tasks, "db")
