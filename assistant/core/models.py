@@ -62,7 +62,7 @@ class ModelsArea:
         model = self._core.parts.loaded_model
         if model is None:
             return "no model loaded"
-        return model.info.name or model.path.name
+        return model.display_name  # its own name, else its file name (or the server's name)
 
     @property
     def load_report(self) -> LoadReport | None:
