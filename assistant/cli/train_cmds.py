@@ -16,6 +16,7 @@ from assistant.defaults import embedded_chat_model
 from assistant.engine.adapter_files import AdapterCatalog, adapter_folders
 from assistant.errors import TrainingError
 from assistant.training.card import card_lines, delete_adapter, read_card
+from assistant.training.chat_examples import ChatExamples
 from assistant.training.job import LoraSettings
 from assistant.training.teach import TeachSource, prepare, start
 
@@ -101,6 +102,32 @@ def delete(name: str, yes: bool) -> None:
         click.confirm(f"Delete {info.path}?", abort=True)
     delete_adapter(info.path)
     click.echo(f"Deleted {info.path}")
+
+
+@adapters.command("example")
+@click.argument("session_id")
+@click.option("--message", "message_id", default=None,
+              help="The answer's id (default: the chat's last answer).")
+@click.option("--rewrite", default="", help="Your own version of the answer, to learn instead.")
+@click.option("--remove", is_flag=True, help="Stop using the answer as an example.")
+@reports_errors
+def example(session_id: str, message_id: str | None, rewrite: str, remove: bool) -> None:
+    """Mark a chat answer (or your rewrite of it) as an example for --from-chats."""
+    chat = open_conversations().get(session_id)
+    answers = [m for m in chat.messages if m.role == "assistant"
+               and (message_id is None or m.id.startswith(message_id))]
+    if not answers:
+        raise TrainingError(f"The chat {chat.id} has no answer"
+                            + (f" with the id {message_id}." if message_id else " yet."))
+    answer = answers[-1]
+    examples = ChatExamples.in_data_dir(cli_context().paths.data_dir)
+    if remove:
+        gone = examples.unmark(answer.id)
+        click.echo("No longer an example." if gone else "It was not an example.")
+        return
+    examples.mark(chat.id, answer.id, rewrite)
+    click.echo(f"Answer {answer.id} of '{chat.title}' is an example"
+               + (" (your rewrite)." if rewrite.strip() else "."))
 
 
 def _catalog() -> AdapterCatalog:
