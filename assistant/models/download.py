@@ -124,8 +124,12 @@ class DownloadJob:
         with self._lock:
             if self._cancelled.is_set():
                 return None
-            self._process = subprocess.Popen(worker_command(), stdin=subprocess.PIPE,
-                                             stdout=subprocess.PIPE, env=self._worker_env())
+            try:
+                self._process = subprocess.Popen(worker_command(), stdin=subprocess.PIPE,
+                                                 stdout=subprocess.PIPE, env=self._worker_env())
+            except OSError as exc:
+                raise DownloadError(f"Could not start the download ({exc.strerror or exc}). "
+                                    "Reinstall Loremind if this goes on.") from exc
         process = self._process
         assert process.stdin is not None and process.stdout is not None
         if self._outside_cancel is not None:
