@@ -46,6 +46,7 @@ from assistant.knowledge.search import search_knowledge
 from assistant.memory.book import Memory, MemoryBook
 from assistant.memory.extraction import explicit_request, extract_candidates, worth_extracting
 from assistant.paths import AppPaths
+from assistant.statuses import FinishReason, MemoryStatus
 from assistant.store import Store
 
 log = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ class Assistant:
         explicit = explicit_request(text) if remembering else None
         saved_now = self.memory.remember(explicit, session_id=session.id,
                                          message_id=user.id) if explicit else None
-        memories = chat_memories(last_used(earlier), self.memory.list("active"),
+        memories = chat_memories(last_used(earlier), self.memory.list(MemoryStatus.ACTIVE),
                                  self.memory.relevant(text)) if remembering else []
         citations = self._citations(text, options) if options.use_knowledge else []
         gen = self.settings.generation
@@ -252,7 +253,8 @@ class Assistant:
 
         if saved_now is not None:
             yield MemoryProposed(saved_now)
-        if remembering and worth_extracting(text) and stream.stats.finish_reason != "cancelled":
+        cancelled = stream.stats.finish_reason == FinishReason.CANCELLED
+        if remembering and worth_extracting(text) and not cancelled:
             yield from self._propose(text, session, user)
         stats = stream.stats
         yield Done(answer.text, AnswerStats(

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.statuses import FinishReason
+
 CITATION_SCHEME = "cite"
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+#.-]*).*$")
 _CITATION = re.compile(r"\[(\d{1,2})\](?!\()")
@@ -100,9 +102,9 @@ def answer_stats_line(completion_tokens: int, seconds: float, adapters: list[dic
         parts.append(f"{seconds:.1f} s · {completion_tokens / seconds:.0f} tok/s")
     if adapters:
         parts.append("adapters: " + ", ".join(f"{a['name']}×{a['scale']:g}" for a in adapters))
-    if finish_reason == "cancelled":
+    if finish_reason == FinishReason.CANCELLED:
         parts.append("stopped")
-    elif finish_reason == "length":
+    elif finish_reason == FinishReason.LENGTH:
         parts.append("cut at the length limit")
     return " · ".join(parts)
 

@@ -27,6 +27,7 @@ from assistant.engine.chat_states import MB, ChatStates, capture, restore
 from assistant.engine.chat_template import ChatTemplate, Message
 from assistant.engine.gguf_file import GGUFFile, validate_model_file
 from assistant.errors import ContextOverflowError, ModelError
+from assistant.statuses import FinishReason
 
 log = logging.getLogger(__name__)
 _llama_log = logging.getLogger("assistant.engine.llama_cpp")
@@ -85,7 +86,7 @@ class GenerationStats:
     completion_tokens: int = 0
     ttft_s: float = 0.0
     seconds: float = 0.0
-    finish_reason: str = ""  # stop | length | cancelled
+    finish_reason: FinishReason | str = ""  # empty until the answer ends
     completion_ids: list[int] = field(default_factory=list, repr=False)
 
 
@@ -165,7 +166,9 @@ class LocalModel:
         supported = bool(llama_cpp.llama_supports_gpu_offload())
         n_layers = int(info.metadata.get(f"{info.architecture}.block_count") or 0)
         plan = _gpu_plan(gpu_layers, supported, n_layers)
-        n_threads = threads or os.cpu_count() or 1
+        # More threads than cores only thrash, and a huge count crashes llama.cpp.
+        cores = os.cpu_count() or 1
+        n_threads = min(threads, cores) if threads > 0 else cores
         attempts: list[str] = []
         for layers in plan:
             try:
@@ -358,7 +361,7 @@ class LocalModel:
             first = True
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
             held = ""  # text that may be the start of a stop string
-            reason = "length"
+            reason = FinishReason.LENGTH
             hit_stop_string = False
             tokens = self.llama.generate(
                 prompt,
@@ -376,10 +379,10 @@ class LocalModel:
                         stats.ttft_s = time.perf_counter() - started
                         stats.evaluated_tokens = self._evaluated_count() - evaluated_before
                     if cancel is not None and cancel.is_set():
-                        reason = "cancelled"
+                        reason = FinishReason.CANCELLED
                         break
                     if llama_cpp.llama_vocab_is_eog(self._vocab, token):
-                        reason = "stop"
+                        reason = FinishReason.STOP
                         break
                     stats.completion_ids.append(token)
                     held += decoder.decode(self.llama.detokenize([token]))
@@ -387,7 +390,7 @@ class LocalModel:
                     if emit:
                         yield emit
                     if hit_stop_string:
-                        reason = "stop"
+                        reason = FinishReason.STOP
                         break
                     if len(stats.completion_ids) >= max_tokens:
                         break

@@ -19,6 +19,7 @@ from assistant.errors import LoremindError
 from assistant.knowledge.embedder import Embedder
 from assistant.memory.importing import check_export
 from assistant.memory.tables import MEMORIES, MEMORY_EVENTS
+from assistant.statuses import MemoryStatus
 from assistant.store import Store, sql_str
 
 Actor = Literal["user", "assistant"]
@@ -97,14 +98,15 @@ class MemoryBook:
             raise MemoryNotFound(f"'{memory_id}' {what}. List them with: loremind memory list")
         return Memory.from_row(rows[0])
 
-    def list(self, status: str | None = "active") -> list[Memory]:
+    def list(self, status: MemoryStatus | None = MemoryStatus.ACTIVE) -> list[Memory]:
         """Memories with ``status`` (all when None), pinned first, then newest first."""
         where = f"status = {sql_str(status)}" if status else None
         rows = self.store.rows(MEMORIES.name, where=where, columns=_columns())
         memories = [Memory.from_row(r) for r in rows]
         return sorted(memories, key=lambda m: (not m.pinned, -m.updated_at))
 
-    def search(self, query: str, k: int = 10, status: str | None = "active") -> list[Memory]:
+    def search(self, query: str, k: int = 10,
+               status: MemoryStatus | None = MemoryStatus.ACTIVE) -> list[Memory]:
         """Memories that match ``query`` by meaning or by words."""
         where = f"status = {sql_str(status)}" if status else None
         rows = self.store.search_hybrid(MEMORIES.name, self.embedder.encode_query(query), query,
@@ -122,7 +124,8 @@ class MemoryBook:
     def nearest(self, text: str, vector: np.ndarray | None = None) -> tuple[Memory, float] | None:
         """The active memory closest in meaning to ``text``, with its cosine similarity."""
         vector = self.embedder.encode_query(text) if vector is None else vector
-        rows = self.store.search_vector(MEMORIES.name, vector, 1, where="status = 'active'",
+        rows = self.store.search_vector(MEMORIES.name, vector, 1,
+                                        where=f"status = '{MemoryStatus.ACTIVE}'",
                                         columns=_columns())
         if not rows:
             return None
@@ -131,12 +134,12 @@ class MemoryBook:
     def relevant(self, text: str, limit: int = 8) -> list[Memory]:
         """Memories to put in a prompt about ``text``: all of them while they are few, else the
         pinned ones and those closest in meaning."""
-        active = self.list("active")
+        active = self.list(MemoryStatus.ACTIVE)
         if len(active) <= limit or self.paused:
             return [] if self.paused else active
         pinned = [m for m in active if m.pinned]
         rows = self.store.search_vector(MEMORIES.name, self.embedder.encode_query(text), limit,
-                                        where="status = 'active' AND NOT pinned",
+                                        where=f"status = '{MemoryStatus.ACTIVE}' AND NOT pinned",
                                         columns=_columns())
         return (pinned + [Memory.from_row(r) for r in rows])[: max(limit, len(pinned))]
 
@@ -162,7 +165,8 @@ class MemoryBook:
             near = self.nearest(text, vector)
             if near and near[1] >= DUPLICATE_SIMILARITY:
                 return near[0]
-            return self._create(text, "explicit", "active", vector, actor, session_id, message_id)
+            return self._create(text, "explicit", MemoryStatus.ACTIVE, vector, actor,
+                                session_id, message_id)
 
     def propose(self, text: str, *, auto_approve: bool = False, session_id: str = "",
                 message_id: str = "") -> Memory | None:
@@ -174,12 +178,13 @@ class MemoryBook:
             near = self.nearest(text, vector)
             if near and near[1] >= DUPLICATE_SIMILARITY:
                 return None
-            pending = self.store.rows(MEMORIES.name, where="status = 'pending'",
+            pending = self.store.rows(MEMORIES.name, where=f"status = '{MemoryStatus.PENDING}'",
                                       columns=["text"])
             if any(_same(p["text"], text) for p in pending):
                 return None
             replaces = near[0].id if near and near[1] >= UPDATE_SIMILARITY else ""
-            status = "active" if auto_approve and not replaces else "pending"
+            status = (MemoryStatus.ACTIVE if auto_approve and not replaces
+                      else MemoryStatus.PENDING)
             return self._create(text, "proposed", status, vector, "assistant", session_id,
                                 message_id, replaces)
 
@@ -193,13 +198,14 @@ class MemoryBook:
                 except MemoryNotFound:
                     pass  # the user removed it meanwhile: the update simply becomes a memory
                 else:
-                    self._change(old, "replaced", actor, status="forgotten")
-            return self._change(memory, "approved", actor, status="active")
+                    self._change(old, "replaced", actor, status=MemoryStatus.FORGOTTEN)
+            return self._change(memory, "approved", actor, status=MemoryStatus.ACTIVE)
 
     def reject(self, memory_id: str, actor: Actor = "user") -> Memory:
         """Decline a proposed memory; it stays in the history, never in prompts."""
         with self.store.writing():
-            return self._change(self.get(memory_id), "rejected", actor, status="rejected")
+            return self._change(self.get(memory_id), "rejected", actor,
+                                status=MemoryStatus.REJECTED)
 
     def edit(self, memory_id: str, text: str, actor: Actor = "user") -> Memory:
         """Change a memory's text."""
@@ -217,7 +223,7 @@ class MemoryBook:
         with self.store.writing():
             memory = self.get(memory_id)
             if not permanent:
-                self._change(memory, "forgotten", actor, status="forgotten")
+                self._change(memory, "forgotten", actor, status=MemoryStatus.FORGOTTEN)
                 return
             self.store.delete(MEMORIES.name, f"id = {sql_str(memory.id)}")
             events = self.history(memory.id)
@@ -265,11 +271,11 @@ class MemoryBook:
         checked = check_export(data, now)
         with self.store.writing():
             known_ids = {r["id"] for r in self.store.rows(MEMORIES.name, columns=["id"])}
-            known_texts = {_normal(m.text) for m in self.list("active")}
+            known_texts = {_normal(m.text) for m in self.list(MemoryStatus.ACTIVE)}
             new_rows = []
             skipped = 0
             for row in checked.memories:
-                if row["id"] in known_ids or (row["status"] == "active"
+                if row["id"] in known_ids or (row["status"] == MemoryStatus.ACTIVE
                                               and _normal(row["text"]) in known_texts):
                     skipped += 1
                     continue
@@ -294,19 +300,19 @@ class MemoryBook:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _create(self, text: str, origin: str, status: str, vector: np.ndarray, actor: Actor,
-                session_id: str, message_id: str, replaces: str = "") -> Memory:
+    def _create(self, text: str, origin: str, status: MemoryStatus, vector: np.ndarray,
+                actor: Actor, session_id: str, message_id: str, replaces: str = "") -> Memory:
         now = time.time()
         row = {**_memory_defaults(now), "id": uuid.uuid4().hex[:12], "text": text,
                "origin": origin, "status": status, "replaces": replaces,
                "session_id": session_id, "message_id": message_id, "vector": vector}
         self.store.add(MEMORIES.name, [row])
-        event = "created" if status == "active" else "proposed"
+        event = "created" if status == MemoryStatus.ACTIVE else "proposed"
         self._record(row["id"], event, "", text, "", status, actor)
         return Memory.from_row(row)
 
     def _change(self, memory: Memory, event: str, actor: Actor, *, text: str | None = None,
-                status: str | None = None, pinned: bool | None = None) -> Memory:
+                status: MemoryStatus | None = None, pinned: bool | None = None) -> Memory:
         new_text = memory.text if text is None else text
         new_status = memory.status if status is None else status
         row = {**memory.to_json(), "text": new_text, "status": new_status,
@@ -341,7 +347,7 @@ def _columns() -> list[str]:
 
 
 def _memory_defaults(now: float) -> dict[str, Any]:
-    return {"origin": "imported", "status": "active", "pinned": False, "replaces": "",
+    return {"origin": "imported", "status": MemoryStatus.ACTIVE, "pinned": False, "replaces": "",
             "session_id": "", "message_id": "", "created_at": now, "updated_at": now}
 
 
