@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from assistant.cli.app import cli_context, main, reports_errors
+from assistant.errors import LoremindError
 from assistant.models import ModelManager, Progress
 from assistant.models.catalogue import gigabytes
 
@@ -81,8 +82,10 @@ def pull(name: str) -> None:
     except KeyboardInterrupt:
         click.echo("\nStopped. Run the same command to resume.", err=True)
         sys.exit(130)
-    finally:
-        click.echo("", err=True)
+    except LoremindError:
+        click.echo("", err=True)  # end the progress line before the error
+        raise
+    click.echo("", err=True)
     if installed is None:
         click.echo("Cancelled; run the same command to resume.", err=True)
         sys.exit(1)

@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -264,6 +265,9 @@ def _watch_parent() -> None:
 
 def main() -> int:
     """Read a request, fetch the file, report events; the exit status is 0 on success."""
+    # Ctrl+C in a terminal reaches the whole process group: the parent handles it and closes
+    # our stdin, which ends us quietly (no second traceback from this process).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     request = FetchRequest(**json.loads(sys.stdin.buffer.readline()))
     threading.Thread(target=_watch_parent, daemon=True).start()
     lock = threading.Lock()
