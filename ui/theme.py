@@ -17,7 +17,7 @@ from ui.qt import (
     Qt,
 )
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+RESOURCES = Path(__file__).resolve().parent / "resources"  # the top-level resources/, linked
 _state = {"palette": "light"}
 
 
