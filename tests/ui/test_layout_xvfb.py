@@ -18,20 +18,25 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREEN = "1280x800x24"
 
 
-@pytest.fixture
-def x_session(tmp_path):
-    """Xvfb with one 1280×800 screen and openbox managing its windows; yields DISPLAY."""
-    missing = [tool for tool in ("Xvfb", "openbox") if shutil.which(tool) is None]
+def x_server(tools: tuple[str, ...] = ("Xvfb", "openbox")) -> tuple[subprocess.Popen, dict]:
+    """Xvfb with one 1280×800 screen; returns it and an environment with its DISPLAY."""
+    missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"needs {' and '.join(missing)} (scripts/setup installs them on Debian: "
-                    "apt-get install xvfb openbox xdotool)")
+                    "apt-get install xvfb openbox xdotool trayer)")
     read, write = os.pipe()
     xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", SCREEN,
                              "-nolisten", "tcp"], pass_fds=(write,), stderr=subprocess.DEVNULL)
     os.close(write)
     with os.fdopen(read) as pipe:
         display = ":" + pipe.readline().strip()
-    env = {**os.environ, "DISPLAY": display}
+    return xvfb, {**os.environ, "DISPLAY": display}
+
+
+@pytest.fixture
+def x_session():
+    """Xvfb at 1280×800 with openbox managing its windows; yields the environment."""
+    xvfb, env = x_server()
     wm = subprocess.Popen(["openbox", "--sm-disable"], env=env, stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # openbox takes the screen before the first window maps
@@ -55,3 +60,38 @@ def test_main_window_and_quick_ask_fit_a_1280x800_screen(x_session, tmp_path):
             "quick ask after two questions", "main window after Open in main window",
             "dark theme, memory panel", "shortcut sheet"} <= set(steps)
     assert {step: problems for step, problems in steps.items() if problems} == {}
+
+
+def test_tray_notice_is_readable_in_the_dark_theme(tmp_path):
+    """Without a notification service Qt draws the notice pale yellow, whatever the theme."""
+    xvfb, env = x_server(("Xvfb", "openbox", "trayer"))
+    helpers = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+               for command in (["openbox", "--sm-disable"],
+                               ["trayer", "--edge", "bottom", "--SetDockType", "true"])]
+    try:
+        time.sleep(1.5)
+        result = tmp_path / "balloon.json"
+        run = subprocess.run([sys.executable, "-m", "tests.ui.balloon_probe", str(result)],
+                             cwd=ROOT, env={**env, "QT_QPA_PLATFORM": "xcb",
+                                            "PYTHONPATH": str(ROOT)},
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr[-3000:]
+        found = json.loads(result.read_text())
+    finally:
+        for process in (*helpers, xvfb):
+            process.terminate()
+            process.wait(10)
+    assert found["tray"] and "background" in found, found
+    assert found["texts"] and all(contrast(text, found["background"]) >= 4.5
+                                  for text in found["texts"]), found
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two "#rrggbb" colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
