@@ -223,7 +223,9 @@ class Probe:
         self.window._ready()
         self.window.set_status("Ready", False)  # the app said so before this window existed
         self.window.show_chat(session)
-        for key in ("adapters", "knowledge", "memory"):
+        from ui.main_window import PANELS
+
+        for key, _name in PANELS:
             self.window.show_panel(key)
             self.wait(self.idle)
             self.check(f"dark theme, {key} panel", self.window)
