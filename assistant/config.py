@@ -17,6 +17,7 @@ from typing import Any, Literal, get_args, get_origin
 import tomli_w
 
 from assistant.errors import ConfigError
+from assistant.setting_ranges import check_range
 
 GpuLayers = int | Literal["auto"]
 
@@ -166,9 +167,9 @@ def _build(cls: type, raw: Any, prefix: str, path: Path) -> Any:
 
 def _check(kind: Any, value: Any, key: str, path: Path) -> Any:
     if _matches(kind, value):
-        return value
+        return check_range(key, value, path)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        return check_range(key, float(value), path)
     raise ConfigError(
         f"Setting '{key}' in {path} is {value!r}, but it must be {_describe(kind)}."
     )

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import gguf
@@ -29,6 +31,8 @@ ADAPTER_SUFFIXES = (".gguf",)
 # Formats people download from Hugging Face; listed so the user learns they need converting.
 UNCONVERTED_SUFFIXES = (".safetensors", ".bin", ".pt")
 _LORA_A, _LORA_B = ".lora_a", ".lora_b"
+# Common alphas are 8 to 128; far beyond, alpha / rank scales the update into nonsense or inf.
+MAX_ALPHA = 10_000.0
 # Weight types the adapter converter writes and llama.cpp multiplies on every back end; others
 # (F64, say) pass llama.cpp's loader and then crash the process at the first decode.
 _WEIGHT_TYPES = frozenset({gguf.GGMLQuantizationType.F32, gguf.GGMLQuantizationType.F16,
@@ -62,12 +66,12 @@ class AdapterInfo:
         """Plain data for JSON output."""
         return {
             "name": self.name,
-            "path": str(self.path),
+            "path": os.fsencode(self.path).decode("utf-8", "backslashreplace"),
             "compatible": self.compatible,
             "reason": self.reason,
             "architecture": self.architecture,
             "rank": self.rank,
-            "alpha": self.alpha,
+            "alpha": self.alpha if math.isfinite(self.alpha) else None,  # JSON has no NaN
             "size": self.size_bytes,
             "content_hash": self.content_hash,
             "targets": list(self.targets),
@@ -80,8 +84,14 @@ class AdapterInfo:
 def inspect_adapter(path: Path, base: GGUFFile) -> AdapterInfo:
     """Read ``path`` and judge it against ``base``; never raises for a bad file, only says why."""
     path = Path(path)
+    if not _utf8(path):  # llama.cpp takes the path as UTF-8 text
+        return AdapterInfo(os.fsencode(path.stem).decode("utf-8", "replace"), path, 0, 0, "",
+                           False, "has a file name that is not valid UTF-8; rename it")
     try:
         stat = path.stat()
+        if not S_ISREG(stat.st_mode):  # reading a FIFO blocks, a device never ends
+            return AdapterInfo(path.stem, path, stat.st_size, stat.st_mtime_ns, "", False,
+                               "is not a regular file (a FIFO, socket or device)")
         digest = _sha256(path)
     except OSError as exc:
         return AdapterInfo(path.stem, path, 0, 0, "", False, f"cannot be read: {exc.strerror}")
@@ -115,6 +125,10 @@ def inspect_adapter(path: Path, base: GGUFFile) -> AdapterInfo:
         return replace(info, reason=(
             f"was made for the '{header.architecture}' architecture, but the model is "
             f"'{base.architecture}'"))
+    if not math.isfinite(info.alpha) or not 0 <= info.alpha <= MAX_ALPHA:
+        return replace(info, reason=(
+            f"has the LoRA alpha {info.alpha!r}, outside 0 to {MAX_ALPHA:g}: its weights would "
+            "overwhelm the model; convert it again with a sensible alpha"))
     try:
         _check_weight_types(path)
         targets, rank = _check_tensors(header.tensors, base.tensors)
@@ -180,6 +194,8 @@ def _check_tensors(
             raise AdapterError(
                 f"has LoRA weights of shapes {a} and {b} for '{target}', which is {weight} "
                 "(was it made for another base model?)")
+        if b[1] == 0:
+            raise AdapterError(f"has rank 0 for '{target}': its LoRA weights are empty")
         rank = max(rank, b[1])
     return tuple(sorted(pairs)), rank
 
@@ -300,6 +316,14 @@ def _scan(folders: Iterable[Path]) -> Iterable[tuple[Path, os.stat_result]]:
                     yield path, path.stat()
                 except OSError:  # removed while scanning
                     continue
+
+
+def _utf8(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _has_gguf_magic(path: Path) -> bool:

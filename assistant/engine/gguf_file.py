@@ -7,6 +7,7 @@ from the header is made here first, with a message a person can act on.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,10 +108,18 @@ def validate_model_file(path: Path) -> GGUFFile:
 
 
 def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise ModelError(f"Model file not found: {path}. Check the path in the settings.")
-    if path.is_dir():
+    try:
+        mode = path.stat().st_mode  # stat never blocks, unlike opening a FIFO
+    except FileNotFoundError:
+        raise ModelError(f"Model file not found: {path}. Check the path given with --model "
+                         "or as [model] path in the settings.") from None
+    except OSError as exc:
+        raise ModelError(f"Cannot use {path}: {exc.strerror or exc}.") from exc
+    if stat.S_ISDIR(mode):
         raise ModelError(f"{path} is a folder; choose a .gguf file inside it.")
+    if not stat.S_ISREG(mode):
+        raise ModelError(f"{path} is not a regular file (a FIFO, socket or device); choose a "
+                         ".gguf file.")
     if not os.access(path, os.R_OK):
         raise ModelError(f"Cannot read {path}: permission denied. Check the file's permissions.")
 

@@ -47,7 +47,7 @@ def check_export(data: Any, now: float) -> CheckedImport:
     version = data.get("version", EXPORT_VERSION)
     if version != EXPORT_VERSION or isinstance(version, bool):
         raise ImportFileError(
-            f"That memory export has version {version!r}; this Loremind reads version "
+            f"That memory export has version {_short(version)}; this Loremind reads version "
             f"{EXPORT_VERSION}. Update Loremind to import it.")
     checked = CheckedImport()
     seen: set[str] = set()
@@ -91,10 +91,10 @@ def _memory(item: Any, where: str, now: float) -> dict[str, Any]:
     status = _text(item, "status", where, default=MemoryStatus.ACTIVE)
     if status not in set(MemoryStatus):
         allowed = ", ".join(s.value for s in MemoryStatus)
-        raise ImportFileError(f"{where}.status is {status!r}; it must be one of {allowed}.")
+        raise ImportFileError(f"{where}.status is {_short(status)}; it must be one of {allowed}.")
     pinned = item.get("pinned", False)
     if not isinstance(pinned, bool):
-        raise ImportFileError(f"{where}.pinned is {pinned!r}; it must be true or false.")
+        raise ImportFileError(f"{where}.pinned is {_short(pinned)}; it must be true or false.")
     row: dict[str, Any] = {"id": _id(item, where), "text": text, "status": str(status),
                            "pinned": pinned}
     for name in _TEXT_FIELDS:
@@ -116,7 +116,8 @@ def _event(item: Any, where: str, now: float) -> dict[str, Any]:
         row[name] = _text(item, name, where, default="")
     row["actor"] = _text(item, "actor", where, default="user")
     if row["actor"] not in _ACTORS:
-        raise ImportFileError(f"{where}.actor is {row['actor']!r}; it must be user or assistant.")
+        raise ImportFileError(f"{where}.actor is {_short(row['actor'])}; it must be user or "
+                              "assistant.")
     row["at"] = _time(item, "at", where, now)
     return row
 
@@ -149,9 +150,14 @@ def _time(item: dict[str, Any], name: str, where: str, default: float) -> float:
         return default
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
             or not 0 <= value < 1e11:
-        raise ImportFileError(f"{where}.{name} is {value!r}; it must be a time in seconds "
+        raise ImportFileError(f"{where}.{name} is {_short(value)}; it must be a time in seconds "
                               "since 1970.")
     return float(value)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def _kind(value: Any) -> str:
