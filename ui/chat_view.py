@@ -107,6 +107,7 @@ class ChatView(QWidget):
                                     [m.get("text", "") for m in message.memories_used])
                 answer.set_sources(message.sources)
                 answer.finish(message.text, message.stats)
+                answer.message_id = message.id
                 answer.set_versions(len(message.versions), message.version)
         self._mark_last()
         self._at_bottom = True
@@ -210,6 +211,7 @@ class ChatView(QWidget):
             message = self.session.messages[-1] if self.session and self.session.messages \
                 else None
             if message is not None and message.id == event.message_id:
+                answer.message_id = message.id
                 answer.set_versions(len(message.versions), message.version)
         elif isinstance(event, Failed):
             answer.fail("No answer: " + event.message)
@@ -247,11 +249,12 @@ class ChatView(QWidget):
     def choose_version(self, answer: AssistantMessage, index: int) -> None:
         """Show another answer of the same turn (the next question follows the one shown)."""
         session = self.session
-        if session is None or self.busy or answer is not self._turns[-1] or not session.messages:
+        message = next((m for m in session.messages if m.id == answer.message_id), None) \
+            if session is not None else None
+        if session is None or message is None or self.busy:
             return
         from assistant.chat.versions import choose_version
 
-        message = session.messages[-1]
         conversations = self.app.core.parts.conversations
 
         def shown(_message: object) -> None:

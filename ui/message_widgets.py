@@ -245,6 +245,7 @@ class AssistantMessage(QWidget):
         self.previous_button = tool_button("chevron-left", "The previous answer")
         self.page = label("", "StatsLine")
         self.next_button = tool_button("chevron-right", "The next answer")
+        self.message_id = ""  # the stored message shown, once known
         self.version = 0  # which of the turn's answers is shown, of ``versions``
         self.versions = 0
         self.previous_button.clicked.connect(lambda: self.version_requested.emit(self.version - 1))

@@ -107,6 +107,11 @@ def test_regenerate_keeps_answers_to_page_through(qtbot, window):
     assert answer.page.text() == "1/2" and answer.text == first
     stored = window.app.core.chat.get(window.chat.session.id).messages[-1]
     assert (stored.text, stored.version, len(stored.versions)) == (first, 0, 2)
+    send(qtbot, window, "And then?")  # an earlier answer still pages, and stays chosen
+    answer.next_button.click()
+    wait_lanes(qtbot, window)
+    assert answer.page.text() == "2/2"
+    assert window.app.core.chat.get(window.chat.session.id).messages[1].version == 1
 
 
 def test_reopened_chat_keeps_its_stats_and_stopped_marker(qtbot, window):
