@@ -57,14 +57,16 @@ class Turn:
 class ChatRun:
     """A chat driven through ``Assistant.ask``, tracking the tokens the model has seen."""
 
-    def __init__(self, assistant: Assistant, session: ChatSession) -> None:
+    def __init__(self, assistant: Assistant, session: ChatSession,
+                 use_knowledge: bool = True) -> None:
         self.assistant = assistant
         self.session = session
+        self.use_knowledge = use_knowledge
         self.seen: list[int] = []  # what the model has read or written in this chat so far
 
     def ask(self, text: str, sampling: SamplingParams, regenerate: bool = False) -> Turn:
         """One turn, timed from the call (retrieval and prompt assembly included)."""
-        options = AskOptions(sampling=sampling)
+        options = AskOptions(sampling=sampling, use_knowledge=self.use_knowledge)
         started = time.perf_counter()
         events: Iterator[Event] = (self.assistant.regenerate(self.session, options) if regenerate
                                    else self.assistant.ask(self.session, text, options))

@@ -105,12 +105,16 @@ def inspect(file: Path, model_path: Path | None, as_json: bool) -> None:
 
 @bench.command("adapters")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--chat-tokens", default=1500, show_default=True,
+              help="How long each of the two chats is.")
 @reports_errors
-def bench_adapters(as_json: bool) -> None:
-    """Switching adapters in place against reloading the default model with one."""
+def bench_adapters(as_json: bool, chat_tokens: int) -> None:
+    """Going back to a chat with its own adapter (saved state) against a first switch and
+    against reloading the default model with the adapter."""
     if not as_json:
-        click.echo("Running the adapter benchmark (a few seconds)…", err=True)
-    print_result(run_adapter_bench(threads=cli_context().settings.model.threads), as_json)
+        click.echo("Running the adapter benchmark (a minute or two)…", err=True)
+    print_result(run_adapter_bench(threads=cli_context().settings.model.threads,
+                                   chat_tokens=chat_tokens), as_json)
     sys.stdout.flush()
 
 

@@ -92,9 +92,15 @@ def test_ask_with_adapters(adapters_dir, tiny_model_path):
 
 
 def test_bench_adapters_json():
-    result = run("bench", "adapters", "--json")
+    result = run("bench", "adapters", "--json", "--chat-tokens", "300")
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
-    assert figures["switch_ms"] > 0 and figures["reload_ms"] > 0
-    assert figures["speedup"] == pytest.approx(figures["reload_ms"] / figures["switch_ms"],
-                                               rel=0.01)
+    for key in ("switch_back_first_token_s", "first_switch_first_token_s",
+                "reload_first_token_s", "tokens_per_s_with_adapter",
+                "tokens_per_s_without_adapter"):
+        assert figures[key] > 0, key
+    assert min(figures["chat_tokens"]) >= 300
+    # Going back restores the chat's state: only the new question is read, not the chat.
+    assert max(figures["switch_back_evaluated_tokens"]) < 60
+    assert figures["first_switch_evaluated_tokens"] >= 300
+    assert figures["restored_answer_equals_full_reading"] is True
