@@ -1,0 +1,31 @@
+"""``loremind sessions export|import``: a chat to a Markdown or JSON file, and back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from assistant.chat.export import export_chat, import_chat
+from assistant.cli.app import cli_core, reports_errors
+from assistant.cli.memory_cmds import sessions
+
+
+@sessions.command("export")
+@click.argument("session_id")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@reports_errors
+def sessions_export(session_id: str, file: Path) -> None:
+    """Write a chat to FILE: JSON (to import again) for a .json name, else Markdown."""
+    conversations = cli_core().parts.conversations
+    written = export_chat(conversations.get(session_id), file)
+    click.echo(f"Exported to {written}.")
+
+
+@sessions.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@reports_errors
+def sessions_import(file: Path) -> None:
+    """Store a chat exported as JSON (a copy with a new id if the chat still exists)."""
+    session = import_chat(cli_core().parts.conversations, file)
+    click.echo(f"{session.id}  {session.title}")
