@@ -124,13 +124,14 @@ def test_cancel_stops_the_answer(assistant):
     options = AskOptions(sampling=SamplingParams(max_tokens=200))
     events = assistant.ask(assistant.new_session(), "Tell me a long story.", options)
     tokens = 0
+    seen = []
     for event in events:
+        seen.append(event)
         if isinstance(event, Token):
             tokens += 1
             options.cancel.set()
-        if isinstance(event, Done):
-            assert event.stats.finish_reason == "cancelled"
-            break
+    assert isinstance(seen[-1], Done), seen[-1]
+    assert seen[-1].stats.finish_reason == "cancelled"
     assert tokens <= 2
 
 

@@ -61,8 +61,9 @@ def test_sources_then_memories_give_way_after_history(tiny):
     plan = plan_prompt(tiny, "S", [big, big], [citation(1, big), citation(2, big)], [],
                        "hi", reserve=RESERVE)
     assert tiny.count_tokens(plan.messages) <= tiny.n_ctx - RESERVE
-    assert len(plan.citations) < 2, "this much does not fit: something had to give"
-    assert len(plan.memories) == 2 or not plan.citations, "sources go before memories"
+    # Both sources and both memories cannot fit: every source gives way before any memory.
+    assert plan.citations == []
+    assert len(plan.memories) >= 1
 
 
 def test_a_message_too_long_for_the_context_is_refused(tiny):

@@ -58,8 +58,10 @@ def test_memory_export_import_into_a_fresh_data_dir(tmp_path, monkeypatch):
     assert "Imported 0" in run("memory", "import", str(export)).output
     assert run_json("memory", "list", "--all", "--json") == before
     assert run_json("memory", "history", tom["id"], "--json") == history
-    assert "restored" in run("memory", "restore", tom["id"]).output or \
-        run_json("memory", "list", "--json")[0]["text"] == "My cat is called Tim"
+    restored = run("memory", "restore", tom["id"])
+    assert restored.exit_code == 0 and "My cat is called Tim" in restored.output
+    assert sorted(m["text"] for m in run_json("memory", "list", "--json")) == [
+        "I prefer metric units", "My cat is called Tim"]  # the forget was undone
 
 
 def test_memory_pending_approve_reject_pause(embedder, store):
@@ -103,7 +105,10 @@ def test_temporary_chat_stores_nothing():
 def test_doctor_json(tiny_model_path):
     report = run_json("doctor", "--json", "--model", str(tiny_model_path))
     assert isinstance(report["gpu_offload_supported"], bool)
-    assert report["n_gpu_layers"] == 0 or report["gpu_offload_supported"]
+    if report["gpu_offload_supported"]:
+        assert report["n_gpu_layers"] > 0  # automatic placement puts the tiny model on the GPU
+    else:
+        assert report["n_gpu_layers"] == 0
     assert report["model"]["architecture"] == "llama"
     assert report["model"]["context_length"] == 512
     assert report["model"]["size_bytes"] == tiny_model_path.stat().st_size

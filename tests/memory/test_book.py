@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.memory.book import MemoryBook, MemoryNotFound
+from assistant.memory.importing import ImportFileError
 from assistant.memory.tables import MEMORY_EVENTS
 from assistant.migrations import open_database
 
@@ -106,7 +107,7 @@ def test_export_import_round_trip(book, embedder, tmp_path):
 
 
 def test_import_rejects_other_files(book):
-    with pytest.raises(Exception, match="not a Loremind memory export"):
+    with pytest.raises(ImportFileError, match="not a Loremind memory export"):
         book.import_({"something": "else"})
 
 

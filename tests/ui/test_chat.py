@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ui.message_widgets import AssistantMessage, UserMessage
-from ui.qt import QKeySequence, Qt
+from ui.qt import QApplication, QKeySequence, Qt
 
 pytestmark = pytest.mark.gui
 
@@ -95,8 +95,10 @@ def test_switching_chats_and_shortcuts(qtbot, window):
     window.sidebar.list.itemClicked.emit(window.sidebar.list.item(0))
     qtbot.waitUntil(lambda: window.chat.session.id == first_id, timeout=30000)
     assert [type(t) for t in window.chat._turns] == [UserMessage, AssistantMessage]
+    window.activateWindow()
+    qtbot.waitActive(window)
     qtbot.keySequence(window, QKeySequence("Ctrl+K"))
-    assert window.sidebar.search.hasFocus() or window.sidebar.search.isVisible()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.sidebar.search, timeout=5000)
 
 
 def test_temporary_chat_is_not_listed(qtbot, window):
