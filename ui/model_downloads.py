@@ -24,11 +24,7 @@ if TYPE_CHECKING:
 def model_manager(app: LoremindApp) -> ModelManager:
     """The app's model manager; it reads the settings in force and saves through the app, so a
     new model loads in the background and every view hears of it."""
-    manager: ModelManager | None = getattr(app, "_model_manager", None)
-    if manager is None:
-        manager = ModelManager(app.paths, load=lambda: app.settings, save=app.update_settings)
-        app._model_manager = manager  # type: ignore[attr-defined]
-    return manager
+    return app.core.models.manager
 
 
 def model_downloads(app: LoremindApp) -> ModelDownloads:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from assistant.cli.app import cli_context, main, reports_errors
+from assistant.cli.app import cli_core, main, reports_errors
 from assistant.errors import LoremindError
 from assistant.models import ModelManager, Progress
 from assistant.models.catalogue import gigabytes
@@ -19,7 +19,7 @@ BAR_WIDTH = 28
 
 def model_manager() -> ModelManager:
     """The model manager for this run's folders and settings file."""
-    return ModelManager(cli_context().paths)
+    return cli_core().models.manager
 
 
 @main.group()

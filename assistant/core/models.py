@@ -10,18 +10,29 @@ from typing import TYPE_CHECKING
 
 from assistant.core.changes import Area, Change
 from assistant.defaults import embedded_chat_model
-from assistant.engine.gguf_file import GGUFFile, validate_model_file
 
 if TYPE_CHECKING:
     from assistant.core.app import Loremind
+    from assistant.engine.gguf_file import GGUFFile
     from assistant.engine.model import LoadReport
+    from assistant.models import ModelManager
 
 
 class ModelsArea:
-    """The chat model of the core."""
+    """The chat model of the core, and the model manager (catalogue, downloads, installed)."""
 
     def __init__(self, core: Loremind) -> None:
         self._core = core
+
+    @functools.cached_property
+    def manager(self) -> ModelManager:
+        """Catalogue, downloads and installed models; choosing one saves the settings through
+        the core, so the change is announced (and the GUI reloads the model)."""
+        from assistant.models import ModelManager
+
+        core = self._core
+        return ModelManager(core.paths, load=lambda: core.current_settings,
+                            save=lambda settings: core.settings.update(settings))
 
     def model_file(self, path: Path | str | None = None) -> Path:
         """The GGUF file ``path`` names, else the one in the settings, else the embedded one."""
@@ -33,6 +44,8 @@ class ModelsArea:
     def header(self, path: Path | str | None = None) -> GGUFFile:
         """What a model file says about itself, checked before llama.cpp would see it
         (raises ModelError with what to do)."""
+        from assistant.engine.gguf_file import validate_model_file  # imports llama.cpp
+
         return validate_model_file(self.model_file(path))
 
     @property
