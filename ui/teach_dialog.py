@@ -141,10 +141,10 @@ class TeachDialog(QDialog):
         self.lr.setSingleStep(1e-4)
         self.lr.setValue(1e-3)
         tuning = QHBoxLayout()
-        for text, widget in (("Steps", self.steps), ("Rank", self.rank),
-                             ("Learning rate", self.lr)):
+        for text, spin in (("Steps", self.steps), ("Rank", self.rank),
+                           ("Learning rate", self.lr)):
             tuning.addWidget(label(text, "Count"))
-            tuning.addWidget(widget)
+            tuning.addWidget(spin)
         form.addRow("Training", tuning)
         layout.addLayout(form)
         self.preview = QPlainTextEdit()
@@ -188,7 +188,7 @@ class TeachDialog(QDialog):
     def settings(self) -> LoraSettings:
         """The training settings shown in the dialog."""
         rank = self.rank.value()
-        return LoraSettings(rank=rank, alpha=2.0 * rank, steps=self.steps.value(),
+        return LoraSettings(rank=rank, alpha=2 * rank, steps=self.steps.value(),
                             lr=self.lr.value())
 
     def make_preview(self) -> None:

@@ -93,7 +93,7 @@ def plain_peft_tokens_per_s(model_path: Path, data: TrainingData, settings: Lora
         torch.set_num_threads(threads)
     from assistant.training.loop import batch_order, collate  # same batches, same padding
 
-    model = AutoModelForCausalLM.from_pretrained(str(model_path.parent),
+    model: Any = AutoModelForCausalLM.from_pretrained(str(model_path.parent),
                                                  gguf_file=model_path.name, dtype=torch.float32)
     torch.manual_seed(settings.seed)
     model = get_peft_model(model, LoraConfig(r=settings.rank, lora_alpha=settings.alpha,

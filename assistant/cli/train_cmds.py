@@ -49,7 +49,7 @@ def train(name: str, texts: tuple[Path, ...], pairs: Path | None, from_chats: bo
     if model_path is None:
         model_path = Path(ctx.settings.model.path).expanduser() if ctx.settings.model.path \
             else embedded_chat_model()
-    settings = LoraSettings(rank=rank, alpha=2.0 * rank, steps=steps, lr=lr,
+    settings = LoraSettings(rank=rank, alpha=2 * rank, steps=steps, lr=lr,
                             batch_size=batch_size)
     source = TeachSource(chosen[0], tuple(texts) if texts else ((pairs,) if pairs else ()))
     data = prepare(source, model_path, settings,

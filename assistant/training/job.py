@@ -35,7 +35,7 @@ class LoraSettings:
     """The adapter's shape and how it is trained; defaults suit tens to hundreds of examples."""
 
     rank: int = 8
-    alpha: float = 16.0
+    alpha: int = 16  # PEFT's lora_alpha; llama.cpp scales by alpha / rank too
     steps: int = 100
     lr: float = 1e-3
     batch_size: int = 4

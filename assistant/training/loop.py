@@ -31,7 +31,7 @@ def load_base(info: GGUFFile, device: torch.device) -> Any:
     from transformers import AutoModelForCausalLM
 
     try:
-        model = AutoModelForCausalLM.from_pretrained(
+        model: Any = AutoModelForCausalLM.from_pretrained(
             str(info.path.parent), gguf_file=info.path.name, dtype=torch.float32)
     except (ValueError, OSError, RuntimeError, KeyError) as exc:
         raise TrainingError(f"transformers could not load {info.path.name} for training: "

@@ -20,7 +20,7 @@ TOKENS = [1, 280, 17, 301, 45, 260, 99, 288, 270, 123, 300, 7, 259, 290, 291, 26
 def trained(tiny_model_path):
     """A PEFT LoRA on every projection, trained a few steps so that every lora_B is non-zero."""
     info = read_gguf(tiny_model_path)
-    settings = LoraSettings(rank=4, alpha=8.0, lr=1e-2)
+    settings = LoraSettings(rank=4, alpha=8, lr=1e-2)
     model = add_lora(load_base(info, torch.device("cpu")), settings)
     optimizer = make_optimizer(model, settings.lr)
     rng = np.random.default_rng(0)

@@ -26,7 +26,7 @@ def data(tiny_model_path, tmp_path):
 
 
 def settings(steps, every=5):
-    return LoraSettings(rank=4, alpha=8.0, steps=steps, lr=1e-2, max_tokens=96,
+    return LoraSettings(rank=4, alpha=8, steps=steps, lr=1e-2, max_tokens=96,
                         checkpoint_every=every)
 
 

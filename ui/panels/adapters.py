@@ -31,6 +31,8 @@ MAX_SCALE = 2.0
 class AdapterRow(QFrame):
     """One adapter file: on/off, its scale, what it is, or why it cannot be used."""
 
+    card_text = ""  # the card of an adapter trained here (see _show_card)
+
     def __init__(self, info: Any, on: bool, scale: float, changed: Any) -> None:
         super().__init__()
         self.setObjectName("Card")
@@ -197,6 +199,7 @@ def _show_card(row: AdapterRow, card: dict[str, Any]) -> None:
     if before is not None and after is not None:
         summary += f" · held-out loss {before:.2f} → {after:.2f}"
     layout = row.layout()
+    assert isinstance(layout, QVBoxLayout)
     layout.addWidget(label(summary, "Count", wrap=True))
     button = QPushButton("Card…")
     button.setObjectName("CardButton")
