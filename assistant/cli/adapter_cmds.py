@@ -11,27 +11,12 @@ import click
 from assistant.bench.adapters import run_adapter_bench
 from assistant.cli.app import cli_context, main, reports_errors
 from assistant.cli.bench import bench, print_result
-from assistant.defaults import embedded_chat_model
-from assistant.engine.adapter_files import (
-    AdapterCatalog,
-    AdapterInfo,
-    adapter_folders,
-    inspect_adapter,
-)
-from assistant.engine.gguf_file import GGUFFile, validate_model_file
+from assistant.core import AdapterInfo
 
 _MODEL_OPTION = click.option(
     "--model", "model_path", type=click.Path(path_type=Path), default=None,
     help="Judge against this GGUF model (default: the one in the settings, else the embedded one).",
 )
-
-
-def _base_model(model_path: Path | None) -> GGUFFile:
-    """The header of the model adapters are judged against (llama.cpp is not loaded)."""
-    settings = cli_context().settings
-    if model_path is None and settings.model.path:
-        model_path = Path(settings.model.path).expanduser()
-    return validate_model_file(model_path or embedded_chat_model())
 
 
 @main.group()
@@ -49,8 +34,8 @@ def list_adapters(model_path: Path | None, as_json: bool) -> None:
     if model_path is None and ctx.settings.model.engine == "remote":
         _list_server_adapters(as_json)
         return
-    folders = adapter_folders(ctx.paths, ctx.settings.adapters)
-    found = AdapterCatalog(folders, _base_model(model_path)).adapters
+    folders = ctx.core.adapters.folders
+    found = ctx.core.adapters.list(model_path)  # judged on the model file's header
     if as_json:
         click.echo(json.dumps([_summary(info) for info in found], indent=2))
         return
@@ -92,7 +77,7 @@ def _list_server_adapters(as_json: bool) -> None:
 @reports_errors
 def inspect(file: Path, model_path: Path | None, as_json: bool) -> None:
     """Everything an adapter file says about itself, and whether it fits the model."""
-    info = inspect_adapter(file, _base_model(model_path))
+    info = cli_context().core.adapters.inspect(file, model_path)
     data = info.to_dict()
     if as_json:
         click.echo(json.dumps(data, indent=2))

@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import json
-import platform
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from assistant import __version__
 from assistant.bench.engine import run_engine_bench
 from assistant.cli.app import cli_context, main, reports_errors
 from assistant.cli.bench import bench, print_result
 from assistant.cli.options import ENGINE_OPTION, MODEL_OPTION
-from assistant.engine import LocalModel
-from assistant.errors import LoremindError
-
-
-def load_model(model_path: Path | None) -> LocalModel:
-    """The model named on the command line, else the one in the settings."""
-    settings = cli_context().settings
-    if model_path is not None:
-        return LocalModel.load(
-            model_path,
-            context_size=settings.model.context_size,
-            threads=settings.model.threads,
-            gpu_layers=settings.model.gpu_layers,
-        )
-    return LocalModel.from_settings(settings.model)
 
 
 @main.command()
@@ -55,50 +38,13 @@ def doctor(model_path: Path | None, as_json: bool) -> None:
 
 
 def doctor_report(model_path: Path | None) -> dict[str, Any]:
-    """Everything a bug report needs about this installation, as plain data."""
-    import keyring
-    import lancedb
-    import llama_cpp
+    """The core's report, on the model ``--model`` names (else the settings' one)."""
+    from assistant.core.doctor import doctor_report as report
 
     ctx = cli_context()
-    report: dict[str, Any] = {
-        "loremind": __version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "llama_cpp_python": llama_cpp.__version__,
-        "lancedb": lancedb.__version__,
-        "gpu_offload_supported": bool(llama_cpp.llama_supports_gpu_offload()),
-        "llama_system_info": llama_cpp.llama_print_system_info().decode(errors="replace").strip(),
-        "keyring_backend": type(keyring.get_keyring()).__name__,
-        "config_file": str(ctx.paths.config_file),
-        "data_dir": str(ctx.paths.data_dir),
-        "cache_dir": str(ctx.paths.cache_dir),
-        "log_dir": str(ctx.paths.log_dir),
-        "gpu_layers_setting": ctx.settings.model.gpu_layers,
-    }
-    model = load_model(model_path)
-    report["n_gpu_layers"] = model.report.n_gpu_layers
-    report["model"] = {
-        "path": str(model.path),
-        "name": model.info.name,
-        "architecture": model.info.architecture,
-        "context_length": model.info.context_length,
-        "context_size": model.n_ctx,
-        "size_bytes": model.info.size_bytes,
-        "chat_template": "fallback (ChatML)" if model.template.is_fallback else "from the model",
-        "embedded_demo": _is_embedded_demo(model.path),
-    }
-    model.close()
-    return report
-
-
-def _is_embedded_demo(path: Path) -> bool:
-    from assistant.defaults import embedded_chat_model
-
-    try:
-        return path.resolve() == embedded_chat_model().resolve()
-    except LoremindError:  # no embedded model installed: whatever runs is not it
-        return False
+    if model_path is not None:
+        ctx.settings.model.path = str(model_path)
+    return report(ctx.core)
 
 
 @bench.command("engine")

@@ -9,11 +9,10 @@ from typing import Any
 
 import click
 
-from assistant.cli.adapter_cmds import _base_model, adapters
+from assistant.cli.adapter_cmds import adapters
 from assistant.cli.app import cli_context, reports_errors
 from assistant.cli.memory_cmds import open_conversations
-from assistant.defaults import embedded_chat_model
-from assistant.engine.adapter_files import AdapterCatalog, adapter_folders
+from assistant.engine.adapter_files import AdapterCatalog
 from assistant.errors import TrainingError
 from assistant.training.card import card_lines, delete_adapter, read_card
 from assistant.training.chat_examples import ChatExamples
@@ -46,9 +45,7 @@ def train(name: str, texts: tuple[Path, ...], pairs: Path | None, from_chats: bo
         raise TrainingError("Choose one kind of data: --texts PATH…, --pairs FILE or "
                             "--from-chats.")
     ctx = cli_context()
-    if model_path is None:
-        model_path = Path(ctx.settings.model.path).expanduser() if ctx.settings.model.path \
-            else embedded_chat_model()
+    model_path = ctx.core.models.model_file(model_path)
     settings = LoraSettings(rank=rank, alpha=2 * rank, steps=steps, lr=lr,
                             batch_size=batch_size)
     source = TeachSource(chosen[0], tuple(texts) if texts else ((pairs,) if pairs else ()))
@@ -130,9 +127,18 @@ def example(session_id: str, message_id: str | None, rewrite: str, remove: bool)
                + (" (your rewrite)." if rewrite.strip() else "."))
 
 
+@adapters.command("train-worker", hidden=True)
+@click.argument("job_dir", type=click.Path(path_type=Path, file_okay=False))
+def train_worker(job_dir: Path) -> None:
+    """The training process itself, for the bundle (elsewhere: python -m …worker)."""
+    from assistant.training.worker import main as worker_main
+
+    sys.exit(worker_main([str(job_dir)]))
+
+
 def _catalog() -> AdapterCatalog:
-    ctx = cli_context()
-    return AdapterCatalog(adapter_folders(ctx.paths, ctx.settings.adapters), _base_model(None))
+    core = cli_context().core
+    return AdapterCatalog(core.adapters.folders, core.models.header())
 
 
 def _show_preview(counts: dict[str, int], preview: list[dict[str, Any]], notes: list[str],
