@@ -145,7 +145,8 @@ def run_gui(argv: list[str] | None = None, *, minimized: bool = False,
     force_offline()
     paths = app_paths().ensure()
     setup_logging(paths)
-    qt_app = QApplication.instance() or QApplication(argv or sys.argv)
+    existing = QApplication.instance()
+    qt_app = existing if isinstance(existing, QApplication) else QApplication(argv or sys.argv)
     qt_app.setApplicationName("Loremind")
     qt_app.setOrganizationName("Loremind")
     install_excepthook()
@@ -210,5 +211,9 @@ def _report_startup(app: LoremindApp, started: float) -> None:
     def say(event: str) -> None:
         print(f"{event} {time.perf_counter() - started:.4f}", flush=True)
 
+    def ready() -> None:
+        say("model_ready")
+        QTimer.singleShot(0, QApplication.quit)
+
     QTimer.singleShot(0, lambda: say("window_shown"))
-    app.ready.connect(lambda: (say("model_ready"), QTimer.singleShot(0, QApplication.quit)))
+    app.ready.connect(ready)

@@ -12,6 +12,7 @@ from ui import theme
 from ui.chat_view import ChatView
 from ui.errors import set_error_sink
 from ui.message_widgets import label, tool_button
+from ui.panels.adapters import AdaptersPanel
 from ui.qt import (
     QButtonGroup,
     QCloseEvent,
@@ -41,6 +42,7 @@ from ui.window_actions import WindowActions, fitted_size
 if TYPE_CHECKING:
     from assistant.core import Change, ChatSession
     from ui.app import LoremindApp
+    from ui.panels.base import Panel
 
 COMPACT_HEADER_WIDTH = 820  # below this chat-area width the panel toggles show icons only
 PANELS = (("adapters", "Adapters"), ("knowledge", "Knowledge"), ("memory", "Memory"),
@@ -89,7 +91,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.panels.setMinimumWidth(340)
         self.panel_buttons = QButtonGroup(self)
         self.panel_buttons.setExclusive(False)
-        self._panel_widgets: dict[str, QWidget] = {}
+        self._panel_widgets: dict[str, Panel] = {}
         splitter = QSplitter()
         splitter.setHandleWidth(1)
         splitter.setChildrenCollapsible(False)
@@ -228,7 +230,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.sidebar.refresh()
         self._update_subtitle()
         for widget in self._panel_widgets.values():
-            widget.refresh()  # type: ignore[attr-defined]
+            widget.refresh()
 
     def _changed(self, change: Change) -> None:
         from assistant.core import Area
@@ -274,8 +276,8 @@ class MainWindow(WindowActions, QMainWindow):
         self.sidebar.select(None if session.temporary else session.id)
         self._update_subtitle()
         panel = self._panel_widgets.get("adapters")
-        if panel is not None:
-            panel.show_session(session)  # type: ignore[attr-defined]
+        if isinstance(panel, AdaptersPanel):
+            panel.show_session(session)
 
     def _session_updated(self, session: ChatSession) -> None:
         if session is self.chat.session:
@@ -318,7 +320,7 @@ class MainWindow(WindowActions, QMainWindow):
             self.panels.addWidget(widget)
             if self.app.is_ready:
                 widget.refresh()
-            if key == "adapters" and self.chat.session is not None:
+            if isinstance(widget, AdaptersPanel) and self.chat.session is not None:
                 widget.show_session(self.chat.session)
             from ui.panels.memory import MemoryPanel
 

@@ -126,7 +126,7 @@ class Sidebar(QFrame):
             if item.data(_ID) == session_id:
                 self.list.setCurrentItem(item)
                 return
-        self.list.setCurrentItem(None)
+        self.list.setCurrentRow(-1)
 
     def focus_search(self) -> None:
         self.search.setFocus()

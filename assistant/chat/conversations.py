@@ -5,6 +5,7 @@ A temporary chat never reaches this module: it lives in memory only and leaves n
 
 from __future__ import annotations
 
+import builtins
 import json
 import time
 import uuid
@@ -162,7 +163,7 @@ class Conversations:
         """Whether a chat with exactly this id is stored."""
         return self.store.count(SESSIONS.name, f"id = {sql_str(session_id)}") > 0
 
-    def find_chats(self, query: str, k: int = 50) -> list[str]:
+    def find_chats(self, query: str, k: int = 50) -> builtins.list[str]:
         """Ids of the chats whose title or messages match ``query``: by its words, or by a
         meaning close enough to it (nearest neighbours alone would match every chat)."""
         query = query.strip()
@@ -203,7 +204,7 @@ class Conversations:
             self.store.purge(MESSAGES.name)
             self.store.purge(SESSIONS.name)
 
-    def search(self, query: str, k: int = 10) -> list[SessionHit]:
+    def search(self, query: str, k: int = 10) -> builtins.list[SessionHit]:
         """Past messages matching ``query`` by meaning or by words, across all chats."""
         rows = self.store.search_hybrid(
             MESSAGES.name, self.embedder.encode_query(query), query, k,

@@ -44,7 +44,7 @@ class Loremind:
         self.paths = paths
         self.changes = ChangeFeed()
         self._settings = settings
-        self._given = {"model": model, "embedder": embedder, "store": store}
+        self._given = (model, embedder, store)
         self._parts_lock = threading.Lock()
         self._parts: Assistant | None = None
         self._closed = False
@@ -141,7 +141,9 @@ class Loremind:
             if self._parts is None:
                 from assistant.chat.assistant import Assistant
 
-                self._parts = Assistant(self._settings, self.paths, **self._given)
+                model, embedder, store = self._given
+                self._parts = Assistant(self._settings, self.paths, model=model,
+                                        embedder=embedder, store=store)
             return self._parts
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,7 @@ class ChatArea:
         """A stored chat with its messages."""
         return self._core.parts.conversations.get(session_id)
 
-    def search(self, query: str, k: int = 10) -> list[SessionHit]:
+    def search(self, query: str, k: int = 10) -> builtins.list[SessionHit]:
         """Past messages matching ``query``, across chats."""
         return self._core.parts.conversations.search(query, k)
 
@@ -64,7 +65,7 @@ class ChatArea:
 
     def _announced(self, session: ChatSession, events: Iterator[Event]) -> Iterator[Event]:
         """Pass the events through; then say the chat changed, and memory if one was proposed."""
-        proposed: list[str] = []
+        proposed: builtins.list[str] = []
         finished = False
         for event in events:
             if isinstance(event, MemoryProposed):

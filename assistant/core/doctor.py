@@ -35,8 +35,15 @@ def doctor_report(core: Loremind) -> dict[str, Any]:
         "log_dir": str(paths.log_dir),
         "gpu_layers_setting": settings.model.gpu_layers,
     }
+    from assistant.engine.model import LocalModel
+
     core.models.load()
     model = core.parts.model
+    if not isinstance(model, LocalModel):  # a model on a server: it reports what it can
+        report["model"] = {"engine": model.engine_label, "id": model.model_id,
+                           "name": model.display_name, "context_size": model.n_ctx,
+                           "embedded_demo": False}
+        return report
     report["n_gpu_layers"] = model.report.n_gpu_layers
     report["model"] = {
         "path": str(model.path),

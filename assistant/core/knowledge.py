@@ -151,7 +151,7 @@ class KnowledgeArea:
                 return
             self._watcher = FolderWatcher(
                 self.indexer, existing,
-                on_sync=lambda folder, _report: self._changed("indexed", str(folder)),
+                on_sync=self._synced,
                 on_error=self._on_error)
             self._watcher.start()
 
@@ -184,6 +184,9 @@ class KnowledgeArea:
         old, self._watcher = self._watcher, None
         if old is not None:
             old.stop()
+
+    def _synced(self, folder: Path, _report: SyncReport) -> None:
+        self._changed("indexed", str(folder))
 
     def _changed(self, action: str, *ids: str) -> Change:
         return self._core.changes.publish(Change(Area.KNOWLEDGE, action, ids))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any
 
 from assistant.core.changes import Area, Change
@@ -33,11 +34,11 @@ class MemoryArea:
         return self._book.list(status)
 
     def search(self, query: str, k: int = 10,
-               status: MemoryStatus | None = MemoryStatus.ACTIVE) -> list[Memory]:
+               status: MemoryStatus | None = MemoryStatus.ACTIVE) -> builtins.list[Memory]:
         """Memories matching ``query`` by meaning or words."""
         return self._book.search(query, k, status)
 
-    def history(self, memory_id: str) -> list[MemoryEvent]:
+    def history(self, memory_id: str) -> builtins.list[MemoryEvent]:
         """Every change to one memory, oldest first."""
         return self._book.history(memory_id)
 

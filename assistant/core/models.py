@@ -12,6 +12,7 @@ from assistant.core.changes import Area, Change
 from assistant.defaults import embedded_chat_model
 
 if TYPE_CHECKING:
+    from assistant.config import Settings
     from assistant.core.app import Loremind
     from assistant.engine.gguf_file import GGUFFile
     from assistant.engine.model import LoadReport
@@ -31,8 +32,11 @@ class ModelsArea:
         from assistant.models import ModelManager
 
         core = self._core
-        return ModelManager(core.paths, load=lambda: core.current_settings,
-                            save=lambda settings: core.settings.update(settings))
+
+        def save(settings: Settings) -> None:
+            core.settings.update(settings)
+
+        return ModelManager(core.paths, load=lambda: core.current_settings, save=save)
 
     def model_file(self, path: Path | str | None = None) -> Path:
         """The GGUF file ``path`` names, else the one in the settings, else the embedded one."""

@@ -7,6 +7,7 @@ the user chose auto-approve, and an update to an existing memory is always asked
 
 from __future__ import annotations
 
+import builtins
 import time
 import uuid
 from collections.abc import Callable
@@ -106,14 +107,14 @@ class MemoryBook:
         return sorted(memories, key=lambda m: (not m.pinned, -m.updated_at))
 
     def search(self, query: str, k: int = 10,
-               status: MemoryStatus | None = MemoryStatus.ACTIVE) -> list[Memory]:
+               status: MemoryStatus | None = MemoryStatus.ACTIVE) -> builtins.list[Memory]:
         """Memories that match ``query`` by meaning or by words."""
         where = f"status = {sql_str(status)}" if status else None
         rows = self.store.search_hybrid(MEMORIES.name, self.embedder.encode_query(query), query,
                                         k, where=where, columns=_columns())
         return [Memory.from_row(r) for r in rows]
 
-    def history(self, memory_id: str) -> list[MemoryEvent]:
+    def history(self, memory_id: str) -> builtins.list[MemoryEvent]:
         """Every change to this memory, oldest first."""
         rows = self.store.rows(MEMORY_EVENTS.name, where=f"memory_id = {sql_str(memory_id)}")
         # Imports before validation existed could store events with missing fields.
@@ -131,7 +132,7 @@ class MemoryBook:
             return None
         return Memory.from_row(rows[0]), 1.0 - float(rows[0]["_distance"])
 
-    def relevant(self, text: str, limit: int = 8) -> list[Memory]:
+    def relevant(self, text: str, limit: int = 8) -> builtins.list[Memory]:
         """Memories to put in a prompt about ``text``: all of them while they are few, else the
         pinned ones and those closest in meaning."""
         active = self.list(MemoryStatus.ACTIVE)
@@ -246,7 +247,7 @@ class MemoryBook:
             if last.event == "restored":
                 return memory  # already undone: restoring again must not undo the undo
             return self._change(memory, "restored", actor, text=last.old_text or memory.text,
-                                status=last.old_status or memory.status,
+                                status=MemoryStatus(last.old_status or memory.status),
                                 pinned=(not memory.pinned) if last.event.endswith("pinned")
                                 else memory.pinned)
 
@@ -281,7 +282,7 @@ class MemoryBook:
                     continue
                 new_rows.append(row)
             texts = [row["text"] for row in new_rows]
-            vectors: list[np.ndarray] = []
+            vectors: builtins.list[np.ndarray] = []
             for begin in range(0, len(texts), IMPORT_BATCH):
                 vectors.extend(self.embedder.encode(texts[begin:begin + IMPORT_BATCH]))
                 if progress:

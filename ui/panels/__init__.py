@@ -8,9 +8,10 @@ from ui.qt import QWidget
 
 if TYPE_CHECKING:
     from ui.app import LoremindApp
+    from ui.panels.base import Panel
 
 
-def create_panel(key: str, app: LoremindApp, parent: QWidget | None = None) -> QWidget:
+def create_panel(key: str, app: LoremindApp, parent: QWidget | None = None) -> Panel:
     """The panel called ``key``: ``adapters``, ``knowledge``, ``memory`` or ``models``."""
     if key == "adapters":
         from ui.panels.adapters import AdaptersPanel
