@@ -12,10 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-
 from assistant.bench.corpus import WORDS, write_corpus
+from assistant.bench.knowledge_scale import run_scale
 from assistant.knowledge.chunking import chunk_document
 from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.indexer import Indexer
@@ -24,7 +22,6 @@ from assistant.knowledge.search import search_knowledge
 from assistant.migrations import open_database
 from assistant.store import CHUNKS, Store
 
-SYNTHETIC_VOCABULARY = 50_000
 QUERIES = [
     "how do I install the printer driver", "error restoring a backup", "best soil for tomatoes",
     "train tickets to the museum", "patient medicine dose", "database query is slow",
@@ -68,16 +65,8 @@ def run_knowledge_bench(files: int = 300, scale: int = 0) -> dict[str, Any]:
             "query_p95_ms": p95,
         }
         if scale:
-            scaled = open_database(root / "scaled")
-            started = time.perf_counter()
-            fill_synthetic(scaled, scale)
-            scaled.maintain()
-            p50_scaled, p95_scaled = _latencies(scaled, embedder)
-            result.update({
-                "corpus_query_p50_ms": p50, "corpus_query_p95_ms": p95,
-                "scale": scale, "scale_build_s": round(time.perf_counter() - started, 1),
-                "query_p50_ms": p50_scaled, "query_p95_ms": p95_scaled,
-            })
+            result.update({"corpus_query_p50_ms": p50, "corpus_query_p95_ms": p95})
+            result.update(run_scale(open_database(root / "scaled"), embedder, scale))
     return result
 
 
@@ -95,44 +84,6 @@ def _time_encode(embedder: Embedder, texts: list[str]) -> float:
     started = time.perf_counter()
     embedder.encode(texts)
     return time.perf_counter() - started
-
-
-def synthetic_text(rng: np.random.Generator, count: int, words: int = 60) -> list[str]:
-    """Chunk-like texts: mostly Zipf-distributed filler terms, a sixth topical words.
-
-    Real text has a long-tailed vocabulary; drawing every word from the ~200 topical ones
-    would put each query term in a quarter of all chunks, which no real corpus does.
-    """
-    topical = rng.integers(0, len(WORDS), size=(count, words // 6))
-    filler = rng.zipf(1.3, size=(count, words - words // 6)) % SYNTHETIC_VOCABULARY
-    return [" ".join([WORDS[t] for t in topics] + [f"t{f}" for f in fills])
-            for topics, fills in zip(topical, filler, strict=True)]
-
-
-def fill_synthetic(store: Store, rows: int, seed: int = 11, batch: int = 20_000) -> None:
-    """Add ``rows`` synthetic chunks with random unit vectors (for latency, not quality)."""
-    rng = np.random.default_rng(seed)
-    schema = CHUNKS.schema(store.vector_dim)
-    for first in range(0, rows, batch):
-        n = min(batch, rows - first)
-        vectors = rng.standard_normal((n, store.vector_dim)).astype(np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        paths = [f"/synthetic/part{(first + i) % 50}/doc{(first + i) // 4}.md" for i in range(n)]
-        columns = {
-            "id": [f"{p}#{(first + i) % 4}" for i, p in enumerate(paths)],
-            "path": paths,
-            "folder": ["/synthetic"] * n,
-            "ext": [".md"] * n,
-            "ordinal": [(first + i) % 4 for i in range(n)],
-            "page": [0] * n,
-            "heading": [""] * n,
-            "start": [0] * n,
-            "end": [0] * n,
-            "text": synthetic_text(rng, n),
-            "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()),
-                                                         store.vector_dim),
-        }
-        store.add(CHUNKS.name, pa.table(columns, schema=schema))
 
 
 def _latencies(store: Store, embedder: Embedder, rounds: int = 3) -> tuple[float, float]:
