@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from assistant.config import RemoteSettings
-from assistant.engine.adapter_files import AdapterInfo
+from assistant.engine.adapter_files import AdapterCatalog, AdapterInfo, CatalogChanges
 from assistant.engine.adapters import AdapterSet, ResolvedSet
 from assistant.engine.remote import RemoteModel
 from assistant.errors import AdapterError
@@ -32,27 +31,34 @@ log = logging.getLogger(__name__)
 Mode = Literal["per_request", "fixed", "local_only"]
 
 
-@dataclass
-class ServerAdapterCatalog:
-    """The adapters the server can apply, shaped like :class:`AdapterCatalog` for the panels."""
+class ServerAdapterCatalog(AdapterCatalog):
+    """The adapters the server can apply, as an :class:`AdapterCatalog` for the panels (there is
+    no folder to scan: the server listed them when it was connected)."""
 
-    adapters: list[AdapterInfo]
-    note: str  # what the adapters panel and `adapters list` say about this model
-    folders: tuple[Path, ...] = ()  # adapters live on the server, not in local folders
+    def __init__(self, adapters: list[AdapterInfo], note: str) -> None:
+        self.folders = []
+        self.note = note  # what the adapters panel and `adapters list` say about this model
+        self._served = list(adapters)
 
-    def refresh(self) -> None:
+    @property
+    def adapters(self) -> list[AdapterInfo]:
+        """The server's adapters, in its order."""
+        return list(self._served)
+
+    def refresh(self) -> CatalogChanges:
         """Nothing to re-scan: the server's adapters were listed when it was connected."""
+        return CatalogChanges()
 
     def find(self, key: str) -> AdapterInfo:
         """The server adapter named ``key`` (its name or file name)."""
-        for info in self.adapters:
+        for info in self._served:
             if key in (info.name, info.path.name, str(info.path)):
                 return info
         raise AdapterError(f"'{key}' is not available on this model: {self.note}")
 
     def by_hash(self, content_hash: str) -> AdapterInfo | None:
         """The server adapter with this identity, if the server still has it."""
-        return next((i for i in self.adapters if i.content_hash == content_hash), None)
+        return next((i for i in self._served if i.content_hash == content_hash), None)
 
 
 class RemoteAdapters:
