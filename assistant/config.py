@@ -158,7 +158,7 @@ def _build(cls: type, raw: Any, prefix: str, path: Path) -> Any:
     for name, value in raw.items():
         kind = hints[name]
         key = f"{prefix}{name}"
-        if dataclasses.is_dataclass(kind):
+        if isinstance(kind, type) and dataclasses.is_dataclass(kind):
             values[name] = _build(kind, value, key + ".", path)
         else:
             values[name] = _check(kind, value, key, path)

@@ -201,7 +201,9 @@ class ProposalCard(QFrame):
         for button in (self.approve_button, self.edit_button, self.reject_button):
             button.hide()
         self.editor.setReadOnly(True)
-        self.layout().addWidget(label(text, "RememberedNote"))
+        layout = self.layout()
+        if layout is not None:
+            layout.addWidget(label(text, "RememberedNote"))
 
 
 class AssistantMessage(QWidget):

@@ -17,7 +17,7 @@ from assistant.bench.knowledge_scale import run_scale
 from assistant.knowledge.chunking import chunk_document
 from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.indexer import Indexer
-from assistant.knowledge.parsers import parser_for
+from assistant.knowledge.parsers import ParsedDocument, parser_for
 from assistant.knowledge.search import search_knowledge
 from assistant.migrations import open_database
 from assistant.store import CHUNKS, Store
@@ -72,11 +72,12 @@ def run_knowledge_bench(files: int = 300, scale: int = 0) -> dict[str, Any]:
 
 def _chunk_texts(corpus: Path, embedder: Embedder) -> list[str]:
     """The chunks the indexer will produce, made by the same parsers and chunker."""
-    texts = []
+    texts: list[str] = []
     for path in sorted(p for p in corpus.rglob("*") if p.is_file()):
         parser = parser_for(path.suffix.lower())
-        if parser is not None:
-            texts.extend(c.text for c in chunk_document(parser(path.read_bytes()), embedder))
+        parsed = parser(path.read_bytes()) if parser is not None else None
+        if isinstance(parsed, ParsedDocument):
+            texts.extend(c.text for c in chunk_document(parsed, embedder))
     return texts
 
 

@@ -68,12 +68,13 @@ def load_questions(path: Path) -> tuple[list[Question], list[str]]:
     return questions, globs
 
 
-def ensure_corpus(globs: Sequence[str], doc_root: Path = DOC_ROOT) -> list[Path]:
+def ensure_corpus(globs: Sequence[str], doc_root: Path = DOC_ROOT,
+                  install: bool = True) -> list[Path]:
     """The corpus files, installing the Debian packages first when they are missing."""
     files = _matches(globs, doc_root)
     if files and all(_matches([g], doc_root) for g in globs):
         return files
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
+    if not install or shutil.which("apt-get") is None or os.geteuid() != 0:
         raise CorpusMissingError(
             "The retrieval benchmark reads Debian's documentation packages, which are not "
             f"installed. Install them with: sudo apt-get install {' '.join(DEBIAN_PACKAGES)}")
@@ -114,14 +115,15 @@ def bench_home(home: Path | None) -> Iterator[Path]:
 
 
 def run_retrieval_bench(eval_file: Path = DEFAULT_EVAL, home: Path | None = None,
-                        reindex: bool = False, misses: bool = False) -> dict[str, Any]:
+                        reindex: bool = False, misses: bool = False,
+                        doc_root: Path = DOC_ROOT) -> dict[str, Any]:
     """Index the corpus (or reuse ``home``'s index) and score every question three ways."""
     questions, globs = load_questions(eval_file)
-    files = ensure_corpus(globs)
+    files = ensure_corpus(globs, doc_root, install=doc_root == DOC_ROOT)
     embedder = Embedder()
     with bench_home(home) as root:
         corpus = root / "corpus"
-        copy_corpus(files, corpus)
+        copy_corpus(files, corpus, doc_root)
         store = open_database(root / "db", embedder.dim)
         indexer = Indexer(store, embedder)
         started = time.perf_counter()
@@ -226,7 +228,7 @@ def _miss(question: Question, rows: Sequence[dict[str, Any]],
 def check_questions(questions: Sequence[Question], files: Sequence[Path]) -> list[str]:
     """Problems with an evaluation set: a page not in the corpus, or a needle that is not in
     the parsed text of its page (so it could never be found, whatever the search does)."""
-    from assistant.knowledge.parsers import parser_for
+    from assistant.knowledge.parsers import ParsedDocument, parser_for
 
     by_name = {path.name: path for path in files}
     texts: dict[str, str] = {}
@@ -243,7 +245,8 @@ def check_questions(questions: Sequence[Question], files: Sequence[Path]) -> lis
             if page not in texts:
                 parser = parser_for(by_name[page].suffix.lower())
                 doc = parser(by_name[page].read_bytes()) if parser else None
-                texts[page] = _flat(" ".join(s.text for s in doc.sections)) if doc else ""
+                texts[page] = (_flat(" ".join(s.text for s in doc.sections))
+                               if isinstance(doc, ParsedDocument) else "")
             found = found or _flat(question.needle) in texts[page]
         if not found:
             problems.append(f"{question.ident}: needle {question.needle!r} not in the page text")

@@ -121,7 +121,7 @@ def write_lora(
         stem = tensor.removesuffix(".weight")
         # Cast last: numpy 2 turns float32 * np.float64 into float64, which llama.cpp can't use.
         lora_a = (rng.standard_normal((rank, n_in)) * strength / np.sqrt(n_in)).astype(dtype)
-        lora_b = (rng.standard_normal((n_out, rank)) * strength).astype(dtype)
+        lora_b: np.ndarray = (rng.standard_normal((n_out, rank)) * strength).astype(dtype)
         writer.add_tensor(f"{stem}.weight.lora_a", lora_a)
         writer.add_tensor(f"{stem}.weight.lora_b", lora_b)
     _finish(writer)

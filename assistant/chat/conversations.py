@@ -152,7 +152,7 @@ class Conversations:
         """Store a whole chat with its turns at once (an imported chat, an undone delete)."""
         _refuse_temporary(session)
         texts = [m.text or " " for m in session.messages]
-        vectors = self.embedder.encode(texts) if texts else []
+        vectors: Any = self.embedder.encode(texts) if texts else []
         rows = [_message_row(session, m, i, vectors[i]) for i, m in enumerate(session.messages)]
         with self.store.writing():
             self.store.delete(MESSAGES.name, f"session_id = {sql_str(session.id)}")

@@ -41,9 +41,9 @@ class Embedder:
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
         # The model reads max_seq_length pieces including [CLS] and [SEP]; the rest is dropped.
-        self.max_tokens = int(self._model.max_seq_length) - 2
+        self.max_tokens = int(self._model.max_seq_length or 256) - 2
         self._lock = threading.Lock()  # torch inference is not re-entrant on one module
-        self.calls = 0  # texts embedded so far: tests count them to prove nothing is re-embedded
+        self.calls = 0  # texts embedded so far, a counter like llama.cpp's own (benchmarks read it)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""

@@ -285,8 +285,8 @@ class Indexer:
         try:
             data = read_document(path, info, self.rules.max_bytes)
             if isinstance(data, Skipped):
-                return self._left_out(key, folder, info, DocumentStatus.SKIPPED, data.reason,
-                                      report)
+                self._left_out(key, folder, info, DocumentStatus.SKIPPED, data.reason, report)
+                return None
             digest = content_hash(data)
             if (row and row["hash"] == digest and row["status"] == DocumentStatus.INDEXED
                     and key not in stale):
@@ -303,15 +303,17 @@ class Indexer:
             parser = parser_for(extension(path))
             parsed = parser(data) if parser else Skipped("unsupported file type")
             if isinstance(parsed, Skipped):
-                return self._left_out(key, folder, info, DocumentStatus.SKIPPED, parsed.reason,
-                                      report)
+                self._left_out(key, folder, info, DocumentStatus.SKIPPED, parsed.reason, report)
+                return None
             chunks = stream_chunks(parsed, self.embedder)
             first = next(chunks, None)
             if first is None:
-                return self._left_out(key, folder, info, DocumentStatus.SKIPPED,
-                                      "no text found (a scanned PDF or an empty file?)", report)
+                self._left_out(key, folder, info, DocumentStatus.SKIPPED,
+                               "no text found (a scanned PDF or an empty file?)", report)
+                return None
         except DocumentError as exc:
-            return self._left_out(key, folder, info, DocumentStatus.FAILED, str(exc), report)
+            self._left_out(key, folder, info, DocumentStatus.FAILED, str(exc), report)
+            return None
         if row is None:
             report.added += 1
         else:
@@ -359,7 +361,7 @@ class Indexer:
             return []
         texts = [embedding_text(chunk, item.lead) for item in pending for chunk in item.chunks]
         vectors = self.embedder.encode(texts)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for item in pending:
             path = item.row["path"]
             for chunk in item.chunks:

@@ -12,11 +12,6 @@ from assistant.store import CHUNKS, Store, sql_in, sql_str
 
 SNIPPET_CHARS = 240
 _COLUMNS = ["id", "path", "page", "heading", "text", "start", "end", "vector"]
-# Tuned on `loremind bench retrieval` (the README's table has every lever tried and its effect).
-POOL = 40  # candidates from each of the two searches before fusion
-WEIGHTS = (1.0, 1.0)  # votes of the meaning search and of the words search in the fusion
-BOOSTS = {"text": 1.0, "heading": 1.0}  # words found in a chunk's heading trail count this much
-PER_DOCUMENT = 0  # at most this many chunks of one document in the results (0: no limit)
 
 
 @dataclass
@@ -44,24 +39,11 @@ def search_knowledge(store: Store, embedder: Embedder, query: str, k: int = 5,
     if not query.strip():
         return []
     where = _filter(folders, types)
-    rows = store.search_hybrid(CHUNKS.name, lambda: embedder.encode_query(query), query, POOL,
-                               where=where, columns=_COLUMNS, pool=POOL, weights=WEIGHTS,
-                               boosts=BOOSTS)
-    return [_result(row, query) for row in _per_document(rows, PER_DOCUMENT)[:k]]
-
-
-def _per_document(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
-    """Rows in order, keeping at most ``limit`` of each document, so one long page whose
-    chunks all match a little cannot push every other page out of the results."""
-    if not limit:
-        return rows
-    seen: dict[str, int] = {}
-    kept = []
-    for row in rows:
-        seen[row["path"]] = seen.get(row["path"], 0) + 1
-        if seen[row["path"]] <= limit:
-            kept.append(row)
-    return kept
+    # The vector column comes along so that words-only matches get a similarity too (the
+    # chat leaves out sources below a similarity); it is not part of the result.
+    rows = store.search_hybrid(CHUNKS.name, lambda: embedder.encode_query(query), query, k,
+                               where=where, columns=_COLUMNS)
+    return [_result(row, query) for row in rows]
 
 
 def _filter(folders: Sequence[Path], types: Sequence[str]) -> str | None:

@@ -22,7 +22,7 @@ def stream_chunks(doc: ParsedDocument, counter: TokenCounter) -> Iterator[Chunk]
     ordinal = 0
     offset = 0
     for section in doc.sections:
-        for begin, end in blocks(section.text):
+        for begin, end in blocks(section.text, BLOCK_CHARS):
             part = ParsedDocument([Section(section.text[begin:end], section.heading,
                                            section.page)])
             for chunk in chunk_document(part, counter):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import lancedb
 import numpy as np
@@ -36,7 +36,7 @@ VECTOR_INDEX_MIN_ROWS = 20_000  # below this a flat scan answers in about 20 ms
 # Old versions are removed only after this long: a zero window breaks handles still reading them.
 CLEANUP_SAFETY_WINDOW = timedelta(minutes=15)
 MAINTAIN_EVERY_WRITES = 200  # versions pile up with every write: compact this often at the latest
-Rows = Sequence[dict[str, Any]] | pa.Table
+Rows: TypeAlias = Sequence[dict[str, Any]] | pa.Table
 Migration = Callable[["Store"], None]  # a named schema change, applied once
 # LanceDB errors end with the Rust source location that raised them: noise to a user.
 _RUST_SOURCE = re.compile(r",?\s*(?:\S*/)?[\w.-]+\.rs:\d+(?::\d+)?")
@@ -160,7 +160,7 @@ class Store:
     def recreate_table(self, spec: TableSpec, vector_dim: int) -> None:
         """Drop ``spec``'s table and create it empty with a new vector dimension (re-index)."""
         with self.writing(), _wrapped(f"recreate the table '{spec.name}'", self.db_dir):
-            self._db.drop_table(spec.name, ignore_missing=True)
+            self._db.drop_table(spec.name, ignore_missing=True)  # type: ignore[call-arg]
             self._tables.pop(spec.name, None)
             self._indexed.pop(spec.name, None)
             self.vector_dim = vector_dim
@@ -338,14 +338,20 @@ class Store:
 
         The full-text search runs on a helper thread meanwhile, so ``vector`` may be a function
         that computes the query vector (embedding the query then overlaps the text search).
+        When ``columns`` include the vector column, words-only matches get their ``_distance``
+        too, so every row says how close its meaning is.
         """
         pool = max(3 * k, 20)
-        key = TABLES[name].key
+        spec = TABLES[name]
+        key = spec.key
         cols = None if columns is None else sorted({*columns, key})
         text_search = self._helper().submit(self.search_text, name, text, pool, where, cols)
         query = vector() if callable(vector) else vector
         by_vector = self.search_vector(name, query, pool, where, cols)
         by_text = text_search.result()
+        for row in by_text:
+            if spec.vector and spec.vector in row and "_distance" not in row:
+                row["_distance"] = 1.0 - float(np.dot(query, np.asarray(row[spec.vector])))
         strengths = [
             relative_strengths([r["_distance"] for r in by_vector], higher_is_better=False),
             relative_strengths([r["_score"] for r in by_text]),

@@ -25,13 +25,14 @@ def parse_html(data: bytes) -> ParsedDocument:
     soup = BeautifulSoup(data, "lxml")
     for tag in soup.find_all(_DROP):
         tag.decompose()
-    for tag in soup.find_all(attrs={"role": ["navigation", "banner", "contentinfo"]}):
+    for tag in soup.find_all(role=["navigation", "banner", "contentinfo"]):
         tag.decompose()
     for tag in soup.find_all(class_=_NAV_CLASSES):
         tag.decompose()
     title = " ".join(soup.title.get_text(" ").split()) if soup.title else ""
     root = soup.find("main") or soup.find("article") or soup.body or soup
-    doc, trail, parts = ParsedDocument(), HeadingTrail(), []
+    doc, trail = ParsedDocument(), HeadingTrail()
+    parts: list[str] = []
     for node in root.descendants:
         if isinstance(node, Tag):
             if node.name in _HEADINGS:

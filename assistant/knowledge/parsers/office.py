@@ -41,7 +41,8 @@ def parse_docx(data: bytes) -> ParsedDocument:
 
 
 def _read_body(body: etree._Element, level_of: Callable[[str], int]) -> ParsedDocument:
-    doc, trail, lines = ParsedDocument(), HeadingTrail(), []
+    doc, trail = ParsedDocument(), HeadingTrail()
+    lines: list[str] = []
     for block in body.iterchildren():
         if isinstance(block, CT_Tbl):
             lines.extend(" | ".join(_cell_text(tc) for tc in tr.tc_lst) for tr in block.tr_lst)

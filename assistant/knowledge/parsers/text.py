@@ -28,7 +28,8 @@ def parse_markdown(data: bytes) -> ParsedDocument | Skipped:
     if isinstance(text, Skipped):
         return text
     lines = text.splitlines()
-    doc, trail, body = ParsedDocument(), HeadingTrail(), []
+    doc, trail = ParsedDocument(), HeadingTrail()
+    body: list[str] = []
     in_fence = False
     for i, line in enumerate(lines):
         if _FENCE.match(line):
