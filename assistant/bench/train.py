@@ -3,7 +3,8 @@
 The app's run goes through everything a user's does (data preparation, the worker process with
 its probe, progress events and checkpoints, the export, the held-out loss by llama.cpp); its
 tokens/s is taken over the training steps. The baseline is the textbook loop (forward, backward,
-step) on the same model, data, batches and settings, in this process. Both count the same tokens.
+step) on the same model, data, batches and settings, in this process, timed before and after
+the app's run. Both count the same tokens.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def write_style_pairs(path: Path) -> Path:
 
 def run_train_bench(*, steps: int = 12, threads: int = 0, model_path: Path | None = None
                     ) -> dict[str, Any]:
-    """Train through the app, then time a plain PEFT loop on the same data; both tokens/s."""
+    """Train through the app, with a plain PEFT loop timed before and after it (the machine's
+    load drifts: the baseline is their mean); tokens/s of both, and the held-out losses."""
     model_path = model_path or embedded_chat_model()
     settings = LoraSettings(steps=steps, checkpoint_every=max(1, steps // 2))
     with tempfile.TemporaryDirectory(prefix="loremind-bench-train-") as folder:
@@ -63,52 +65,64 @@ def run_train_bench(*, steps: int = 12, threads: int = 0, model_path: Path | Non
         paths = AppPaths(root / "config", root / "data", root / "cache", root / "logs").ensure()
         pairs = write_style_pairs(root / "pairs.jsonl")
         data = prepare(TeachSource("pairs", (pairs,)), model_path, settings)
+        plain = PlainPeftLoop(model_path, settings, threads)
+        plain_before = plain.tokens_per_s(data)
         began = time.monotonic()
         done = start("bench", data, model_path, paths, settings, threads=threads).wait()
         app_seconds = time.monotonic() - began
-        card = done["card"]
-        plain = plain_peft_tokens_per_s(model_path, data, settings, threads)
+        plain_after = plain.tokens_per_s(data)
+    card = done["card"]
     app_rate = float(card["tokens_per_s"])
+    baseline = (plain_before + plain_after) / 2
     return {
         "model": model_path.name,
         "steps": steps,
         "train_examples": card["data"]["counts"]["train_examples"],
         "app_tokens_per_s": round(app_rate, 1),
-        "plain_peft_tokens_per_s": round(plain, 1),
-        "ratio": round(app_rate / plain, 3) if plain else 0.0,
+        "plain_peft_tokens_per_s": round(baseline, 1),
+        "plain_peft_before_after": [round(plain_before, 1), round(plain_after, 1)],
+        "ratio": round(app_rate / baseline, 3) if baseline else 0.0,
         "heldout_loss_before": card["heldout_loss_before"],
         "heldout_loss_after": card["heldout_loss_after"],
         "app_total_seconds": round(app_seconds, 1),
     }
 
 
-def plain_peft_tokens_per_s(model_path: Path, data: TrainingData, settings: LoraSettings,
-                            threads: int = 0) -> float:
-    """Tokens/s of forward, backward and AdamW step with PEFT, nothing else, same batches."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
+class PlainPeftLoop:
+    """The textbook loop: forward, backward, AdamW step with PEFT, and nothing else."""
 
-    if threads > 0:
-        torch.set_num_threads(threads)
-    from assistant.training.loop import batch_order, collate  # same batches, same padding
+    def __init__(self, model_path: Path, settings: LoraSettings, threads: int = 0) -> None:
+        import torch
+        from peft import LoraConfig, get_peft_model
+        from transformers import AutoModelForCausalLM
 
-    model: Any = AutoModelForCausalLM.from_pretrained(str(model_path.parent),
-                                                 gguf_file=model_path.name, dtype=torch.float32)
-    torch.manual_seed(settings.seed)
-    model = get_peft_model(model, LoraConfig(r=settings.rank, lora_alpha=settings.alpha,
-                                             target_modules=list(settings.targets),
-                                             lora_dropout=0.0, task_type="CAUSAL_LM"))
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
-                                  lr=settings.lr, weight_decay=0.0)
-    order = batch_order(len(data.train), settings.batch_size, settings.seed)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model.to(device)
-    tokens, began = 0, time.monotonic()
-    for _ in range(settings.steps):
-        batch = collate([data.train[i] for i in next(order)], 0, device)
-        model(**batch).loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        tokens += int(batch["attention_mask"].sum())
-    return tokens / (time.monotonic() - began)
+        if threads > 0:
+            torch.set_num_threads(threads)
+        self.settings = settings
+        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        model: Any = AutoModelForCausalLM.from_pretrained(
+            str(model_path.parent), gguf_file=model_path.name, dtype=torch.float32)
+        torch.manual_seed(settings.seed)
+        self.model: Any = get_peft_model(model, LoraConfig(
+            r=settings.rank, lora_alpha=settings.alpha, target_modules=list(settings.targets),
+            lora_dropout=0.0, task_type="CAUSAL_LM"))
+        self.model.to(self.device)
+
+    def tokens_per_s(self, data: TrainingData) -> float:
+        """Tokens/s over ``settings.steps`` steps on the app's batches and padding."""
+        import torch
+
+        from assistant.training.loop import batch_order, collate
+
+        settings = self.settings
+        optimizer = torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad],
+                                      lr=settings.lr, weight_decay=0.0)
+        order = batch_order(len(data.train), settings.batch_size, settings.seed)
+        tokens, began = 0, time.monotonic()
+        for _ in range(settings.steps):
+            batch = collate([data.train[i] for i in next(order)], 0, self.device)
+            self.model(**batch).loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            tokens += int(batch["attention_mask"].sum())
+        return tokens / (time.monotonic() - began)

@@ -187,6 +187,8 @@ class TrainingRun:
 
 def worker_command(job: TrainingJob) -> list[str]:
     """The command line of the worker process for ``job``."""
+    if getattr(sys, "frozen", False):  # the PyInstaller bundle: its executable is `loremind`
+        return [sys.executable, "adapters", "train-worker", str(job.job_dir)]
     return [sys.executable, "-m", "assistant.training.worker", str(job.job_dir)]
 
 

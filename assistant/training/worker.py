@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import sys
 import time
@@ -156,10 +155,8 @@ def _probe(job: TrainingJob, model: Any, data: TrainingData, pad: int, device: A
         model(**batch).loss.backward()
         times.append(time.monotonic() - begin)
     model.zero_grad(set_to_none=True)
-    if device.type == "cuda":
-        peak = int(torch.cuda.max_memory_allocated(device))
-    else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = int(torch.cuda.max_memory_allocated(device)) if device.type == "cuda" \
+        else _peak_rss()
     # The optimizer keeps two moments per trained value; training has grown no further.
     trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
     needed = peak + trained * 4 * 3
@@ -217,6 +214,18 @@ def _card(job: TrainingJob, data: TrainingData, architecture: str, curve: list[l
         "training_seconds": round(seconds, 1),
         "tokens_per_s": round(tokens_per_s, 1),
     }
+
+
+def _peak_rss() -> int:
+    """The most memory this process has held (POSIX), else what it holds now."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * scale
 
 
 def _available_memory() -> int:
