@@ -17,6 +17,7 @@ from ui.errors import show_error
 from ui.message_widgets import AssistantMessage, UserMessage, label
 from ui.qt import QFrame, QHBoxLayout, QPoint, QScrollArea, Qt, QVBoxLayout, QWidget, Signal
 from ui.tasks import BackgroundOp
+from ui.teach_examples import offer_example
 
 if TYPE_CHECKING:
     from assistant.core import ChatSession
@@ -268,6 +269,8 @@ class ChatView(QWidget):
     def _new_answer(self) -> AssistantMessage:
         answer = AssistantMessage(self.app.settings.knowledge.folders)
         answer.regenerate_requested.connect(self.regenerate)
+        answer.example_requested.connect(
+            lambda a=answer: offer_example(self, self.app, self.session, a))
         answer.version_requested.connect(lambda index, a=answer: self.choose_version(a, index))
         answer.memory_decision.connect(
             lambda mid, action, text, a=answer: self.decide_memory(

@@ -210,6 +210,7 @@ class AssistantMessage(QWidget):
     """An answer: streamed Markdown, the memories it used, its sources, proposals and stats."""
 
     regenerate_requested = Signal()
+    example_requested = Signal()  # "use as an example" for Teach
     memory_decision = Signal(str, str, str)  # memory id, action, text
     version_requested = Signal(int)  # the user paged to another answer of this turn
 
@@ -244,6 +245,9 @@ class AssistantMessage(QWidget):
         self.regenerate_button = tool_button("refresh", "Answer again (keeps this answer)")
         self.regenerate_button.clicked.connect(self.regenerate_requested)
         self.regenerate_button.setVisible(False)
+        self.example_button = tool_button("spark", "Use as an example to teach an adapter "
+                                          "(as it is, or your rewrite)")
+        self.example_button.clicked.connect(self.example_requested)
         self.previous_button = tool_button("chevron-left", "The previous answer")
         self.page = label("", "StatsLine")
         self.next_button = tool_button("chevron-right", "The next answer")
@@ -255,7 +259,7 @@ class AssistantMessage(QWidget):
         for widget in (self.previous_button, self.page, self.next_button):
             widget.hide()
         for widget in (self.previous_button, self.page, self.next_button, self.copy_button,
-                       self.copied, self.regenerate_button):
+                       self.copied, self.regenerate_button, self.example_button):
             footer.addWidget(widget)
         footer.addWidget(self.stats, 1)
         column.addWidget(self.chips_box)
