@@ -74,13 +74,16 @@ class ChatSettingsDialog(QDialog):
             self.scope.addButton(button, index)
             layout.addWidget(button)
         self.folder_boxes: list[QCheckBox] = []
+        ticks = QVBoxLayout()
+        ticks.setContentsMargins(24, 0, 0, 0)  # under "Only the folders ticked below"
+        layout.addLayout(ticks)
         for folder in folders:
             box = QCheckBox(Path(folder).name or folder)
             box.setToolTip(folder)
             box.setProperty("folder", folder)
             box.setChecked(folder in current.folders)
             self.folder_boxes.append(box)
-            layout.addWidget(box)
+            ticks.addWidget(box)
         if not folders:
             layout.addWidget(label("No folders are watched yet: add them in Knowledge.", "Hint",
                                    wrap=True))

@@ -13,7 +13,6 @@ from ui.qt import (
     QDialog,
     QDialogButtonBox,
     QGridLayout,
-    QIcon,
     QKeySequence,
     QVBoxLayout,
     QWidget,
@@ -72,5 +71,4 @@ class ShortcutSheet(QDialog):
         layout.addLayout(grid)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
-        buttons.button(QDialogButtonBox.StandardButton.Close).setIcon(QIcon())
         layout.addWidget(buttons)

@@ -246,6 +246,10 @@ class Probe:
         self.check("shortcut sheet", sheet)
         self.shot("4-shortcut-sheet.png")
         sheet.reject()
+        dialog = self.window.open_chat_settings()
+        self.check("this chat's settings", dialog)
+        self.shot("4-chat-settings.png")
+        dialog.reject()
 
     def exported_chat(self) -> None:
         from ui.qt import QTextBrowser
