@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from assistant.engine.adapter_reasons import plain_reason
+from assistant.adapter_reasons import plain_reason
 from ui.message_widgets import label
 from ui.panels.base import Panel, scrolling
 from ui.qt import (

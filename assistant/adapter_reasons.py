@@ -1,7 +1,8 @@
 """Why an adapter cannot be used, in words for people; the precise reason stays for details.
 
 The checks in :mod:`assistant.engine.adapter_files` name tensors and shapes, which is what a
-developer needs and what a user cannot act on.
+developer needs and what a user cannot act on. (Outside ``assistant.engine``, whose package
+imports llama.cpp: the window imports this before the model loads.)
 """
 
 from __future__ import annotations
