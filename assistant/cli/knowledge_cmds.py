@@ -170,13 +170,15 @@ def search(query: str, k: int, folders: tuple[Path, ...], types: tuple[str, ...]
     if as_json:
         click.echo(json.dumps([
             {"path": r.path, "page": r.page, "heading": r.heading, "score": r.score,
-             "text": r.text} for r in results
+             "similarity": r.similarity, "text": r.text} for r in results
         ], indent=2))
         return
     if not results:
         click.echo("No results. Index a folder first: loremind index FOLDER")
     for number, r in enumerate(results, start=1):
-        where = f"page {r.page}" if r.page else (r.heading or "")
+        # Where in the document the passage is, so the reader sees why it was picked.
+        where = " · ".join(part for part in (r.heading, f"page {r.page}" if r.page else "")
+                           if part)
         click.echo(f"[{number}] {r.path}" + (f" ({where})" if where else "") + f"  {r.score:.4f}")
         click.echo(f"    {r.snippet}")
 

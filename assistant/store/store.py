@@ -13,7 +13,7 @@ import math
 import re
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 from lancedb.index import FTS, BTree, IvfFlat
+from lancedb.query import MultiMatchQuery
 
 from assistant.errors import LoremindError, ReadOnlyStoreError, StoreError
 from assistant.store.lock import WriteLock
@@ -312,13 +313,26 @@ class Store:
         k: int,
         where: str | None = None,
         columns: list[str] | None = None,
+        boosts: Mapping[str, float] | None = None,
     ) -> list[dict[str, Any]]:
-        """The ``k`` best full-text matches (``_score`` per row); none before the first index."""
+        """The ``k`` best full-text matches (``_score`` per row); none before the first index.
+
+        ``boosts`` searches several indexed columns at once, each match weighted by its column's
+        boost; by default only the first full-text column is searched.
+        """
         spec = TABLES[name]
-        if not text.strip() or not self._has_index(name, spec.fts[0]):
+        # A column whose index is not built yet (an older database) is left out until it is.
+        fields = {column: boost for column, boost in (boosts or {spec.fts[0]: 1.0}).items()
+                  if self._has_index(name, column)}
+        if not text.strip() or not fields:
             return []
         with _wrapped(f"search '{name}' by words", self.db_dir):
-            query = self.table(name).search(text, query_type="fts", fts_columns=spec.fts[0])
+            if len(fields) == 1:
+                query = self.table(name).search(text, query_type="fts", fts_columns=[*fields][0])
+            else:
+                query = self.table(name).search(
+                    MultiMatchQuery(text, list(fields), boosts=list(fields.values())),
+                    query_type="fts")
             if where:
                 query = query.where(where, prefilter=True)
             if columns:
@@ -333,19 +347,21 @@ class Store:
         k: int,
         where: str | None = None,
         columns: list[str] | None = None,
+        boosts: Mapping[str, float] | None = None,
     ) -> list[dict[str, Any]]:
         """Vector and full-text results fused by reciprocal rank; each row gets ``_score``.
 
         The full-text search runs on a helper thread meanwhile, so ``vector`` may be a function
         that computes the query vector (embedding the query then overlaps the text search).
-        When ``columns`` include the vector column, words-only matches get their ``_distance``
-        too, so every row says how close its meaning is.
+        ``boosts`` go to :meth:`search_text`. When ``columns`` include the vector column,
+        words-only matches get their ``_distance`` too, so every row says how close its meaning is.
         """
         pool = max(3 * k, 20)
         spec = TABLES[name]
         key = spec.key
         cols = None if columns is None else sorted({*columns, key})
-        text_search = self._helper().submit(self.search_text, name, text, pool, where, cols)
+        text_search = self._helper().submit(self.search_text, name, text, pool, where, cols,
+                                            boosts)
         query = vector() if callable(vector) else vector
         by_vector = self.search_vector(name, query, pool, where, cols)
         by_text = text_search.result()

@@ -84,7 +84,7 @@ CHUNKS = TableSpec(
         vector_field("vector", dim),
     ]),
     key="id",
-    fts=("text",),
+    fts=("text", "heading"),  # plain word search reads the first
     scalar=("path", "folder"),
     vector="vector",
 )

@@ -35,7 +35,7 @@ def test_index_then_search_returns_cited_chunks(tmp_path, shared_embedder):
     result = runner.invoke(main, ["search", "--json", "--k", "2", "NX-301"])
     assert result.exit_code == 0, result.output
     hits = json.loads(result.output)
-    assert set(hits[0]) == {"path", "page", "heading", "score", "text"}
+    assert set(hits[0]) == {"path", "page", "heading", "score", "similarity", "text"}
     assert hits[0]["path"].endswith("guide.md") and hits[0]["heading"] == "Setup > Network"
 
     hits = json.loads(runner.invoke(main, ["search", "--json", "how to wipe the optics"]).output)
@@ -43,6 +43,7 @@ def test_index_then_search_returns_cited_chunks(tmp_path, shared_embedder):
 
     result = runner.invoke(main, ["search", "how to wipe the optics"])
     assert "manual.pdf (page 2)" in result.output
+    assert "guide.md (Setup > Network)" in runner.invoke(main, ["search", "NX-301"]).output
 
     status = json.loads(runner.invoke(main, ["knowledge", "status", "--json"]).output)
     assert status["by_status"] == {"indexed": 2, "failed": 1}

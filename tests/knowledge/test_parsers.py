@@ -58,8 +58,9 @@ def test_html_main_text_without_navigation_scripts_or_styles():
     text = " ".join(s.text for s in doc.sections)
     for unwanted in ("Home", "About us", "tracking", "color", "banner", "Copyright"):
         assert unwanted not in text
+    # The page's title heads the trail: "Details" alone would not say which page it is on.
     assert [(s.heading, s.text) for s in doc.sections] == [
-        ("Guide", "First paragraph."), ("Guide > Details", "Second & last.")
+        ("T > Guide", "First paragraph."), ("T > Guide > Details", "Second & last.")
     ]
 
 
