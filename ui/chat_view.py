@@ -240,11 +240,8 @@ class ChatView(QWidget):
         """Show only the memories that bear on the question (worked out on the db lane)."""
         if not memories or not self.app.is_ready:
             return
-        from assistant.chat.memory_display import relevant_memory_texts
-
-        embedder = self.app.core.parts.embedder
-        BackgroundOp(answer, lambda: relevant_memory_texts(embedder, question, memories,
-                                                           pinned or ()),
+        memory = self.app.core.memory
+        BackgroundOp(answer, lambda: memory.relevant_texts(question, memories, pinned or ()),
                      answer.set_memories).run(self.app.tasks, "db")
 
     def choose_version(self, answer: AssistantMessage, index: int) -> None:
@@ -254,16 +251,14 @@ class ChatView(QWidget):
             if session is not None else None
         if session is None or message is None or self.busy:
             return
-        from assistant.chat.versions import choose_version
-
-        conversations = self.app.core.parts.conversations
+        chat = self.app.core.chat
 
         def shown(_message: object) -> None:
             answer.set_sources(message.sources)
             answer.finish(message.text, message.stats)
             answer.set_versions(len(message.versions), message.version)
 
-        BackgroundOp(self, lambda: choose_version(conversations, session, message, index),
+        BackgroundOp(self, lambda: chat.choose_version(session, message, index),
                      shown).run(self.app.tasks, "db")
 
     def _new_answer(self) -> AssistantMessage:

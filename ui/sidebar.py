@@ -164,8 +164,8 @@ class Sidebar(QFrame):
 
         # Only chats that use the words or are close in meaning: nearest neighbours alone
         # would match every chat.
-        conversations = self.app.core.parts.conversations
-        BackgroundOp(self, lambda: conversations.find_chats(query),
+        chat = self.app.core.chat
+        BackgroundOp(self, lambda: chat.find(query),
                      found).run(self.app.tasks, "db")
 
     def _menu(self, point: QPoint) -> None:
@@ -221,8 +221,6 @@ class Sidebar(QFrame):
 
     def restore(self, copy: dict[str, Any]) -> None:
         """Store a deleted chat again from its copy (Undo)."""
-        from assistant.chat.export import import_chat
-
-        conversations = self.app.core.parts.conversations
-        BackgroundOp(self, lambda: import_chat(conversations, copy),
+        chat = self.app.core.chat
+        BackgroundOp(self, lambda: chat.import_(copy),
                      lambda session: self.refresh(select=session.id)).run(self.app.tasks, "db")

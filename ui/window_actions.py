@@ -87,10 +87,9 @@ class WindowActions:
 
         def saved(chosen: Any) -> None:
             session.settings = chosen
-            if not session.temporary and session.messages:
-                conversations = self.app.core.parts.conversations
-                BackgroundOp(self._window, lambda: conversations.save_session(session)).run(
-                    self.app.tasks, "db")
+            chat = self.app.core.chat
+            BackgroundOp(self._window, lambda: chat.save_settings(session)).run(
+                self.app.tasks, "db")
 
         dialog.saved.connect(saved)
         dialog.open()
@@ -110,9 +109,8 @@ class WindowActions:
                 "Markdown (*.md);;JSON, to import again (*.json)")
         if not path:
             return
-        from assistant.chat.export import export_chat
-
-        BackgroundOp(self._window, lambda: export_chat(session, Path(path)),
+        chat = self.app.core.chat
+        BackgroundOp(self._window, lambda: chat.export(session, Path(path)),
                      lambda written: self.app.status.emit(f"Exported to {written}.", False)
                      ).run(self.app.tasks, "db")
 
@@ -123,14 +121,12 @@ class WindowActions:
                                                   str(Path.home()), "Loremind chat (*.json)")
         if not path or not self.app.is_ready:
             return
-        from assistant.chat.export import import_chat
-
-        conversations = self.app.core.parts.conversations
+        chat = self.app.core.chat
 
         def shown(session: Any) -> None:
             self.sidebar.refresh(select=session.id)
             self.open_chat(session.id)
             self.app.status.emit(f"Imported “{session.title}”.", False)
 
-        BackgroundOp(self._window, lambda: import_chat(conversations, Path(path)),
+        BackgroundOp(self._window, lambda: chat.import_(Path(path)),
                      shown).run(self.app.tasks, "db")

@@ -129,9 +129,9 @@ class Loremind:
         _ = self.parts.model
 
     def load_knowledge(self) -> None:
-        """Open the database and load the embedder now (they load on first use otherwise)."""
-        _ = self.parts.store
-        _ = self.parts.embedder
+        """Open the database and load the embedder now (they load on first use otherwise);
+        answers asked meanwhile start without documents and memories rather than wait."""
+        self.parts.load_knowledge()
 
     @property
     def parts(self) -> Assistant:

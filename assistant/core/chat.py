@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from assistant.chat.assistant import AskOptions
-from assistant.chat.conversations import ChatSession, SessionHit
+from assistant.chat.conversations import ChatMessage, ChatSession, SessionHit
 from assistant.chat.events import Done, Event, MemoryProposed
 from assistant.core.changes import Area, Change
 
@@ -48,6 +49,10 @@ class ChatArea:
         """A stored chat with its messages."""
         return self._core.parts.conversations.get(session_id)
 
+    def find(self, query: str) -> builtins.list[str]:
+        """Ids of the chats whose title or messages match ``query`` by words or meaning."""
+        return self._core.parts.conversations.find_chats(query)
+
     def search(self, query: str, k: int = 10) -> builtins.list[SessionHit]:
         """Past messages matching ``query``, across chats."""
         return self._core.parts.conversations.search(query, k)
@@ -56,6 +61,35 @@ class ChatArea:
         """Give a stored chat a new title."""
         session = self._core.parts.conversations.rename(session_id, title)
         return self._core.changes.publish(Change(Area.CHATS, "renamed", (session.id,)))
+
+    def save_settings(self, session: ChatSession) -> Change | None:
+        """Store a chat's own settings (system prompt, sampling, knowledge); a chat not stored
+        yet keeps them until its first message."""
+        if session.temporary or not session.messages:
+            return None
+        self._core.parts.conversations.save_session(session)
+        return self._core.changes.publish(Change(Area.CHATS, "settings", (session.id,)))
+
+    def choose_version(self, session: ChatSession, message: ChatMessage,
+                       index: int) -> ChatMessage:
+        """Show another answer of the same turn; the next question follows the one shown."""
+        from assistant.chat.versions import choose_version
+
+        return choose_version(self._core.parts.conversations, session, message, index)
+
+    def export(self, session: ChatSession, path: Path) -> Path:
+        """Write a chat as Markdown or JSON (the file's suffix picks which)."""
+        from assistant.chat.export import export_chat
+
+        return export_chat(session, path)
+
+    def import_(self, source: Path | dict[str, Any]) -> ChatSession:
+        """Store a chat exported as JSON (a file, or its data: an undone delete)."""
+        from assistant.chat.export import import_chat
+
+        session = import_chat(self._core.parts.conversations, source)
+        self._core.changes.publish(Change(Area.CHATS, "imported", (session.id,)))
+        return session
 
     def delete(self, session_id: str) -> Change:
         """Delete a stored chat and its messages for good."""

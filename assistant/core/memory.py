@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from assistant.core.changes import Area, Change
@@ -41,6 +42,14 @@ class MemoryArea:
     def history(self, memory_id: str) -> builtins.list[MemoryEvent]:
         """Every change to one memory, oldest first."""
         return self._book.history(memory_id)
+
+    def relevant_texts(self, question: str, texts: Sequence[str],
+                       pinned: Sequence[str] = ()) -> builtins.list[str]:
+        """Of the memories an answer used, those that bear on ``question`` (and pinned ones):
+        what the chat shows beside the answer."""
+        from assistant.chat.memory_display import relevant_memory_texts
+
+        return relevant_memory_texts(self._core.parts.embedder, question, texts, pinned)
 
     @property
     def paused(self) -> bool:
