@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from assistant.chat.export import export_chat, import_chat
 from assistant.cli.app import cli_core, reports_errors
 from assistant.cli.memory_cmds import sessions
 
@@ -17,8 +16,8 @@ from assistant.cli.memory_cmds import sessions
 @reports_errors
 def sessions_export(session_id: str, file: Path) -> None:
     """Write a chat to FILE: JSON (to import again) for a .json name, else Markdown."""
-    conversations = cli_core().parts.conversations
-    written = export_chat(conversations.get(session_id), file)
+    chat = cli_core().chat
+    written = chat.export(chat.get(session_id), file)
     click.echo(f"Exported to {written}.")
 
 
@@ -27,5 +26,5 @@ def sessions_export(session_id: str, file: Path) -> None:
 @reports_errors
 def sessions_import(file: Path) -> None:
     """Store a chat exported as JSON (a copy with a new id if the chat still exists)."""
-    session = import_chat(cli_core().parts.conversations, file)
+    session = cli_core().chat.import_(file)
     click.echo(f"{session.id}  {session.title}")
