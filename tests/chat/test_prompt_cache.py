@@ -7,7 +7,7 @@ import pytest
 
 from assistant.bench.documents import DOCUMENTS, MEMORIES, QUESTIONS, write_documents
 from assistant.bench.engine import ChatRun
-from assistant.chat.assistant import Assistant
+from assistant.chat.assistant import AskOptions, Assistant
 from assistant.config import Settings
 from assistant.engine import LocalModel, SamplingParams
 from assistant.knowledge.indexer import Indexer
@@ -95,3 +95,28 @@ def test_going_back_to_a_chat_restores_its_state_and_answers_as_a_full_reading(a
     again = first.ask("", REPLY, regenerate=True)
     assert again.stats.evaluated_tokens == again.stats.prompt_tokens
     assert again.text == restored.text
+
+
+def test_an_answer_while_knowledge_loads_starts_at_once_and_is_stored_after(embedded_model):
+    import threading
+    import time
+
+    from assistant.chat.events import Notice, Sources, Token
+
+    embedded_model.drop_cache()
+    assistant = Assistant(Settings(), app_paths().ensure(), model=embedded_model)
+    session = assistant.new_session()
+    loader = threading.Thread(target=assistant.load_knowledge)
+    with assistant._store_lock:  # the loader is held at its first step until the answer starts
+        loader.start()
+        while not assistant._knowledge_loading:
+            time.sleep(0.01)
+        events = assistant.ask(session, "Hello, who are you?", AskOptions(sampling=REPLY))
+        first = next(events)
+    events = [first, *events]
+    loader.join()
+    assert [e.citations for e in events if isinstance(e, Sources)] == [[]]
+    assert any(isinstance(e, Notice) and "still loading" in e.text for e in events)
+    assert any(isinstance(e, Token) for e in events)
+    stored = assistant.conversations.get(session.id)
+    assert [m.role for m in stored.messages] == ["user", "assistant"]
