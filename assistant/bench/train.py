@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,7 @@ class PlainPeftLoop:
 
         if threads > 0:
             torch.set_num_threads(threads)
+        warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
         self.settings = settings
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         model: Any = AutoModelForCausalLM.from_pretrained(
@@ -118,6 +120,11 @@ class PlainPeftLoop:
         optimizer = torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad],
                                       lr=settings.lr, weight_decay=0.0)
         order = batch_order(len(data.train), settings.batch_size, settings.seed)
+        # One untimed pass first, as the app's probe warms its loop before it is timed.
+        warm = collate([data.train[i] for i in range(min(len(data.train), settings.batch_size))],
+                       0, self.device)
+        self.model(**warm).loss.backward()
+        self.model.zero_grad(set_to_none=True)
         tokens, began = 0, time.monotonic()
         for _ in range(settings.steps):
             batch = collate([data.train[i] for i in next(order)], 0, self.device)
