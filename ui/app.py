@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 STARTUP_REPORT_ENV = "LOREMIND_STARTUP_REPORT"  # set by `loremind bench startup`
+STARTUP_QUESTION_ENV = "LOREMIND_STARTUP_QUESTION"  # … with the question it asks at once
 
 
 class LoremindApp(QObject):
@@ -206,14 +208,29 @@ def _single_instance(paths: AppPaths, request: Request | None
 
 
 def _report_startup(app: LoremindApp, started: float) -> None:
-    """For the start-up benchmark: print when the window is up and when the model is ready."""
+    """For the start-up benchmark: print when the window is up, when a question asked at once
+    gets its first token (or why it failed), and when everything is loaded."""
+    question = os.environ.get(STARTUP_QUESTION_ENV, "")
 
-    def say(event: str) -> None:
-        print(f"{event} {time.perf_counter() - started:.4f}", flush=True)
+    def say(event: str, detail: str = "") -> None:
+        print(f"{event} {time.perf_counter() - started:.4f} {detail}".rstrip(), flush=True)
 
     def ready() -> None:
         say("model_ready")
-        QTimer.singleShot(0, QApplication.quit)
+        if not question:
+            QTimer.singleShot(0, QApplication.quit)
+
+    def ask() -> None:  # what the chat view does with a question typed at once, off the GUI
+        from assistant.chat.events import Failed, Token
+
+        chat = app.core.chat
+        for event in chat.ask(chat.new_session(), question):
+            if isinstance(event, Token | Failed):
+                say("first_token") if isinstance(event, Token) else say("failed", event.message)
+                break
+        app.tasks.post(QApplication.quit)
 
     QTimer.singleShot(0, lambda: say("window_shown"))
+    if question:
+        QTimer.singleShot(0, lambda: threading.Thread(target=ask, daemon=True).start())
     app.ready.connect(ready)

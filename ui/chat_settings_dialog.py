@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.chat.chat_settings import ChatSettings, KnowledgeScope
+from assistant.core import ChatSettings, KnowledgeScope
 from ui.message_widgets import label
 from ui.qt import (
     QButtonGroup,
@@ -27,8 +27,8 @@ from ui.qt import (
 )
 
 if TYPE_CHECKING:
-    from assistant.chat.conversations import ChatSession
     from assistant.config import GenerationSettings
+    from assistant.core import ChatSession
 
 SCOPES = ((KnowledgeScope.ALL, "All watched folders"),
           (KnowledgeScope.SOME, "Only the folders ticked below"),

@@ -11,8 +11,8 @@ import copy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.models import CatalogueEntry, InstalledModel, Machine, Progress, uses_embedded_demo
-from assistant.models.catalogue import gigabytes
+from assistant.core import CatalogueEntry, InstalledModel, Machine, gigabytes, uses_embedded_demo
+from assistant.core import DownloadProgress as Progress
 from ui.message_widgets import label
 from ui.model_downloads import model_downloads, model_manager, use_model
 from ui.qt import (

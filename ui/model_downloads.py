@@ -12,7 +12,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.models import InstalledModel, ModelManager, Progress
+from assistant.core import DownloadProgress as Progress
+from assistant.core import InstalledModel, ModelManager
 from ui.errors import show_error
 from ui.qt import QObject, Signal
 from ui.tasks import BackgroundOp

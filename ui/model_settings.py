@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.config import GpuLayers
-from assistant.models import ModelProfile
+from assistant.core import ModelProfile
 from ui.message_widgets import label
 from ui.model_downloads import model_manager
 from ui.qt import (

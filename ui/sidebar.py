@@ -207,7 +207,7 @@ class Sidebar(QFrame):
             return
 
         def work() -> dict[str, Any]:
-            from assistant.chat.export import chat_to_json
+            from assistant.core import chat_to_json
 
             copy = chat_to_json(chat.get(session_id))
             chat.delete(session_id)

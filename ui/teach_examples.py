@@ -12,7 +12,7 @@ from ui.qt import QInputDialog, QMessageBox, QWidget
 from ui.tasks import BackgroundOp
 
 if TYPE_CHECKING:
-    from assistant.chat.conversations import ChatSession
+    from assistant.core import ChatSession
     from ui.app import LoremindApp
 
 

@@ -12,7 +12,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from assistant.adapter_reasons import plain_reason
     from assistant.chat.assistant import AskOptions
+    from assistant.chat.chat_settings import ChatSettings, KnowledgeScope
     from assistant.chat.conversations import ChatMessage, ChatSession, SessionHit
     from assistant.chat.events import (
         AnswerStats,
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
         Sources,
         Token,
     )
+    from assistant.chat.export import chat_to_json
     from assistant.chat.rendering import (
         Block,
         answer_stats_line,
@@ -42,11 +45,39 @@ if TYPE_CHECKING:
     from assistant.engine.model import SamplingParams
     from assistant.knowledge.indexer import Progress, SyncReport
     from assistant.knowledge.overview import FolderOverview
+    from assistant.knowledge.progress_text import indexing_text
     from assistant.knowledge.search import SearchResult
     from assistant.memory.book import Memory, MemoryEvent
+    from assistant.models import (
+        CatalogueEntry,
+        InstalledModel,
+        Machine,
+        ModelManager,
+        ModelProfile,
+        ModelRow,
+        uses_embedded_demo,
+    )
+    from assistant.models import Progress as DownloadProgress
+    from assistant.models.catalogue import gigabytes
     from assistant.statuses import DocumentStatus, FinishReason, MemoryStatus
+    from assistant.training.card import card_lines
 
 _HOMES = {
+    "plain_reason": "assistant.adapter_reasons",
+    "ChatSettings": "assistant.chat.chat_settings",
+    "KnowledgeScope": "assistant.chat.chat_settings",
+    "chat_to_json": "assistant.chat.export",
+    "indexing_text": "assistant.knowledge.progress_text",
+    "CatalogueEntry": "assistant.models",
+    "InstalledModel": "assistant.models",
+    "Machine": "assistant.models",
+    "ModelManager": "assistant.models",
+    "ModelProfile": "assistant.models",
+    "ModelRow": "assistant.models",
+    "uses_embedded_demo": "assistant.models",
+    "DownloadProgress": "assistant.models:Progress",
+    "gigabytes": "assistant.models.catalogue",
+    "card_lines": "assistant.training.card",
     "Loremind": "assistant.core.app",
     "Area": "assistant.core.changes",
     "Change": "assistant.core.changes",
@@ -92,23 +123,32 @@ __all__ = [
     "Area",
     "AskOptions",
     "Block",
+    "CatalogueEntry",
     "Change",
     "ChangeFeed",
     "ChatMessage",
     "ChatSession",
+    "ChatSettings",
     "Citation",
     "DocumentStatus",
     "Done",
+    "DownloadProgress",
     "Event",
     "Failed",
     "FinishReason",
     "FolderOverview",
+    "InstalledModel",
+    "KnowledgeScope",
     "Loremind",
+    "Machine",
     "MemoriesUsed",
     "Memory",
     "MemoryEvent",
     "MemoryProposed",
     "MemoryStatus",
+    "ModelManager",
+    "ModelProfile",
+    "ModelRow",
     "Notice",
     "Progress",
     "SamplingParams",
@@ -118,12 +158,18 @@ __all__ = [
     "SyncReport",
     "Token",
     "answer_stats_line",
+    "card_lines",
+    "chat_to_json",
     "citation_number",
+    "gigabytes",
+    "indexing_text",
     "link_citations",
     "openable_source",
+    "plain_reason",
     "source_location",
     "source_title",
     "split_blocks",
+    "uses_embedded_demo",
 ]
 
 
@@ -131,6 +177,7 @@ def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'assistant.core' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
+    module, _, attribute = home.partition(":")  # "module:name" when exported under another name
+    value = getattr(importlib.import_module(module), attribute or name)
     globals()[name] = value
     return value

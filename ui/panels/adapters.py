@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from assistant.adapter_reasons import plain_reason
+from assistant.core import plain_reason
 from ui.message_widgets import label
 from ui.panels.base import Panel, scrolling
 from ui.qt import (
@@ -190,7 +190,7 @@ class AdaptersPanel(Panel):
 
 def _show_card(row: AdapterRow, card: dict[str, Any]) -> None:
     """A trained adapter's card on its row: the result in one line, the whole card on demand."""
-    from assistant.training.card import card_lines
+    from assistant.core import card_lines
 
     lines = card_lines(card)
     before, after = card.get("heldout_loss_before"), card.get("heldout_loss_after")

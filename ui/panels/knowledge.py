@@ -6,7 +6,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.knowledge.progress_text import indexing_text
+from assistant.core import indexing_text
 from ui import theme
 from ui.message_widgets import label, tool_button
 from ui.panels.base import Panel, scrolling

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.models import ModelRow, Progress
-from assistant.models.catalogue import Machine, gigabytes
+from assistant.core import DownloadProgress as Progress
+from assistant.core import Machine, ModelRow, gigabytes
 from ui.message_widgets import label
 from ui.model_downloads import model_downloads, model_manager, use_model
 from ui.model_settings import ModelSettingsDialog
