@@ -1,4 +1,4 @@
-"""``loremind bench retrieval``: is the right passage first, on real documentation nobody here wrote?
+"""``loremind bench retrieval``: is the right passage first, on documentation nobody here wrote?
 
 The corpus is a fixed subset of Debian's ``postgresql-doc-15`` and ``git-doc`` HTML (listed in
 ``benchmarks/retrieval/corpus.txt``); the questions were written by reading those pages
@@ -55,7 +55,7 @@ class Question:
 
 
 def load_questions(path: Path) -> tuple[list[Question], list[str]]:
-    """The questions of an evaluation file and the corpus globs it names (relative to /usr/share/doc)."""
+    """An evaluation file's questions and its corpus globs (relative to /usr/share/doc)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -23,7 +23,7 @@ import lancedb
 import numpy as np
 import pyarrow as pa
 from lancedb.index import FTS, BTree, IvfFlat
-from lancedb.query import MultiMatchQuery
+from lancedb.query import FullTextOperator, MultiMatchQuery
 
 from assistant.errors import LoremindError, ReadOnlyStoreError, StoreError
 from assistant.store.lock import WriteLock
@@ -331,7 +331,8 @@ class Store:
                 query = self.table(name).search(text, query_type="fts", fts_columns=[*fields][0])
             else:
                 query = self.table(name).search(
-                    MultiMatchQuery(text, list(fields), boosts=list(fields.values())),
+                    MultiMatchQuery(text, list(fields), boosts=list(fields.values()),
+                                    operator=FullTextOperator.OR),
                     query_type="fts")
             if where:
                 query = query.where(where, prefilter=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -57,7 +56,8 @@ def test_the_benchmark_indexes_scores_and_reuses_its_home(tmp_path):
     evaluation.parent.mkdir()
     (evaluation.parent / "corpus.txt").write_text("# test corpus\npkg/*.html\n")
     evaluation.write_text(json.dumps({"corpus": "corpus.txt", "questions": [
-        {"id": "p1", "question": "how long should I let my green tea infuse", "pages": ["tea.html"]},
+        {"id": "p1", "question": "how long should I let my green tea infuse",
+         "pages": ["tea.html"]},
         {"id": "d1", "question": "how often to lubricate the bike chain", "pages": ["bike.html"],
          "needle": "every 300 km"},
     ]}))
