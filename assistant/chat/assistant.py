@@ -182,6 +182,10 @@ class Assistant:
         self._knowledge_loading = True
         try:
             _ = self.store
+            # A model loading now goes first: importing torch takes seconds of CPU, and on a
+            # small machine it would slow down the model and the first answer it is for.
+            with self._model_lock:
+                pass
             _ = self.embedder
         finally:
             self._knowledge_loading = False
