@@ -25,6 +25,7 @@ from assistant.chat.assistant import Assistant
 from assistant.chat.conversations import ChatMessage, ChatSession
 from assistant.config import Settings
 from assistant.defaults import embedded_chat_model
+from assistant.engine.chat_template import Message
 from assistant.engine.model import LocalModel, SamplingParams
 from assistant.paths import AppPaths
 
@@ -110,7 +111,8 @@ def _long_chat(model: LocalModel, tokens: int, offset: int) -> ChatSession:
         session.messages += [ChatMessage("user", f"Keep this note for later:\n\n{note}"),
                              ChatMessage("assistant", "Noted.")]
         n += 2
-        messages = [{"role": m.role, "content": m.text} for m in session.messages]
+        messages: list[Message] = [{"role": m.role, "content": m.text}
+                                   for m in session.messages]
         if model.count_tokens(messages) >= tokens:
             return session
 

@@ -88,9 +88,17 @@ class ChatRun:
 
     def _last_tokens(self, stats: AnswerStats) -> tuple[list[int], list[int]]:
         """The prompt and completion of the answer just given, as the model holds them."""
-        llama = self.assistant.model.llama
+        llama = local_model(self.assistant).llama
         held = llama.input_ids[: llama.n_tokens].tolist()
         return held[: stats.prompt_tokens], held[stats.prompt_tokens:]
+
+
+def local_model(assistant: Assistant) -> LocalModel:
+    """The in-process model the benchmark measures (a remote engine has its own bench)."""
+    model = assistant.model
+    if not isinstance(model, LocalModel):
+        raise TypeError("this benchmark runs on the local engine")
+    return model
 
 
 def new_tokens(prompt: list[int], seen: list[int], run: int = 16) -> int:
@@ -150,7 +158,7 @@ def _assistant(model: LocalModel, root: Path) -> Assistant:
 def _generation_rates(assistant: Assistant) -> dict[str, Any]:
     """Tokens/s after the first token: through ``Assistant.ask`` and straight from
     ``Llama.generate`` on the very prompt the app sent, interleaved, best of each."""
-    model = assistant.model
+    model = local_model(assistant)
     greedy = SamplingParams.greedy(GENERATION_TOKENS)
     app_rates, raw_rates = [], []
     for _ in range(REPEATS):
@@ -207,11 +215,11 @@ def _chat(assistant: Assistant) -> tuple[dict[str, Any], ChatRun]:
     """A stored chat with sources and memories: per turn, what was new and what llama.cpp
     evaluated; then the last turn again after dropping the cache (cold). Returns the figures
     and the chat, which the overflow part continues."""
-    assistant.model.drop_cache()
+    local_model(assistant).drop_cache()
     run = ChatRun(assistant, assistant.new_session())
     greedy = SamplingParams.greedy(TURN_REPLY_TOKENS)
     turns = [run.ask(text, greedy) for text in QUESTIONS[:CHAT_TURNS]]
-    assistant.model.drop_cache()
+    local_model(assistant).drop_cache()
     cold = run.ask("", greedy, regenerate=True)
     answers = [m for m in run.session.messages if m.role == "assistant"]
     return {
