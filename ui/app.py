@@ -84,7 +84,9 @@ class LoremindApp(QObject):
             self.status.emit("Loremind could not open its database.", False)
             return
         self.is_ready = True
-        self.status.emit("Ready" if self._loaded["model"] is None else
+        read_only = self.core.knowledge.read_only_reason  # a shared library another machine writes
+        self.status.emit(("Ready" if not read_only else f"Ready. {read_only}")
+                         if self._loaded["model"] is None else
                          "The model did not load: choose another in Settings (Ctrl+,).", False)
         self.start_watching()
         self.ready.emit()

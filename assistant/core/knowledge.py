@@ -147,7 +147,8 @@ class KnowledgeArea:
             self._on_error = on_error
         with self._watch_lock:
             self._stop_watcher()
-            if not existing or self.watching_paused:
+            # A shared store that another machine writes: that machine indexes, not this one.
+            if not existing or self.watching_paused or self.read_only_reason:
                 return
             self._watcher = FolderWatcher(
                 self.indexer, existing,

@@ -121,6 +121,15 @@ def test_a_reader_cannot_write_and_chats_stay_unsaved(tmp_path, monkeypatch, sha
     assistant = Assistant(Settings(store=shared), app_paths(), store=reader)
     assert assistant.new_session().temporary, "nothing can be stored: chats are temporary"
 
+    from assistant.core import Loremind
+
+    core = Loremind(app_paths(), Settings(store=shared), store=reader)
+    assert "only reads it" in core.knowledge.read_only_reason
+    (tmp_path / "docs").mkdir()
+    core.knowledge.start_watching([tmp_path / "docs"])
+    assert core.knowledge._watcher is None, "the writer indexes; a reader does not watch"
+    core.close()
+
     result = CliRunner().invoke(main, ["store", "claim-writer"])
     assert result.exit_code == 0, result.output
     assert open_app_database(app_paths(), shared).read_only_reason == ""
