@@ -3,23 +3,27 @@
 The app's run goes through everything a user's does (data preparation, the worker process with
 its probe, progress events and checkpoints, the export, the held-out loss by llama.cpp); its
 tokens/s is taken over the training steps. The baseline is the textbook loop (forward, backward,
-step) on the same model, data, batches and settings, in this process, timed before and after
-the app's run. Both count the same tokens.
+step) on the same model, data, batches and settings, in a process of its own, timed before and
+after the app's run. Both count the same tokens.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from assistant.defaults import embedded_chat_model
+from assistant.errors import TrainingError
 from assistant.paths import AppPaths
 from assistant.training.data import TrainingData
-from assistant.training.job import LoraSettings
+from assistant.training.job import LoraSettings, worker_env
 from assistant.training.teach import TeachSource, prepare, start
 
 _FACTS = [
@@ -66,12 +70,13 @@ def run_train_bench(*, steps: int = 12, threads: int = 0, model_path: Path | Non
         paths = AppPaths(root / "config", root / "data", root / "cache", root / "logs").ensure()
         pairs = write_style_pairs(root / "pairs.jsonl")
         data = prepare(TeachSource("pairs", (pairs,)), model_path, settings)
-        plain = PlainPeftLoop(model_path, settings, threads)
-        plain_before = plain.tokens_per_s(data)
+        data_file = root / "dataset.json"
+        data.save(data_file)
+        plain_before = plain_peft_rate(model_path, data_file, settings, threads)
         began = time.monotonic()
         done = start("bench", data, model_path, paths, settings, threads=threads).wait()
         app_seconds = time.monotonic() - began
-        plain_after = plain.tokens_per_s(data)
+        plain_after = plain_peft_rate(model_path, data_file, settings, threads)
     card = done["card"]
     app_rate = float(card["tokens_per_s"])
     baseline = (plain_before + plain_after) / 2
@@ -87,6 +92,19 @@ def run_train_bench(*, steps: int = 12, threads: int = 0, model_path: Path | Non
         "heldout_loss_after": card["heldout_loss_after"],
         "app_total_seconds": round(app_seconds, 1),
     }
+
+
+def plain_peft_rate(model_path: Path, data_file: Path, settings: LoraSettings,
+                    threads: int = 0) -> float:
+    """Tokens/s of :class:`PlainPeftLoop` in a fresh process, as the app's worker runs in one
+    (torch in a process that already ran llama.cpp is not a fair baseline)."""
+    command = [sys.executable, "-m", "assistant.bench.train", str(model_path), str(data_file),
+               json.dumps(asdict(settings)), str(threads)]
+    done = subprocess.run(command, capture_output=True, text=True, env=worker_env(),
+                          check=False)
+    if done.returncode:
+        raise TrainingError(f"The plain PEFT loop failed: {done.stderr.strip()[-500:]}")
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 class PlainPeftLoop:
@@ -133,3 +151,12 @@ class PlainPeftLoop:
             optimizer.zero_grad(set_to_none=True)
             tokens += int(batch["attention_mask"].sum())
         return tokens / (time.monotonic() - began)
+
+
+if __name__ == "__main__":  # the baseline's own process: MODEL DATASET SETTINGS_JSON THREADS
+    _model, _data, _settings, _threads = sys.argv[1:5]
+    _fields = json.loads(_settings)
+    _loop = PlainPeftLoop(Path(_model), LoraSettings(**{**_fields,
+                                                       "targets": tuple(_fields["targets"])}),
+                          int(_threads))
+    print(_loop.tokens_per_s(TrainingData.load(Path(_data))))
