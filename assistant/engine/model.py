@@ -406,6 +406,9 @@ class LocalModel:
     def _evaluated_count(self) -> int:
         """Tokens llama.cpp has decoded in this context, by its own counters (batches of one
         token count as ``n_eval``, longer ones as ``n_p_eval``)."""
+        # Counts are added when a decode is waited for: wait for any still pending (a bare
+        # ``Llama.eval`` leaves its last batch pending).
+        llama_cpp.llama_synchronize(self.llama.ctx)
         perf = llama_cpp.llama_perf_context(self.llama.ctx)
         # llama.cpp reports at least 1 of each (it divides by them); no time spent means 0.
         prompt = int(perf.n_p_eval) if perf.t_p_eval_ms > 0 else 0
