@@ -28,6 +28,7 @@ from assistant.chat.conversations import ChatSession
 from assistant.chat.events import AnswerStats, Done, Event, Failed, Token
 from assistant.config import Settings
 from assistant.engine.model import LocalModel, SamplingParams, common_prefix
+from assistant.engine.threads import ThreadPolicy
 from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.indexer import Indexer
 from assistant.migrations import open_database
@@ -269,6 +270,7 @@ def _contention(model: LocalModel, busy: int) -> dict[str, Any]:
     rates: dict[int, float] = {}
     try:
         time.sleep(0.5)
+        chosen = ThreadPolicy().choose()  # what automatic threads pick beside the spinners
         for _ in range(REPEATS):
             for n in counts:
                 llama_cpp.llama_set_n_threads(model.llama.ctx, n, n)
@@ -282,8 +284,10 @@ def _contention(model: LocalModel, busy: int) -> dict[str, Any]:
     best = max(rates, key=lambda n: rates[n])
     return {
         "busy_processes": busy,
-        "policy": f"n_threads={current}",
-        "tokens_per_s": round(rates[current], 2),
+        "policy": f"automatic: chose n_threads={chosen}" if model.thread_policy else
+                  f"n_threads={current}",
+        "tokens_per_s": round(rates[chosen if model.thread_policy else current], 2),
+        "fixed_all_cores_tokens_per_s": round(rates[max(counts)], 2),
         "best": f"n_threads={best}",
         "best_tokens_per_s": round(rates[best], 2),
         "by_threads": {str(n): round(r, 2) for n, r in rates.items()},

@@ -26,6 +26,7 @@ from assistant.defaults import embedded_chat_model
 from assistant.engine.chat_states import MB, ChatStates, capture, restore
 from assistant.engine.chat_template import ChatTemplate, Message
 from assistant.engine.gguf_file import GGUFFile, validate_model_file
+from assistant.engine.threads import ThreadPolicy
 from assistant.errors import ContextOverflowError, ModelError
 from assistant.statuses import FinishReason
 
@@ -126,7 +127,7 @@ class LocalModel:
     """A loaded GGUF chat model. Create it with :meth:`load`; ``close`` frees its memory."""
 
     def __init__(self, llama: llama_cpp.Llama, info: GGUFFile, report: LoadReport,
-                 chat_state_mb: int = 512) -> None:
+                 chat_state_mb: int = 512, thread_policy: ThreadPolicy | None = None) -> None:
         self.llama = llama
         self.info = info
         self.report = report
@@ -134,6 +135,8 @@ class LocalModel:
         # Saved KV states of chats left for another one; see :meth:`enter_chat`.
         self.chat_states = ChatStates(chat_state_mb * MB)
         self._cache_owner: Hashable | None = None
+        # With automatic threads, each generation uses the cores other processes leave free.
+        self.thread_policy = thread_policy
         self._vocab = llama_cpp.llama_model_get_vocab(llama.model)
         bos, eos = llama.token_bos(), llama.token_eos()
         self.template = ChatTemplate(
@@ -189,7 +192,8 @@ class LocalModel:
             chosen = n_layers if (layers < 0 and supported) else (layers if supported else 0)
             report = LoadReport(supported, chosen, tuple(attempts))
             log.info("Loaded %s (%s GPU layers, context %s)", path, chosen, context_size)
-            return cls(llama, info, report, chat_state_mb)
+            policy = ThreadPolicy(cores) if threads <= 0 else None
+            return cls(llama, info, report, chat_state_mb, policy)
         raise ModelError(
             f"llama.cpp could not load {path.name} ({'; '.join(attempts)}). The file may be "
             "damaged, or the machine may lack the memory for it: try a smaller context size or "
@@ -356,6 +360,7 @@ class LocalModel:
     ) -> Iterator[str]:
         with self.lock:
             started = time.perf_counter()
+            self._fit_threads()
             self._skip_dropped_history(prompt)
             evaluated_before = self._evaluated_count()
             first = True
@@ -402,6 +407,17 @@ class LocalModel:
                 stats.completion_tokens = len(stats.completion_ids)
                 stats.seconds = time.perf_counter() - started
                 stats.finish_reason = reason
+
+    def _fit_threads(self) -> None:
+        """Follow the thread policy (automatic threads only): fewer threads while other
+        processes hold cores, since llama.cpp's threads wait for the slowest at every step."""
+        if self.thread_policy is None:
+            return
+        wanted = self.thread_policy.choose()
+        if wanted != self.llama.n_threads:
+            llama_cpp.llama_set_n_threads(self.llama.ctx, wanted, wanted)
+            self.llama.n_threads = self.llama.n_threads_batch = wanted
+            log.info("Generating with %d threads (other processes hold the other cores)", wanted)
 
     def _evaluated_count(self) -> int:
         """Tokens llama.cpp has decoded in this context, by its own counters (batches of one
