@@ -97,18 +97,24 @@ def run(job: TrainingJob) -> None:
         next(order)
     window_tokens, window_start, first_step = 0, time.monotonic(), step
     while step < settings.steps:
+        began = time.monotonic()
         batch = loop.collate([data.train[i] for i in next(order)], pad, device)
         loss = loop.train_step(model, optimizer, batch)
         step += 1
         curve.append([step, round(loss, 5)])
-        window_tokens += loop.counted_tokens(batch)
-        elapsed = time.monotonic() - window_start
-        rate = window_tokens / elapsed if elapsed else 0.0
-        per_step = elapsed / (step - first_step)
-        emit("step", step=step, steps=settings.steps, loss=round(loss, 5),
-             tokens_per_s=round(rate, 1), seconds_left=round((settings.steps - step) * per_step, 1))
-        if step % settings.checkpoint_every == 0 and step < settings.steps:
+        tokens = loop.counted_tokens(batch)
+        window_tokens += tokens
+        saving = step % settings.checkpoint_every == 0 and step < settings.steps
+        if saving:
             _checkpoint(job, model, optimizer, step, curve)
+        now = time.monotonic()
+        rate = window_tokens / (now - window_start)
+        per_step = (now - window_start) / (step - first_step)
+        # ``tokens`` and ``seconds`` (checkpoint included) let a benchmark compare single steps.
+        emit("step", step=step, steps=settings.steps, loss=round(loss, 5), tokens=tokens,
+             seconds=round(now - began, 4), tokens_per_s=round(rate, 1),
+             seconds_left=round((settings.steps - step) * per_step, 1))
+        if saving:
             emit("checkpoint", step=step)
     _checkpoint(job, model, optimizer, step, curve)
     train_seconds = time.monotonic() - started
