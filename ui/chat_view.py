@@ -7,6 +7,7 @@ run is cancelled and its late events are ignored, so no event reaches a widget t
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 from collections.abc import Callable, Iterator
@@ -43,9 +44,9 @@ class ChatView(QWidget):
         self._run_id = 0
         self._cancel: threading.Event | None = None
         self._turns: list[QWidget] = []
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         canvas = QWidget()
         canvas.setObjectName("MessageList")
         centre = QHBoxLayout(canvas)
@@ -60,11 +61,11 @@ class ChatView(QWidget):
         self.turns.addWidget(self.empty)
         self.turns.addStretch()
         centre.addWidget(column)
-        self.scroll.setWidget(canvas)
-        self.scroll.verticalScrollBar().rangeChanged.connect(self._follow)
+        self.scroll_area.setWidget(canvas)
+        self.scroll_area.verticalScrollBar().rangeChanged.connect(self._follow)
         self._at_bottom = True
         self._target = 0  # where following the answer last scrolled to
-        self.scroll.verticalScrollBar().valueChanged.connect(self._track_bottom)
+        self.scroll_area.verticalScrollBar().valueChanged.connect(self._track_bottom)
         self.composer = Composer()
         self.composer.send.connect(self.send)
         self.composer.stop.connect(self.stop)
@@ -77,7 +78,7 @@ class ChatView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.scroll_area, 1)
         layout.addLayout(bottom)
 
     @property
@@ -169,7 +170,7 @@ class ChatView(QWidget):
 
         def work() -> None:
             for event in start(options):
-                tasks.post(lambda e=event: self._on_event(run_id, answer, e))
+                tasks.post(functools.partial(self._on_event, run_id, answer, event))
 
         def finished(future: Any) -> None:
             if self._run_id == run_id:
@@ -314,7 +315,7 @@ class ChatView(QWidget):
         self.busy_changed.emit(cancel is not None)
 
     def _track_bottom(self, value: int) -> None:
-        bar = self.scroll.verticalScrollBar()
+        bar = self.scroll_area.verticalScrollBar()
         self._at_bottom = value >= min(bar.maximum(), self._target) - 40
 
     def _follow(self, _minimum: int, maximum: int) -> None:
@@ -326,13 +327,14 @@ class ChatView(QWidget):
         target = maximum
         last = self._turns[-1] if self._turns else None
         users = [t for t in self._turns if isinstance(t, UserMessage)]
-        canvas = self.scroll.widget()
-        if isinstance(last, AssistantMessage) and users:
+        canvas = self.scroll_area.widget()
+        if isinstance(last, AssistantMessage) and users and canvas is not None:
             top = users[-1].mapTo(canvas, QPoint(0, 0)).y() - 8
             text_end = last.body.mapTo(canvas, QPoint(0, last.body.height())).y()
-            target = min(maximum, max(0, top, text_end + 40 - self.scroll.viewport().height()))
+            view = self.scroll_area.viewport().height()
+            target = min(maximum, max(0, top, text_end + 40 - view))
         self._target = target
-        self.scroll.verticalScrollBar().setValue(target)
+        self.scroll_area.verticalScrollBar().setValue(target)
 
     def _empty_state(self) -> QWidget:
         box = QFrame()

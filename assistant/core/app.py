@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from assistant.core.memory import MemoryArea
     from assistant.core.models import ModelsArea
     from assistant.core.settings import SettingsArea
-    from assistant.engine.model import LocalModel
+    from assistant.engine.protocol import ChatEngine
     from assistant.knowledge.embedder import Embedder
     from assistant.store import Store
     from assistant.training.area import TeachArea
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 class Loremind:
     """The running app, whatever its front end: the GUI, the CLI, the tests."""
 
-    def __init__(self, paths: AppPaths, settings: Settings, *, model: LocalModel | None = None,
+    def __init__(self, paths: AppPaths, settings: Settings, *, model: ChatEngine | None = None,
                  embedder: Embedder | None = None, store: Store | None = None) -> None:
         self.paths = paths
         self.changes = ChangeFeed()
@@ -51,7 +51,7 @@ class Loremind:
 
     @classmethod
     def open(cls, paths: AppPaths | None = None, settings: Settings | None = None, *,
-             model: LocalModel | None = None, embedder: Embedder | None = None,
+             model: ChatEngine | None = None, embedder: Embedder | None = None,
              store: Store | None = None) -> Loremind:
         """The core for ``paths`` (the platform folders by default) and ``settings`` (read from
         the config file by default). Parts given here are used instead of loading them."""

@@ -148,7 +148,7 @@ class Probe:
         self.ask_in(self.window, QUESTIONS[0])
         self.long_answer(self.window.chat)
         self.check("main window, Knowledge panel, long answer with four sources", self.window)
-        bar = self.window.chat.scroll.verticalScrollBar()
+        bar = self.window.chat.scroll_area.verticalScrollBar()
         bar.setValue(bar.maximum())  # as a reader would: down to the source cards
         self.shot("1-main-knowledge-cited-answer.png")
         self.quick_ask()
