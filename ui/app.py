@@ -227,8 +227,11 @@ def _report_startup(app: LoremindApp, started: float) -> None:
 
         chat = app.core.chat
         for event in chat.ask(chat.new_session(), question):
-            if isinstance(event, Token | Failed):
-                say("first_token") if isinstance(event, Token) else say("failed", event.message)
+            if isinstance(event, Failed):
+                say("failed", event.message)
+                break
+            if isinstance(event, Token):
+                say("first_token")
                 break
         app.tasks.post(QApplication.quit)
 
