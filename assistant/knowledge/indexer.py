@@ -380,7 +380,10 @@ class Indexer:
             item.chunks = []
         finished = [{**item.row, "chunks": item.written} for item in pending if item.complete]
         with self.store.writing():
-            self.store.replace(CHUNKS.name, sql_in("path", fresh), rows)
+            if fresh:
+                self.store.replace(CHUNKS.name, sql_in("path", fresh), rows)
+            else:  # the next batch of a document already started: nothing to replace
+                self.store.add(CHUNKS.name, rows)
             self.store.upsert(DOCUMENTS.name, finished)
         report.chunks += len(rows)
         return [item for item in pending if not item.complete]

@@ -167,7 +167,8 @@ def _share_embedder() -> None:
 
     import assistant.chat.assistant as parts
 
-    parts.Embedder = functools.cache(parts.Embedder)  # type: ignore[misc]
+    if hasattr(parts, "Embedder"):  # where the core makes its embedder; else one per command
+        parts.Embedder = functools.cache(parts.Embedder)
 
 
 def _ends(text: str, keep: int = 3000) -> str:

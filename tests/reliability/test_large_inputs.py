@@ -18,6 +18,7 @@ from assistant.memory.book import MemoryBook
 from assistant.memory.tables import MEMORIES, MEMORY_EVENTS
 from assistant.store import CHUNKS, DOCUMENTS
 
+
 class _Killed(BaseException):
     """Stands for the process being killed: nothing in the indexer catches it."""
 
