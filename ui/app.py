@@ -223,7 +223,7 @@ def _report_startup(app: LoremindApp, started: float) -> None:
             QTimer.singleShot(0, QApplication.quit)
 
     def ask() -> None:  # what the chat view does with a question typed at once, off the GUI
-        from assistant.chat.events import Failed, Token
+        from assistant.core import Failed, Token
 
         chat = app.core.chat
         for event in chat.ask(chat.new_session(), question):

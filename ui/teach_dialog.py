@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import LoremindError
-from assistant.training.area import (
+from assistant.core import (
     LoraSettings,
     TeachSource,
     TrainingData,
     TrainingJob,
+    card_lines,
     parse_event,
     worker_command,
     worker_env,
 )
-from assistant.training.card import card_lines
+from assistant.errors import LoremindError
 from ui.message_widgets import label
 from ui.qt import (
     QColor,

@@ -60,6 +60,15 @@ if TYPE_CHECKING:
     from assistant.models import Progress as DownloadProgress
     from assistant.models.catalogue import gigabytes
     from assistant.statuses import DocumentStatus, FinishReason, MemoryStatus
+    from assistant.training.area import (
+        LoraSettings,
+        TeachSource,
+        TrainingData,
+        TrainingJob,
+        parse_event,
+        worker_command,
+        worker_env,
+    )
     from assistant.training.card import card_lines
 
 _HOMES = {
@@ -78,6 +87,13 @@ _HOMES = {
     "DownloadProgress": "assistant.models:Progress",
     "gigabytes": "assistant.models.catalogue",
     "card_lines": "assistant.training.card",
+    "LoraSettings": "assistant.training.area",
+    "TeachSource": "assistant.training.area",
+    "TrainingData": "assistant.training.area",
+    "TrainingJob": "assistant.training.area",
+    "parse_event": "assistant.training.area",
+    "worker_command": "assistant.training.area",
+    "worker_env": "assistant.training.area",
     "Loremind": "assistant.core.app",
     "Area": "assistant.core.changes",
     "Change": "assistant.core.changes",
@@ -139,6 +155,7 @@ __all__ = [
     "FolderOverview",
     "InstalledModel",
     "KnowledgeScope",
+    "LoraSettings",
     "Loremind",
     "Machine",
     "MemoriesUsed",
@@ -156,7 +173,10 @@ __all__ = [
     "SessionHit",
     "Sources",
     "SyncReport",
+    "TeachSource",
     "Token",
+    "TrainingData",
+    "TrainingJob",
     "answer_stats_line",
     "card_lines",
     "chat_to_json",
@@ -165,11 +185,14 @@ __all__ = [
     "indexing_text",
     "link_citations",
     "openable_source",
+    "parse_event",
     "plain_reason",
     "source_location",
     "source_title",
     "split_blocks",
     "uses_embedded_demo",
+    "worker_command",
+    "worker_env",
 ]
 
 
