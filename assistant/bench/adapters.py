@@ -48,6 +48,9 @@ def run_adapter_bench(model_path: Path | None = None, threads: int = 0,
         paths = AppPaths(root / "config", root / "data", root / "cache", root / "logs").ensure()
         paths.adapters_dir.mkdir(parents=True)
         model = LocalModel.load(path, context_size=CONTEXT, threads=threads)
+        # Fixed threads: another count changes the last bits of the logits, and the restored
+        # and the full reading are compared token for token.
+        model.thread_policy = None
         try:
             files = [write_lora(paths.adapters_dir / f"style-{n}.gguf", model.info,
                                 targets=TARGETS, rank=RANK, alpha=RANK, strength=0.3, seed=n)

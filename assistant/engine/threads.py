@@ -5,7 +5,9 @@ another busy process holds back all the others: measured with ``loremind bench e
 --contend 1`` on 2 cores, 2 threads gave 10.9 tokens/s and 1 thread 32.7. When the machine is
 idle, every core helps. So with ``threads = 0`` (automatic), the model looks at how busy the
 other processes keep the cores just before it generates (two readings of ``/proc/stat``, minus
-this process's own use) and uses the cores they leave.
+this process's own use) and uses the cores they leave. Another thread count changes the last
+bits of the logits, so a greedy answer may differ between a busy and an idle moment; set
+``threads`` to a number for answers that repeat exactly.
 """
 
 from __future__ import annotations
