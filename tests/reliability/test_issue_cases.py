@@ -109,17 +109,18 @@ def test_logging_falls_back_to_stderr(tmp_path, capsys):
 
     (tmp_path / "logs").write_text("a file where the log folder should be")
     paths = AppPaths(tmp_path / "c", tmp_path / "d", tmp_path / "cache", tmp_path / "logs")
-    logger = logging.getLogger("assistant")
-    before = list(logger.handlers)
+    loggers = [logging.getLogger(name) for name in ("assistant", "ui")]
+    before = [list(logger.handlers) for logger in loggers]
+    for logger in loggers:  # as in a fresh process: an earlier test may have set up logging
+        logger.handlers.clear()
     try:
         setup_logging(paths)
-        added = [h for h in logger.handlers if h not in before]
+        added = loggers[0].handlers
         assert added and all(not isinstance(h, logging.FileHandler) for h in added)
         logging.getLogger("assistant.test").warning("still heard")
     finally:
-        for handler in logger.handlers[:]:
-            if handler not in before:
-                logger.removeHandler(handler)
+        for logger, handlers in zip(loggers, before, strict=True):
+            logger.handlers[:] = handlers
     err = capsys.readouterr().err
     assert "cannot write the log file" in err and "still heard" in err
 
