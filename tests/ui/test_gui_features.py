@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant.paths import app_paths
+from tests.ui.helpers import send, wait_lanes
 from tests.ui.layout_checks import cut_texts, overflowing_views
 from ui.message_widgets import AssistantMessage
 from ui.qt import (
@@ -27,16 +28,6 @@ from ui.qt import (
 pytestmark = pytest.mark.gui
 
 
-def wait_lanes(qtbot, window, timeout=30000):
-    tasks = window.app.tasks
-    qtbot.waitUntil(lambda: not any(tasks.is_busy(lane) for lane in ("model", "db", "index")),
-                    timeout=timeout)
-
-
-def send(qtbot, window, text):
-    window.chat.composer.edit.setPlainText(text)
-    qtbot.keyClick(window.chat.composer.edit, Qt.Key.Key_Return)
-    wait_lanes(qtbot, window)
 
 
 def answers(window):

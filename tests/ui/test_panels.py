@@ -7,22 +7,13 @@ import pytest
 from assistant.bench.synthetic import write_lora
 from assistant.config import load_settings
 from assistant.paths import app_paths
+from tests.ui.helpers import send, wait_lanes
 from ui.message_widgets import AssistantMessage, ProposalCard
 from ui.qt import QFileDialog, QKeySequence, Qt
 
 pytestmark = pytest.mark.gui
 
 
-def wait_lanes(qtbot, window, timeout=30000):
-    tasks = window.app.tasks
-    qtbot.waitUntil(lambda: not any(tasks.is_busy(lane) for lane in ("model", "db", "index")),
-                    timeout=timeout)
-
-
-def send(qtbot, window, text):
-    window.chat.composer.edit.setPlainText(text)
-    qtbot.keyClick(window.chat.composer.edit, Qt.Key.Key_Return)
-    wait_lanes(qtbot, window)
 
 
 def test_adapter_toggle_is_saved_with_the_chat_and_applied(qtbot, window, chat_model_path):

@@ -11,6 +11,7 @@ from assistant.config import RemoteSettings
 from assistant.defaults import embedded_chat_model
 from assistant.paths import app_paths
 from tests.engine.remote_support import LlamaServer, MemoryKeyring
+from tests.ui.helpers import wait_lanes
 from ui.message_widgets import AssistantMessage
 from ui.qt import Qt
 
@@ -43,11 +44,6 @@ def remote_window(qtbot, embedder, store, settings, errors):
     keyring.set_keyring(previous)
 
 
-def wait_lanes(qtbot, window, timeout=60000):
-    tasks = window.app.tasks
-    qtbot.waitUntil(lambda: not any(tasks.is_busy(lane) for lane in ("model", "db", "index")),
-                    timeout=timeout)
-
 
 def test_the_window_says_which_engine_answered(qtbot, remote_window, errors):
     window, server = remote_window
@@ -55,13 +51,13 @@ def test_the_window_says_which_engine_answered(qtbot, remote_window, errors):
     assert f"on {root}" in window.subtitle.text()
     window.chat.composer.edit.setPlainText("What is the capital of France?")
     qtbot.keyClick(window.chat.composer.edit, Qt.Key.Key_Return)
-    wait_lanes(qtbot, window)
+    wait_lanes(qtbot, window, 60000)
     answer = [t for t in window.chat._turns if isinstance(t, AssistantMessage)][-1]
     qtbot.waitUntil(lambda: "tokens" in answer.stats.text(), timeout=60000)
     assert f"via {root}" in answer.stats.text()
     assert answer.text.strip()
     window.show_panel("adapters")
-    wait_lanes(qtbot, window)
+    wait_lanes(qtbot, window, 60000)
     hint = window.panel("adapters").folder_hint.text()
     assert "local-only for this model" in hint and root in hint
     assert errors == []

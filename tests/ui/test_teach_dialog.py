@@ -8,14 +8,10 @@ import json
 import pytest
 
 from assistant.paths import app_paths
+from tests.ui.helpers import wait_lanes
 
 pytestmark = pytest.mark.gui
 
-
-def wait_lanes(qtbot, window, timeout=30000):
-    tasks = window.app.tasks
-    qtbot.waitUntil(lambda: not any(tasks.is_busy(lane) for lane in ("model", "db", "index")),
-                    timeout=timeout)
 
 
 def pairs_file(tmp_path, n=12, broken=False):
