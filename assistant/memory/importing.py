@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,26 +50,25 @@ def check_export(data: Any, now: float) -> CheckedImport:
         raise ImportFileError(
             f"That memory export has version {_short(version)}; this Loremind reads version "
             f"{EXPORT_VERSION}. Update Loremind to import it.")
-    checked = CheckedImport()
+    return CheckedImport(memories=_unique_rows(data, "memories", "memory", _memory, now),
+                         events=_unique_rows(data, "events", "event", _event, now))
+
+
+def _unique_rows(data: dict[str, Any], key: str, noun: str,
+                 convert: Callable[[Any, str, float], dict[str, Any]],
+                 now: float) -> list[dict[str, Any]]:
+    """The checked rows under ``key``, refusing an id given twice (with where it repeats)."""
+    rows: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for index, item in enumerate(_list(data, "memories")):
-        where = f"memories[{index}]"
-        row = _memory(item, where, now)
+    for index, item in enumerate(_list(data, key)):
+        where = f"{key}[{index}]"
+        row = convert(item, where, now)
         if row["id"] in seen:
-            raise ImportFileError(f"The file holds the memory id '{row['id']}' twice "
+            raise ImportFileError(f"The file holds the {noun} id '{row['id']}' twice "
                                   f"(again at {where}); ids must be unique.")
         seen.add(row["id"])
-        checked.memories.append(row)
-    event_ids: set[str] = set()
-    for index, item in enumerate(_list(data, "events")):
-        where = f"events[{index}]"
-        row = _event(item, where, now)
-        if row["id"] in event_ids:
-            raise ImportFileError(f"The file holds the event id '{row['id']}' twice "
-                                  f"(again at {where}); ids must be unique.")
-        event_ids.add(row["id"])
-        checked.events.append(row)
-    return checked
+        rows.append(row)
+    return rows
 
 
 def _list(data: dict[str, Any], key: str) -> list[Any]:
