@@ -70,6 +70,7 @@ class LoremindApp(QObject):
     def start(self) -> None:
         """Load the model on the model lane while the database and embedder load on the db lane."""
         self.status.emit("Loading the model and the embedder…", True)
+        self.core.mark_knowledge_loading()  # before any lane runs: an early answer won't load them
         self.tasks.run("model", self.core.load_model, lambda f: self._part_loaded("model", f))
         self.tasks.run("db", self.core.load_knowledge, lambda f: self._part_loaded("store", f))
 
@@ -189,9 +190,9 @@ def run_gui(argv: list[str] | None = None, *, minimized: bool = False,
     if server is not None:
         server.requested.connect(shell.handle)
         qt_app.aboutToQuit.connect(server.close)
+    QTimer.singleShot(0, app.start)  # first of the queued calls: loading starts at once
     if os.environ.get(STARTUP_REPORT_ENV):
         _report_startup(app, started)
-    QTimer.singleShot(0, app.start)
     qt_app.aboutToQuit.connect(app.shutdown)
     return qt_app.exec()
 

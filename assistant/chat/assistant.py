@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.chat.chat_settings import apply_chat_settings
 from assistant.chat.conversations import ChatMessage, ChatSession, Conversations
@@ -34,20 +34,23 @@ from assistant.chat.memory_choice import chat_memories, last_used
 from assistant.chat.prompt import plan_prompt
 from assistant.chat.versions import keeping_versions, stats_record
 from assistant.config import Settings
-from assistant.database import open_app_database
 from assistant.engine import Message, SamplingParams
 from assistant.engine.adapters import AdapterLibrary, AdapterSet
 from assistant.engine.factory import open_adapters, open_engine
 from assistant.engine.protocol import ChatEngine
 from assistant.engine.remote_adapters import RemoteAdapters
 from assistant.errors import AdapterError, LoremindError
-from assistant.knowledge.embedder import Embedder
-from assistant.knowledge.search import search_knowledge
-from assistant.memory.book import Memory, MemoryBook
 from assistant.memory.extraction import explicit_request, extract_candidates, worth_extracting
 from assistant.paths import AppPaths
 from assistant.statuses import FinishReason, MemoryStatus
-from assistant.store import Store
+
+# The store, the memory book and knowledge search import LanceDB, the embedder torch: each is
+# imported where it is first used, so that a first answer (which may do without them while they
+# load, see load_knowledge) needs only llama.cpp and the model.
+if TYPE_CHECKING:
+    from assistant.knowledge.embedder import Embedder
+    from assistant.memory.book import Memory, MemoryBook
+    from assistant.store import Store
 
 log = logging.getLogger(__name__)
 # Below this cosine, a chunk is not about the question: leave it out. Measured on the
@@ -75,10 +78,9 @@ class AskOptions:
 class Assistant:
     """Owns the model, the embedder and the store for one process; load them lazily."""
 
-    _knowledge_loading = False  # set while load_knowledge runs (see _answer_steps)
-
     def __init__(self, settings: Settings, paths: AppPaths, *, model: ChatEngine | None = None,
-                 embedder: Embedder | None = None, store: Store | None = None) -> None:
+                 embedder: Embedder | None = None, store: Store | None = None,
+                 knowledge_loading: threading.Event | None = None) -> None:
         self.settings = settings
         self.paths = paths
         self._model = model
@@ -89,6 +91,10 @@ class Assistant:
         self._model_lock = threading.Lock()
         self._embedder_lock = threading.Lock()
         self._store_lock = threading.Lock()
+        # Set while the store and the embedder load on another thread (load_knowledge), or
+        # from when a front end says they will (the core's mark_knowledge_loading): answers
+        # asked meanwhile do without documents and memories instead of loading them themselves.
+        self._knowledge_loading = knowledge_loading or threading.Event()
 
     # -- components, loaded on first use -----------------------------------------------------
 
@@ -108,6 +114,8 @@ class Assistant:
     def embedder(self) -> Embedder:
         with self._embedder_lock:
             if self._embedder is None:
+                from assistant.knowledge.embedder import Embedder
+
                 self._embedder = Embedder()
             return self._embedder
 
@@ -115,6 +123,8 @@ class Assistant:
     def store(self) -> Store:
         with self._store_lock:
             if self._store is None:
+                from assistant.database import open_app_database
+
                 self._store = open_app_database(self.paths, self.settings.store)
             return self._store
 
@@ -130,6 +140,8 @@ class Assistant:
 
     @cached_property
     def memory(self) -> MemoryBook:
+        from assistant.memory.book import MemoryBook
+
         return MemoryBook(self.store, self.embedder)
 
     @cached_property
@@ -179,16 +191,22 @@ class Assistant:
         """Open the store and load the embedder now (the app does it in the background at
         start-up); an answer asked meanwhile starts at once, without documents and memories,
         instead of waiting some seconds for torch to import."""
-        self._knowledge_loading = True
+        self._knowledge_loading.set()
         try:
-            _ = self.store
-            # A model loading now goes first: importing torch takes seconds of CPU, and on a
-            # small machine it would slow down the model and the first answer it is for.
+            # A model loading now goes first: importing LanceDB and torch takes seconds of CPU,
+            # and on a small machine it would slow down the model and the first answer it is for.
             with self._model_lock:
                 pass
+            _ = self.store
             _ = self.embedder
         finally:
-            self._knowledge_loading = False
+            self._knowledge_loading.clear()
+
+    @property
+    def knowledge_loading(self) -> bool:
+        """Whether the store and the embedder are loading on another thread (answers asked
+        meanwhile do without documents and memories)."""
+        return self._knowledge_loading.is_set()
 
     def ask(self, session: ChatSession, text: str,
             options: AskOptions | None = None) -> Iterator[Event]:
@@ -232,7 +250,7 @@ class Assistant:
             raise LoremindError("Type a message first.")
         # Just after start-up the embedder (torch) may still be loading on another thread: the
         # first answer starts at once without documents and memories instead of waiting.
-        warming = self._knowledge_loading and self._embedder is None
+        warming = self._knowledge_loading.is_set() and self._embedder is None
         remembering = (not warming and not session.temporary and options.use_memory
                        and not self.memory.paused)
         earlier = session.messages if new_turn else session.messages[:-1]
@@ -311,6 +329,8 @@ class Assistant:
             self.conversations.append(session, user)
 
     def _citations(self, text: str, options: AskOptions) -> list[Citation]:
+        from assistant.knowledge.search import search_knowledge
+
         results = search_knowledge(self.store, self.embedder, text, options.knowledge_k,
                                    [Path(f) for f in options.knowledge_folders or ()])
         # Every result has a similarity, words-only matches too: a shared word ("water") is

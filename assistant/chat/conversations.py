@@ -10,13 +10,16 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.chat.chat_settings import ChatSettings
-from assistant.chat.tables import MESSAGES, SESSIONS
 from assistant.errors import LoremindError
-from assistant.knowledge.embedder import Embedder
-from assistant.store import Store, sql_str
+
+# The table specs and the store's helpers import LanceDB (about a second of CPU): the methods
+# below import them, so the chat types here cost nothing to a first answer that needs no store.
+if TYPE_CHECKING:
+    from assistant.knowledge.embedder import Embedder
+    from assistant.store import Store
 
 # Cosine similarity from which a message counts as about a search's meaning (all-MiniLM-L6-v2:
 # a nonsense word scores ~0.1 against ordinary sentences, a paraphrase 0.5 or more).
@@ -89,11 +92,14 @@ class Conversations:
 
     def list(self) -> list[ChatSession]:
         """All stored chats, most recently used first (messages not loaded)."""
+        from assistant.chat.tables import SESSIONS
         rows = self.store.rows(SESSIONS.name)
         return sorted((_session(r) for r in rows), key=lambda s: -s.updated_at)
 
     def get(self, session_id: str) -> ChatSession:
         """A stored chat with its messages in order."""
+        from assistant.chat.tables import MESSAGES, SESSIONS
+        from assistant.store import sql_str
         rows = self.store.rows(SESSIONS.name, where=f"id = {sql_str(session_id)}")
         if not rows:
             matches = [r for r in self.store.rows(SESSIONS.name) if r["id"].startswith(session_id)]
@@ -118,12 +124,15 @@ class Conversations:
 
     def save_session(self, session: ChatSession) -> None:
         """Write a chat's title, model and adapters (not its messages)."""
+        from assistant.chat.tables import SESSIONS
         _refuse_temporary(session)
         session.updated_at = time.time()
         self.store.upsert(SESSIONS.name, [_session_row(session)])
 
     def append(self, session: ChatSession, message: ChatMessage) -> None:
         """Store a new turn at the end of a chat."""
+        from assistant.chat.tables import MESSAGES
+        from assistant.store import sql_str
         _refuse_temporary(session)
         vector = self.embedder.encode_query(message.text or " ")
         with self.store.writing():
@@ -134,12 +143,16 @@ class Conversations:
     def update_sent_text(self, session: ChatSession, message: ChatMessage) -> None:
         """Record what the model was given for a stored turn (an answer regenerated with
         fresh sources)."""
+        from assistant.chat.tables import MESSAGES
+        from assistant.store import sql_str
         _refuse_temporary(session)
         self.store.update(MESSAGES.name, f"id = {sql_str(message.id)}",
                           {"sent_text": message.sent_text})
 
     def update_answer(self, session: ChatSession, message: ChatMessage) -> None:
         """Store a turn's shown answer again (the user paged to another version of it)."""
+        from assistant.chat.tables import MESSAGES
+        from assistant.store import sql_str
         _refuse_temporary(session)
         self.store.update(MESSAGES.name, f"id = {sql_str(message.id)}", {
             "text": message.text, "sources": json.dumps(message.sources),
@@ -150,6 +163,8 @@ class Conversations:
 
     def restore(self, session: ChatSession) -> None:
         """Store a whole chat with its turns at once (an imported chat, an undone delete)."""
+        from assistant.chat.tables import MESSAGES, SESSIONS
+        from assistant.store import sql_str
         _refuse_temporary(session)
         texts = [m.text or " " for m in session.messages]
         vectors: Any = self.embedder.encode(texts) if texts else []
@@ -161,11 +176,14 @@ class Conversations:
 
     def exists(self, session_id: str) -> bool:
         """Whether a chat with exactly this id is stored."""
+        from assistant.chat.tables import SESSIONS
+        from assistant.store import sql_str
         return self.store.count(SESSIONS.name, f"id = {sql_str(session_id)}") > 0
 
     def find_chats(self, query: str, k: int = 50) -> builtins.list[str]:
         """Ids of the chats whose title or messages match ``query``: by its words, or by a
         meaning close enough to it (nearest neighbours alone would match every chat)."""
+        from assistant.chat.tables import MESSAGES
         query = query.strip()
         if not query:
             return [s.id for s in self.list()]
@@ -183,6 +201,8 @@ class Conversations:
 
     def truncate(self, session: ChatSession, keep: int) -> None:
         """Delete every stored turn after the first ``keep`` (regenerate and edit use this)."""
+        from assistant.chat.tables import MESSAGES
+        from assistant.store import sql_str
         _refuse_temporary(session)
         ids = [m.id for m in session.messages[keep:]]
         if ids:
@@ -197,6 +217,8 @@ class Conversations:
 
     def delete(self, session_id: str) -> None:
         """Delete a chat and all its messages, leaving no copy of them in the files on disk."""
+        from assistant.chat.tables import MESSAGES, SESSIONS
+        from assistant.store import sql_str
         session = self.get(session_id)
         with self.store.writing():
             self.store.delete(MESSAGES.name, f"session_id = {sql_str(session.id)}")
@@ -206,6 +228,7 @@ class Conversations:
 
     def search(self, query: str, k: int = 10) -> builtins.list[SessionHit]:
         """Past messages matching ``query`` by meaning or by words, across all chats."""
+        from assistant.chat.tables import MESSAGES, SESSIONS
         rows = self.store.search_hybrid(
             MESSAGES.name, self.embedder.encode_query(query), query, k,
             columns=["id", "session_id", "role", "text"])

@@ -8,10 +8,12 @@ An answer's stream is: ``Sources`` and ``MemoriesUsed`` (what the answer may dra
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.errors import LoremindError
-from assistant.memory.book import Memory
+
+if TYPE_CHECKING:  # the memory book imports LanceDB: a first answer must not wait for it
+    from assistant.memory.book import Memory
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ changes (edited, forgotten, added), not because another one ranked higher for th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assistant.memory.book import Memory
+if TYPE_CHECKING:  # the memory book imports LanceDB: a first answer must not wait for it
+    from assistant.memory.book import Memory
 
 MAX_CHAT_MEMORIES = 12  # a chat's set only grows; past this, new ones wait for a new chat
 

@@ -48,6 +48,7 @@ class Loremind:
         self._parts_lock = threading.Lock()
         self._parts: Assistant | None = None
         self._closed = False
+        self._knowledge_loading = threading.Event()  # shared with the parts, see load_knowledge
 
     @classmethod
     def open(cls, paths: AppPaths | None = None, settings: Settings | None = None, *,
@@ -131,19 +132,28 @@ class Loremind:
     def load_knowledge(self) -> None:
         """Open the database and load the embedder now (they load on first use otherwise);
         answers asked meanwhile start without documents and memories rather than wait."""
+        self._knowledge_loading.set()
         self.parts.load_knowledge()
+
+    def mark_knowledge_loading(self) -> None:
+        """Say, before any thread runs, that ``load_knowledge`` is on its way: an answer asked
+        before it starts then does without documents and memories too, instead of loading the
+        store and the embedder itself (seconds) and racing the loader."""
+        self._knowledge_loading.set()
 
     @property
     def parts(self) -> Assistant:
         """The parts (each loaded on first use), for the areas of this package only; front ends
-        use the areas. Created on first use: importing it pulls in llama.cpp and LanceDB."""
+        use the areas. Created on first use: importing it pulls in llama.cpp (LanceDB and
+        torch come with the store and the embedder)."""
         with self._parts_lock:
             if self._parts is None:
                 from assistant.chat.assistant import Assistant
 
                 model, embedder, store = self._given
                 self._parts = Assistant(self._settings, self.paths, model=model,
-                                        embedder=embedder, store=store)
+                                        embedder=embedder, store=store,
+                                        knowledge_loading=self._knowledge_loading)
             return self._parts
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""Read a GGUF file's header with the ``gguf`` package, before llama.cpp ever sees it.
+"""Read a GGUF file's header (gguf_header), before llama.cpp ever sees it.
 
 llama.cpp aborts the whole process on some malformed files, so every check that can be made
 from the header is made here first, with a message a person can act on.
@@ -14,6 +14,7 @@ from typing import Any
 
 import gguf
 
+from assistant.engine.gguf_header import DamagedHeader, parse_header
 from assistant.errors import ModelError
 
 GGUF_MAGIC = b"GGUF"
@@ -65,23 +66,22 @@ def read_gguf(path: Path) -> GGUFFile:
             "(convert others with llama.cpp's convert_hf_to_gguf.py)."
         )
     try:
-        reader = gguf.GGUFReader(path, "r")
-    except Exception as exc:  # the reader raises ValueError, IndexError, struct errors …
+        header = parse_header(path, _MAX_ARRAY_KEPT)
+    except DamagedHeader as exc:
         raise ModelError(
             f"{path.name} is damaged or incomplete (its GGUF header cannot be read: {exc}). "
             "Download or convert it again."
         ) from exc
-    tensors: dict[str, tuple[int, ...]] = {}
-    end_of_data = 0
-    for tensor in reader.tensors:
-        tensors[tensor.name] = tuple(int(d) for d in reversed(tensor.shape.tolist()))
-        end_of_data = max(end_of_data, int(tensor.data_offset) + int(tensor.n_bytes))
+    except OSError as exc:
+        raise ModelError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    tensors = {tensor.name: tensor.shape for tensor in header.tensors}
+    end_of_data = max((t.data_offset + t.n_bytes for t in header.tensors), default=0)
     if end_of_data > size:
         raise ModelError(
             f"{path.name} is truncated: its tensors need {end_of_data:,} bytes but the file has "
             f"{size:,}. The download or copy was probably interrupted."
         )
-    metadata = _metadata(reader)
+    metadata = header.metadata
     architecture = str(metadata.get("general.architecture") or "")
     if not architecture:
         raise ModelError(f"{path.name} does not say which model architecture it holds.")
@@ -122,18 +122,3 @@ def _check_file(path: Path) -> None:
                          ".gguf file.")
     if not os.access(path, os.R_OK):
         raise ModelError(f"Cannot read {path}: permission denied. Check the file's permissions.")
-
-
-def _metadata(reader: gguf.GGUFReader) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for key, reader_field in reader.fields.items():
-        if key.startswith("GGUF."):
-            continue
-        if reader_field.types and reader_field.types[0] == gguf.GGUFValueType.ARRAY:
-            if len(reader_field.data) > _MAX_ARRAY_KEPT:
-                continue
-        try:
-            values[key] = reader_field.contents()
-        except Exception:  # an odd field must not hide the others
-            continue
-    return values

@@ -114,9 +114,9 @@ def test_an_answer_while_knowledge_loads_starts_at_once_and_is_stored_after(embe
     assistant = Assistant(Settings(), app_paths().ensure(), model=embedded_model)
     session = assistant.new_session()
     loader = threading.Thread(target=assistant.load_knowledge)
-    with assistant._store_lock:  # the loader is held at its first step until the answer starts
+    with assistant._store_lock:  # the loader is held at the store until the answer starts
         loader.start()
-        while not assistant._knowledge_loading:
+        while not assistant.knowledge_loading:
             time.sleep(0.01)
         events = assistant.ask(session, "Hello, who are you?", AskOptions(sampling=REPLY))
         first = next(events)

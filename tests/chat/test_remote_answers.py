@@ -124,7 +124,7 @@ def test_server_dying_mid_answer_fails_and_stores_no_half_answer(embedder, store
 
 def test_ask_with_engine_url_answers_from_the_server(server, embedded_model, embedder,
                                                      monkeypatch):
-    monkeypatch.setattr("assistant.chat.assistant.Embedder", lambda: embedder)
+    monkeypatch.setattr("assistant.knowledge.embedder.Embedder", lambda: embedder)
     save_settings(Settings(), app_paths().ensure().config_file)
     settings = Settings()
     settings.model.remote.context_size = N_CTX

@@ -14,7 +14,7 @@ from tests.knowledge.helpers import make_pdf
 @pytest.fixture
 def shared_embedder(embedder, monkeypatch):
     """Commands load the embedder themselves; hand them the session's (the real model)."""
-    monkeypatch.setattr("assistant.chat.assistant.Embedder", lambda: embedder)
+    monkeypatch.setattr("assistant.knowledge.embedder.Embedder", lambda: embedder)
     monkeypatch.setattr("assistant.bench.knowledge.Embedder", lambda: embedder)
     return embedder
 

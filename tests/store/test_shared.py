@@ -57,7 +57,7 @@ def shared(s3_endpoint):
 
 @pytest.fixture
 def shared_embedder(embedder, monkeypatch):
-    monkeypatch.setattr("assistant.chat.assistant.Embedder", lambda: embedder)
+    monkeypatch.setattr("assistant.knowledge.embedder.Embedder", lambda: embedder)
     return embedder
 
 
