@@ -132,3 +132,27 @@ def test_opening_the_core_loads_nothing(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True, cwd=Path(__file__).parents[2])
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_first_answer_while_knowledge_loads_needs_neither_lancedb_nor_torch():
+    """What the GUI does at start-up: knowledge is marked as loading before any lane runs, and
+    a question asked at once is answered from llama.cpp alone, saying what it does without."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from assistant.core import Loremind, Token\n"
+            "core = Loremind.open()\n"
+            "core.mark_knowledge_loading()\n"
+            "names = []\n"
+            "for event in core.chat.ask(core.chat.new_session(), 'Hello, who are you?'):\n"
+            "    names.append(type(event).__name__)\n"
+            "    if isinstance(event, Token):\n"
+            "        break\n"
+            "print(names)\n"
+            "print([m for m in ('lancedb', 'torch', 'assistant.store') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True, cwd=Path(__file__).parents[2])
+    events, imported = out.stdout.strip().splitlines()[-2:]
+    assert events == "['Sources', 'MemoriesUsed', 'Notice', 'Token']"
+    assert imported == "[]"
