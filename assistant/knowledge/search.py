@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from assistant.knowledge.embedder import Embedder
+from assistant.knowledge.sections import Passage, passages
 from assistant.store import CHUNKS, Store, sql_in, sql_str
 
 SNIPPET_CHARS = 240
-_COLUMNS = ["id", "path", "page", "heading", "text", "start", "end", "vector"]
+_COLUMNS = ["id", "path", "page", "ordinal", "heading", "text", "start", "end", "vector"]
 # Words count alike in a chunk's text and in its heading trail: a section whose heading is
 # all it says of its subject ("E27", then "The flame went out…") is found by that word.
 # A heading boost of 2 cost r1 0.08 on the retrieval benchmark (README).
@@ -20,7 +21,7 @@ WORD_FIELDS = {"text": 1.0, "heading": 1.0}
 
 @dataclass
 class SearchResult:
-    """One cited chunk: where it is (path, page, heading), how well it matched, and its text."""
+    """One cited passage: where it is (path, page, heading), how well it matched, its text."""
 
     path: str
     page: int | None
@@ -39,15 +40,17 @@ class SearchResult:
 
 def search_knowledge(store: Store, embedder: Embedder, query: str, k: int = 5,
                      folders: Sequence[Path] = (), types: Sequence[str] = ()) -> list[SearchResult]:
-    """The ``k`` chunks that best answer ``query``, optionally within folders and file types."""
+    """The ``k`` passages that best answer ``query``, optionally within folders and file types:
+    each is a matched chunk with its neighbours from the same section (see ``sections``)."""
     if not query.strip():
         return []
     where = _filter(folders, types)
     # The vector column comes along so that words-only matches get a similarity too (the
-    # chat leaves out sources below a similarity); it is not part of the result.
-    rows = store.search_hybrid(CHUNKS.name, lambda: embedder.encode_query(query), query, k,
+    # chat leaves out sources below a similarity); it is not part of the result. Twice k
+    # chunks: hits next to a better one join its passage and leave their place to others.
+    rows = store.search_hybrid(CHUNKS.name, lambda: embedder.encode_query(query), query, 2 * k,
                                where=where, columns=_COLUMNS, boosts=WORD_FIELDS)
-    return [_result(row, query) for row in rows]
+    return [_result(passage, query) for passage in passages(store, rows, k)]
 
 
 def _filter(folders: Sequence[Path], types: Sequence[str]) -> str | None:
@@ -70,16 +73,18 @@ def _like_prefix(root: str) -> str:
     return escaped.rstrip("/") + "/%"
 
 
-def _result(row: dict[str, Any], query: str) -> SearchResult:
+def _result(passage: Passage, query: str) -> SearchResult:
+    row = passage.best
+    text, start, end = passage.text_and_span()
     return SearchResult(
         path=row["path"],
         page=row["page"] or None,
         heading=row["heading"],
         score=round(float(row["_score"]), 6),
-        text=row["text"],
-        snippet=snippet(row["text"], query),
-        start=row["start"],
-        end=row["end"],
+        text=text,
+        snippet=snippet(row["text"], query),  # from the chunk that matched
+        start=start,
+        end=end,
         similarity=1.0 - float(row["_distance"]) if row.get("_distance") is not None else None,
     )
 
