@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.config import Settings, load_settings
 from assistant.defaults import force_offline
 from assistant.errors import InstanceError, LoremindError
-from assistant.instance import Request, socket_path
+from assistant.instance import Query, Request, socket_path
 from assistant.logs import setup_logging
 from assistant.paths import AppPaths, app_paths
 from ui.errors import install_excepthook, show_error
@@ -27,7 +27,7 @@ from ui.tasks import BackgroundOp, TaskManager
 
 if TYPE_CHECKING:
     from assistant.core import Change, Loremind
-    from ui.instance_server import InstanceServer
+    from ui.instance_server import InstanceServer, QueryReply
 
 log = logging.getLogger(__name__)
 STARTUP_REPORT_ENV = "LOREMIND_STARTUP_REPORT"  # set by `loremind bench startup`
@@ -91,6 +91,22 @@ class LoremindApp(QObject):
                          "The model did not load: choose another in Settings (Ctrl+,).", False)
         self.start_watching()
         self.ready.emit()
+
+    def serve(self, query: Query, reply: QueryReply) -> None:
+        """Do a command line's search or answer with the parts loaded here (on the lane that
+        does such work for the window), sending its replies back as they come."""
+        from assistant.core import serve_query
+
+        def send(line: dict[str, Any]) -> None:
+            self.tasks.post(lambda: reply.send(line))
+
+        def done(_: Future[None]) -> None:
+            self.tasks.untrack(reply.cancel)
+            reply.finish()
+
+        self.tasks.track(reply.cancel)  # quitting the app stops the answer too
+        lane = "model" if query.kind == "ask" else "db"
+        self.tasks.run(lane, lambda: serve_query(self.core, query, send, reply.cancel), done)
 
     # -- settings ------------------------------------------------------------------------------
 
@@ -189,6 +205,7 @@ def run_gui(argv: list[str] | None = None, *, minimized: bool = False,
             show_error(window, error)
     if server is not None:
         server.requested.connect(shell.handle)
+        server.queried.connect(app.serve)
         qt_app.aboutToQuit.connect(server.close)
     QTimer.singleShot(0, app.start)  # first of the queued calls: loading starts at once
     if os.environ.get(STARTUP_REPORT_ENV):

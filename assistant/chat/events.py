@@ -104,3 +104,24 @@ class Failed:
 
 
 Event = Token | Sources | MemoriesUsed | MemoryProposed | Notice | Done | Failed
+
+
+def event_to_json(event: Event) -> dict[str, Any]:
+    """An event as one JSON object with its ``kind``: what ``loremind ask`` prints from, and
+    what the running app sends it over the socket."""
+    if isinstance(event, Token):
+        return {"kind": "token", "text": event.text}
+    if isinstance(event, Notice):
+        return {"kind": "notice", "text": event.text}
+    if isinstance(event, Sources):
+        return {"kind": "sources", "citations": [c.to_json() for c in event.citations]}
+    if isinstance(event, MemoriesUsed):
+        return {"kind": "memories_used",
+                "memories": [{"id": m.id, "text": m.text} for m in event.memories]}
+    if isinstance(event, MemoryProposed):
+        return {"kind": "memory_proposed", "memory": event.memory.to_json(),
+                "replaces": event.replaces.to_json() if event.replaces else None}
+    if isinstance(event, Done):
+        return {"kind": "done", "text": event.text, "stats": asdict(event.stats),
+                "message_id": event.message_id}
+    return {"kind": "failed", "message": event.message}

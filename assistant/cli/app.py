@@ -32,9 +32,11 @@ COMMAND_MODULES = ("adapter_cmds", "bench", "chat_cmds", "desktop_cmds", "engine
                    "knowledge_cmds", "memory_cmds", "model_cmds", "remote_cmds", "session_io_cmds",
                    "store_cmds", "train_cmds")
 # Commands found in a single module: looking one up imports only that module (`ask --popup`
-# then hands over to the running app in a fraction of a second). Others import every module.
+# then hands over to the running app in a fraction of a second; `search` and `ask` ask it).
+# Others import every module.
 COMMAND_HOMES = {"ask": "chat_cmds", "chat": "chat_cmds", "install-desktop": "desktop_cmds",
-                 "uninstall-desktop": "desktop_cmds", "models": "model_cmds"}
+                 "uninstall-desktop": "desktop_cmds", "models": "model_cmds",
+                 "search": "knowledge_cmds"}
 
 
 class _CommandsOnDemand(click.Group):

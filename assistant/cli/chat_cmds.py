@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +15,7 @@ from assistant.cli.options import ADAPTER_OPTION, ENGINE_OPTION, MODEL_OPTION, p
 
 if TYPE_CHECKING:  # the core's parts pull in LanceDB: loaded when a question is asked, so
     # that `ask --popup` hands over to the running app at once
-    from assistant.core import ChatSession, Done, Event, Loremind
+    from assistant.core import ChatSession, Event, Loremind
 
 TEMPORARY_OPTION = click.option(
     "--temporary", is_flag=True,
@@ -68,6 +68,11 @@ def ask(question: str | None, model_path: Path | None, engine_url: str | None,
         return
     if question is None:
         raise click.UsageError("Missing argument 'QUESTION' (or use --popup).")
+    if model_path is None and engine_url is None and _ask_running_app(
+            {"question": question, "session_id": session_id, "temporary": temporary,
+             "use_knowledge": not no_knowledge, "adapters": parse_adapter_specs(adapters)},
+            as_json):
+        return
     from assistant.core import AskOptions
 
     core = open_core(model_path, engine_url)
@@ -125,46 +130,88 @@ def _open_popup(question: str) -> None:
     sys.exit(launch_gui(minimized=True, popup=True, question=question))
 
 
+def _ask_running_app(args: dict[str, Any], as_json: bool) -> bool:
+    """Answer through the running app, whose model and embedder are loaded already (the same
+    answer, stored in the same chats): False when no app runs, or when it fails before anything
+    was printed, and the question is answered here."""
+    from assistant.errors import InstanceError
+    from assistant.instance import Query, query_app
+
+    replies = query_app(Query("ask", args))
+    if replies is None:
+        return False
+    end: dict[str, Any] = {}
+    received = False
+
+    def answer() -> Iterator[dict[str, Any]]:
+        nonlocal received
+        for reply in replies:
+            received = True
+            if reply["kind"] == "end":
+                end.update(reply)
+            elif reply["kind"] == "error":
+                raise InstanceError(reply["message"])
+            else:
+                yield reply
+
+    try:
+        result = _print_answer(answer(), stream=not as_json)
+    except InstanceError:
+        if received:
+            raise
+        return False
+    if as_json:
+        click.echo(json.dumps({**result, "model": end["model"], "session_id": end["session_id"]}))
+    return True
+
+
 def _consume(events: Iterable[Event], stream: bool) -> dict[str, Any]:
     """Print or collect one answer's events; raise the error of a Failed event."""
-    from assistant.core import (
-        Done,
-        Failed,
-        MemoriesUsed,
-        MemoryProposed,
-        Notice,
-        Sources,
-        Token,
-    )
+    from assistant.core import Failed, event_to_json
+
+    def replies() -> Iterator[dict[str, Any]]:
+        for event in events:
+            if isinstance(event, Failed):
+                raise event.error
+            yield event_to_json(event)
+
+    return _print_answer(replies(), stream)
+
+
+def _print_answer(replies: Iterable[dict[str, Any]], stream: bool) -> dict[str, Any]:
+    """Print (``stream``) or collect one answer from its events as JSON objects (made here or
+    by the running app); raise the error of a failed answer."""
+    from assistant.errors import LoremindError
 
     result: dict[str, Any] = {"sources": [], "memories_used": [], "memories_proposed": [],
                               "notices": []}
-    for event in events:
-        if isinstance(event, Token) and stream:
-            click.echo(event.text, nl=False)
-        elif isinstance(event, Notice):
-            result["notices"].append(event.text)
+    for reply in replies:
+        kind = reply["kind"]
+        if kind == "token" and stream:
+            click.echo(reply["text"], nl=False)
+        elif kind == "notice":
+            result["notices"].append(reply["text"])
             if stream:
-                click.echo(f"[{event.text}]", err=True)
-        elif isinstance(event, MemoriesUsed):
-            result["memories_used"] = [{"id": m.id, "text": m.text} for m in event.memories]
-        elif isinstance(event, MemoryProposed):
-            result["memories_proposed"].append(event.memory.to_json())
-        elif isinstance(event, Failed):
-            raise event.error
-        elif isinstance(event, Done):
-            _finish(event, result, stream)
-        elif isinstance(event, Sources):
-            result["sources"] = [c.to_json() for c in event.citations]
+                click.echo(f"[{reply['text']}]", err=True)
+        elif kind == "memories_used":
+            result["memories_used"] = reply["memories"]
+        elif kind == "memory_proposed":
+            result["memories_proposed"].append(reply["memory"])
+        elif kind == "failed":
+            raise LoremindError(reply["message"])
+        elif kind == "done":
+            _finish(reply, result, stream)
+        elif kind == "sources":
+            result["sources"] = reply["citations"]
     return result
 
 
-def _finish(done: Done, result: dict[str, Any], stream: bool) -> None:
-    stats = done.stats
-    result.update(text=done.text, prompt_tokens=stats.prompt_tokens,
-                  completion_tokens=stats.completion_tokens, seconds=round(stats.seconds, 3),
-                  finish_reason=stats.finish_reason, adapters=stats.adapters,
-                  engine=stats.engine)
+def _finish(done: dict[str, Any], result: dict[str, Any], stream: bool) -> None:
+    stats = done["stats"]
+    result.update(text=done["text"], prompt_tokens=stats["prompt_tokens"],
+                  completion_tokens=stats["completion_tokens"],
+                  seconds=round(stats["seconds"], 3), finish_reason=stats["finish_reason"],
+                  adapters=stats["adapters"], engine=stats["engine"])
     if not stream:
         return
     click.echo()

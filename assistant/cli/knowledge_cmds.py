@@ -166,21 +166,50 @@ def _watch(knowledge: KnowledgeArea, folders: list[Path]) -> None:
 def search(query: str, k: int, folders: tuple[Path, ...], types: tuple[str, ...],
            as_json: bool) -> None:
     """Search indexed documents by meaning and by exact words."""
-    results = open_knowledge().search(query, k, folders, types)
+    results = _search_running_app(query, k, folders, types)
+    if results is None:
+        results = [r.to_json() for r in open_knowledge().search(query, k, folders, types)]
     if as_json:
         click.echo(json.dumps([
-            {"path": r.path, "page": r.page, "heading": r.heading, "score": r.score,
-             "similarity": r.similarity, "text": r.text} for r in results
+            {"path": r["path"], "page": r["page"], "heading": r["heading"], "score": r["score"],
+             "similarity": r["similarity"], "text": r["text"]} for r in results
         ], indent=2))
         return
     if not results:
         click.echo("No results. Index a folder first: loremind index FOLDER")
     for number, r in enumerate(results, start=1):
         # Where in the document the passage is, so the reader sees why it was picked.
-        where = " · ".join(part for part in (r.heading, f"page {r.page}" if r.page else "")
-                           if part)
-        click.echo(f"[{number}] {r.path}" + (f" ({where})" if where else "") + f"  {r.score:.4f}")
-        click.echo(f"    {r.snippet}")
+        where = " · ".join(part for part in (r["heading"], f"page {r['page']}" if r["page"]
+                                             else "") if part)
+        click.echo(f"[{number}] {r['path']}" + (f" ({where})" if where else "")
+                   + f"  {r['score']:.4f}")
+        click.echo(f"    {r['snippet']}")
+
+
+def _search_running_app(query: str, k: int, folders: tuple[Path, ...],
+                        types: tuple[str, ...]) -> list[dict[str, Any]] | None:
+    """The results from the running app, whose embedder is loaded already (seconds saved);
+    None when no app runs or it fails, and the search is done here."""
+    from assistant.errors import InstanceError, LoremindError
+    from assistant.instance import Query, query_app
+
+    # Folders are resolved here: the app's working folder is not this one.
+    args = {"query": query, "k": k, "types": list(types),
+            "folders": [str(Path(f).expanduser().resolve()) for f in folders]}
+    replies = query_app(Query("search", args))
+    if replies is None:
+        return None
+    try:
+        for reply in replies:
+            if reply["kind"] == "error":
+                raise LoremindError(reply["message"])
+            if reply["kind"] == "results":
+                if reply["note"]:
+                    click.echo(f"Note: {reply['note']}", err=True)
+                return list(reply["results"])
+    except InstanceError:  # the app stopped half-way: nothing is printed yet
+        pass
+    return None
 
 
 @main.group()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         Notice,
         Sources,
         Token,
+        event_to_json,
     )
     from assistant.chat.export import chat_to_json
     from assistant.chat.rendering import (
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     )
     from assistant.core.app import Loremind
     from assistant.core.changes import Area, Change, ChangeFeed
+    from assistant.core.served import serve_query
     from assistant.engine.adapter_files import AdapterInfo
     from assistant.engine.model import SamplingParams
     from assistant.knowledge.indexer import Progress, SyncReport
@@ -98,6 +100,7 @@ _HOMES = {
     "Area": "assistant.core.changes",
     "Change": "assistant.core.changes",
     "ChangeFeed": "assistant.core.changes",
+    "serve_query": "assistant.core.served",
     "AskOptions": "assistant.chat.assistant",
     "ChatMessage": "assistant.chat.conversations",
     "ChatSession": "assistant.chat.conversations",
@@ -112,6 +115,7 @@ _HOMES = {
     "Notice": "assistant.chat.events",
     "Sources": "assistant.chat.events",
     "Token": "assistant.chat.events",
+    "event_to_json": "assistant.chat.events",
     "Block": "assistant.chat.rendering",
     "answer_stats_line": "assistant.chat.rendering",
     "citation_number": "assistant.chat.rendering",
@@ -181,12 +185,14 @@ __all__ = [
     "card_lines",
     "chat_to_json",
     "citation_number",
+    "event_to_json",
     "gigabytes",
     "indexing_text",
     "link_citations",
     "openable_source",
     "parse_event",
     "plain_reason",
+    "serve_query",
     "source_location",
     "source_title",
     "split_blocks",
