@@ -11,7 +11,17 @@ import pytest
 
 from assistant import instance
 from assistant.errors import InstanceError
-from assistant.instance import REPLY_OK, Request, hand_over, instance_running, socket_path
+from assistant.instance import (
+    REPLY_OK,
+    Query,
+    Request,
+    encode_reply,
+    hand_over,
+    instance_running,
+    query_app,
+    read_message,
+    socket_path,
+)
 from assistant.paths import app_paths
 
 
@@ -116,4 +126,44 @@ def test_an_instance_that_does_not_answer_is_an_error(runtime):
     _received, thread = serve_once(path, reply=None)
     with pytest.raises(InstanceError, match="did not answer"):
         hand_over(Request("show"), path, timeout=0.3)
+    thread.join(5)
+
+
+def test_queries_and_requests_are_told_apart():
+    query = Query("search", {"query": "invoice", "k": 3, "folders": [], "types": []})
+    assert read_message(query.encode().strip()) == query
+    assert read_message(Request("popup", "hi").encode().strip()) == Request("popup", "hi")
+    for bad in (b'{"action": "search"}', b'{"action": "ask", "args": [1]}', b"\xff"):
+        with pytest.raises(InstanceError):
+            read_message(bad)
+
+
+def test_no_app_running_means_the_command_works_alone(runtime):
+    query = Query("search", {"query": "x", "k": 1, "folders": [], "types": []})
+    assert query_app(query) is None
+    path = socket_path()
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(path))
+    stale.close()  # a crashed app's socket
+    assert query_app(query, path) is None
+
+
+def test_an_app_that_does_not_know_queries_means_the_command_works_alone(runtime):
+    path = socket_path()
+    received, thread = serve_once(path, reply=b"refused\n")  # an app from before queries
+    assert query_app(Query("ask", {"question": "hi"}), path) is None
+    thread.join(5)
+    assert read_message(received[0].strip()) == Query("ask", {"question": "hi"})
+
+
+def test_an_app_that_stops_half_way_is_an_error(runtime):
+    path = socket_path()
+    accepted_then_gone = encode_reply({"kind": "accepted"}) + encode_reply({"kind": "token",
+                                                                           "text": "Hel"})
+    _received, thread = serve_once(path, reply=accepted_then_gone)
+    replies = query_app(Query("ask", {"question": "hi"}), path)
+    assert replies is not None
+    assert next(replies) == {"kind": "token", "text": "Hel"}
+    with pytest.raises(InstanceError, match="closed the connection before it finished"):
+        next(replies)
     thread.join(5)
