@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -193,9 +194,9 @@ def _search_running_app(query: str, k: int, folders: tuple[Path, ...],
     from assistant.errors import InstanceError, LoremindError
     from assistant.instance import Query, query_app
 
-    # Folders are resolved here: the app's working folder is not this one.
+    # Folders are made absolute here: the app's working folder is not this one.
     args = {"query": query, "k": k, "types": list(types),
-            "folders": [str(Path(f).expanduser().resolve()) for f in folders]}
+            "folders": [os.path.abspath(os.path.expanduser(f)) for f in folders]}
     replies = query_app(Query("search", args))
     if replies is None:
         return None
