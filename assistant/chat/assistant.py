@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -32,6 +32,7 @@ from assistant.chat.events import (
 )
 from assistant.chat.memory_choice import chat_memories, last_used
 from assistant.chat.prompt import plan_prompt
+from assistant.chat.starting import StartingAnswers
 from assistant.chat.versions import keeping_versions, stats_record
 from assistant.config import Settings
 from assistant.engine import Message, SamplingParams
@@ -60,6 +61,9 @@ log = logging.getLogger(__name__)
 # at 0.32 (106 at 0.35).
 MIN_SOURCE_SIMILARITY = 0.32
 TITLE_CHARS = 48
+# The longest the store and the embedder wait for a first answer's first token at start-up
+# (a long chat's prompt can take that long on a slow machine; the next answers need them).
+FIRST_TOKEN_HEAD_START_S = 10.0
 
 
 @dataclass
@@ -95,6 +99,7 @@ class Assistant:
         # from when a front end says they will (the core's mark_knowledge_loading): answers
         # asked meanwhile do without documents and memories instead of loading them themselves.
         self._knowledge_loading = knowledge_loading or threading.Event()
+        self._starting = StartingAnswers()
 
     # -- components, loaded on first use -----------------------------------------------------
 
@@ -193,10 +198,12 @@ class Assistant:
         instead of waiting some seconds for torch to import."""
         self._knowledge_loading.set()
         try:
-            # A model loading now goes first: importing LanceDB and torch takes seconds of CPU,
-            # and on a small machine it would slow down the model and the first answer it is for.
+            # A model loading now goes first, and so does an answer reading its prompt: importing
+            # LanceDB and torch takes seconds of CPU, and on a small machine it would slow down
+            # the model and the first answer it is for.
             with self._model_lock:
                 pass
+            self._starting.wait(FIRST_TOKEN_HEAD_START_S)
             _ = self.store
             _ = self.embedder
         finally:
@@ -235,16 +242,17 @@ class Assistant:
     def _answer(self, session: ChatSession, text: str, options: AskOptions,
                 new_turn: bool) -> Iterator[Event]:
         options = apply_chat_settings(options, session.settings, self.settings.generation)
-        try:
-            yield from self._answer_steps(session, text, options, new_turn)
-        except LoremindError as exc:
-            yield Failed(exc)
-        except Exception as exc:  # never let a bug kill the GUI's worker thread silently
-            log.exception("Answering failed")
-            yield Failed(LoremindError(f"Something went wrong while answering: {exc}"))
+        with self._starting.answer() as started:
+            try:
+                yield from self._answer_steps(session, text, options, new_turn, started)
+            except LoremindError as exc:
+                yield Failed(exc)
+            except Exception as exc:  # never let a bug kill the GUI's worker thread silently
+                log.exception("Answering failed")
+                yield Failed(LoremindError(f"Something went wrong while answering: {exc}"))
 
     def _answer_steps(self, session: ChatSession, text: str, options: AskOptions,
-                      new_turn: bool) -> Iterator[Event]:
+                      new_turn: bool, started: Callable[[], None]) -> Iterator[Event]:
         text = text.strip()
         if not text:
             raise LoremindError("Type a message first.")
@@ -289,6 +297,7 @@ class Assistant:
                 yield Notice(warning)
             stream = self.model.stream_chat(plan.messages, params, cancel=options.cancel)
             for piece in stream:
+                started()
                 yield Token(piece)
         answer = ChatMessage("assistant", stream.text.strip(),
                              sources=[c.to_json() for c in plan.citations],
