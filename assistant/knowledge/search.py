@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -58,7 +59,8 @@ def _filter(folders: Sequence[Path], types: Sequence[str]) -> str | None:
     if folders:
         parts = []
         for folder in folders:
-            root = str(Path(folder).expanduser().resolve())
+            # os.path.expanduser leaves "~nosuchuser" as it is, where Path's raises.
+            root = str(Path(os.path.expanduser(folder)).resolve())
             # Any path below the folder, whichever watched folder it was indexed under.
             parts.append(f"(path = {sql_str(root)} OR path LIKE {sql_str(_like_prefix(root))})")
         clauses.append("(" + " OR ".join(parts) + ")")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from assistant.knowledge import search_knowledge
@@ -64,3 +66,6 @@ def test_results_cite_page_and_heading_and_filter(indexed, store, embedder):
     (indexed / "other").mkdir()
     assert search_knowledge(store, embedder, KEYWORD, k=5, folders=[indexed / "other"]) == []
     assert search_knowledge(store, embedder, KEYWORD, k=5, folders=[indexed])
+    # A folder under a user who does not exist is a folder with nothing in it, not a crash.
+    assert search_knowledge(store, embedder, KEYWORD, k=5,
+                            folders=[Path("~nosuchuser-here/docs")]) == []
