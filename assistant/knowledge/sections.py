@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.store import CHUNKS, Store, sql_str
+from assistant.store import CHUNKS, Store, sql_in
 
 # What a cited passage may grow to, in words, with its neighbours (a chunk is about 100).
 SECTION_WORDS = 320
@@ -76,10 +76,12 @@ def _widen(store: Store, chosen: Sequence[Passage]) -> None:
               for o in (min(p.chunks) - 1, max(p.chunks) + 1) if o >= 0}
     if not wanted:
         return
-    where = " OR ".join(f"(path = {sql_str(path)} AND ordinal = {ordinal})"
-                        for path, ordinal in sorted(wanted))
+    # The pages' rows come through the index on path; the ordinals narrow them to a few.
+    where = (sql_in("path", sorted({path for path, _ in wanted})) + " AND ordinal IN ("
+             + ", ".join(str(o) for o in sorted({o for _, o in wanted})) + ")")
     found = {(r["path"], r["ordinal"]): r
-             for r in store.rows(CHUNKS.name, where, _NEIGHBOUR_COLUMNS)}
+             for r in store.rows(CHUNKS.name, where, _NEIGHBOUR_COLUMNS)
+             if (r["path"], r["ordinal"]) in wanted}
     for passage in chosen:
         # The chunk after first: an answer more often follows the words that match it.
         for ordinal in (max(passage.chunks) + 1, min(passage.chunks) - 1):
