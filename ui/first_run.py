@@ -104,12 +104,16 @@ class FirstRunDialog(QDialog):
         self.browse.clicked.connect(self.show_all)
         self.later = QPushButton("Keep the demo for now")
         self.later.clicked.connect(self.reject)
+        # The harmless choice has the focus: a question typed before the dialog was seen
+        # (a space, Enter) must not open a file picker or start a 2 GB download.
+        self.later.setDefault(True)
         others.addWidget(self.choose_file)
         others.addWidget(self.browse)
         others.addStretch()
         others.addWidget(self.later)
         layout.addLayout(others)
         self._show_downloading(False)
+        self.later.setFocus()
         self.downloads.progressed.connect(self._progressed)
         self.downloads.finished.connect(self._finished)
         self.downloads.failed.connect(lambda name, _e: self._ended(name))

@@ -99,6 +99,25 @@ def test_first_run_uses_a_gguf_file_the_user_has(app, qtbot, tiny_model_path, fi
     assert "imported" in load_settings(app_paths().config_file).model.path
 
 
+def test_typing_into_the_first_run_dialog_keeps_the_demo(app, qtbot, monkeypatch):
+    from ui import first_run
+    from ui.qt import Qt
+
+    picked = []
+    monkeypatch.setattr(first_run.QFileDialog, "getOpenFileName",  # the modal picker
+                        lambda *_a, **_k: picked.append(True) or ("", ""))
+    dialog = first_run.maybe_show_first_run(app)
+    assert dialog is not None
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.later.hasFocus(), timeout=WAIT_MS)
+    # A question typed before the user saw the dialog: spaces and Enter.
+    qtbot.keyClicks(dialog.focusWidget(), "How often ")
+    qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT_MS)
+    assert picked == [] and dialog.result() == first_run.QDialog.DialogCode.Rejected
+
+
 def test_per_model_settings_keep_only_what_differs(app, qtbot, tiny_model_path, file_keyring):
     from ui.model_downloads import model_manager
     from ui.model_settings import ModelSettingsDialog
