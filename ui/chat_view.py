@@ -33,6 +33,7 @@ class ChatView(QWidget):
 
     session_updated = Signal(object)  # the chat was stored or renamed: refresh the chat list
     busy_changed = Signal(bool)
+    event_shown = Signal(object)  # an event of the answer on screen (Token, Done, Failed, …)
 
     def __init__(self, app: LoremindApp, parent: QWidget | None = None,
                  compact: bool = False) -> None:
@@ -120,7 +121,7 @@ class ChatView(QWidget):
     def send(self, text: str) -> None:
         """Ask the assistant (or, while editing, replace the last message and ask again)."""
         chat = self.app.core.chat
-        if not self.app.is_ready or self.session is None or self.busy:
+        if not self.app.takes_questions or self.session is None or self.busy:
             return
         session = self.session
         start: Callable[[Any], Iterator[Any]]
@@ -139,7 +140,7 @@ class ChatView(QWidget):
     def regenerate(self) -> None:
         """Answer the last message again, replacing the last answer."""
         chat = self.app.core.chat
-        if not self.app.is_ready or self.session is None or self.busy:
+        if not self.app.takes_questions or self.session is None or self.busy:
             return
         if self._turns and isinstance(self._turns[-1], AssistantMessage):
             self._remove(self._turns[-1])
@@ -217,6 +218,8 @@ class ChatView(QWidget):
                 answer.set_versions(len(message.versions), message.version)
         elif isinstance(event, Failed):
             answer.fail("No answer: " + event.message)
+        self.event_shown.emit(event)
+        if isinstance(event, Failed):
             show_error(self, event.error)
 
     def decide_memory(self, memory_id: str, action: str, text: str, card: Any) -> None:

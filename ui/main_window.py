@@ -189,6 +189,7 @@ class MainWindow(WindowActions, QMainWindow):
 
     def _wire(self) -> None:
         self.app.status.connect(self.set_status)
+        self.app.answering.connect(self._answering)
         self.app.ready.connect(self._ready)
         self.app.changed.connect(self._changed)
         self.sidebar.open_requested.connect(self.open_chat)
@@ -222,11 +223,17 @@ class MainWindow(WindowActions, QMainWindow):
         self.status_text.setText(message)
         self.progress.setVisible(busy)
 
-    def _ready(self) -> None:
+    def _answering(self) -> None:
+        """The model is loaded: take questions at once (documents and memories follow)."""
         if self.chat.session is None:
-            self.new_chat()  # ChatSession lives with the store code: imported once it is loaded
-        self.chat.composer.setEnabled(True)
-        self.chat.composer.edit.setFocus()
+            self.new_chat()
+        if not self.chat.composer.isEnabled():
+            self.chat.composer.setEnabled(True)
+            self.chat.composer.edit.setFocus()
+        self._update_subtitle()
+
+    def _ready(self) -> None:
+        self._answering()  # also when the model failed: asking then says why
         self.sidebar.refresh()
         self._update_subtitle()
         for widget in self._panel_widgets.values():
@@ -239,7 +246,7 @@ class MainWindow(WindowActions, QMainWindow):
             self._update_subtitle()
 
     def _update_subtitle(self) -> None:
-        name = self.app.core.models.loaded_name if self.app.is_ready else None
+        name = self.app.core.models.loaded_name if self.app.takes_questions else None
         parts = [name or "no model loaded"]
         session = self.chat.session
         if session is not None and session.adapters:

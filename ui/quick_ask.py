@@ -64,8 +64,9 @@ class QuickAskPopup(QFrame):
         hide = QShortcut(QKeySequence("Esc"), self)
         hide.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         hide.activated.connect(self.hide)
+        app.answering.connect(self._ready)
         app.ready.connect(self._ready)
-        if app.is_ready:
+        if app.takes_questions:
             self._ready()
         else:
             self.chat.composer.setEnabled(False)
@@ -108,7 +109,7 @@ class QuickAskPopup(QFrame):
 
     def new_chat(self) -> None:
         """Start over with an empty chat (stored once it is answered)."""
-        if not self.app.is_ready:
+        if not self.app.takes_questions:
             return
         from assistant.core import ChatSession
 
@@ -117,7 +118,7 @@ class QuickAskPopup(QFrame):
 
     def ask(self, question: str) -> None:
         """Ask ``question`` now, or as soon as the model is ready."""
-        if not self.app.is_ready or self.chat.session is None:
+        if not self.app.takes_questions or self.chat.session is None:
             self._pending = question
             return
         if self.chat.busy:
