@@ -349,6 +349,7 @@ class Store:
         where: str | None = None,
         columns: list[str] | None = None,
         boosts: Mapping[str, float] | None = None,
+        depth: int | None = None,
     ) -> list[dict[str, Any]]:
         """Vector and full-text results fused by reciprocal rank; each row gets ``_score``.
 
@@ -356,6 +357,7 @@ class Store:
         that computes the query vector (embedding the query then overlaps the text search).
         ``boosts`` go to :meth:`search_text`. When ``columns`` include the vector column,
         words-only matches get their ``_distance`` too, so every row says how close its meaning is.
+        ``depth`` goes to :func:`rrf_fuse`: how many ranks of each search vote on the order.
         """
         pool = max(3 * k, 20)
         spec = TABLES[name]
@@ -373,7 +375,7 @@ class Store:
             relative_strengths([r["_distance"] for r in by_vector], higher_is_better=False),
             relative_strengths([r["_score"] for r in by_text]),
         ]
-        return rrf_fuse([by_vector, by_text], key=key, k=k, strengths=strengths)
+        return rrf_fuse([by_vector, by_text], key=key, k=k, strengths=strengths, depth=depth)
 
     def _helper(self) -> ThreadPoolExecutor:
         if self._executor is None:

@@ -107,6 +107,18 @@ def test_rrf_rewards_agreement():
     assert [r["id"] for r in fused] == [2, 1, 3]
 
 
+def test_rrf_depth_lets_only_the_top_ranks_vote():
+    # Both searches rank "mid" 3rd; each ranks its own favourite 1st and the other's nowhere.
+    vector = [{"id": "v1"}, {"id": "x"}, {"id": "mid"}, {"id": "v4"}]
+    text = [{"id": "t1"}, {"id": "y"}, {"id": "mid"}, {"id": "t4"}]
+    full = [r["id"] for r in rrf_fuse([vector, text], key="id", k=8)]
+    assert full[0] == "mid"  # agreement deep down outweighs a first place
+    shallow = rrf_fuse([vector, text], key="id", k=8, depth=2)
+    assert [r["id"] for r in shallow][:4] == ["v1", "t1", "x", "y"]
+    assert [r["id"] for r in shallow][4] == "mid"  # below the depth: after, by the full sums
+    assert len(shallow) == 7 and shallow[4]["_score"] == 0.0 < shallow[3]["_score"]
+
+
 def test_maintain_builds_indexes_and_compacts(notes_db, monkeypatch):
     monkeypatch.setattr(store_module, "VECTOR_INDEX_MIN_ROWS", 300)
     store = Store.open(notes_db, MIGRATIONS)
