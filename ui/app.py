@@ -51,7 +51,6 @@ class LoremindApp(QObject):
         self.tasks = TaskManager()
         self.watch_folders = watch_folders
         self.is_ready = False
-        self.model_loaded = False
         self.watching_paused = False
         self._loaded: dict[str, BaseException | None] = {}
         self._unsubscribe = core.changes.subscribe(
@@ -67,7 +66,7 @@ class LoremindApp(QObject):
         """Whether a question can be sent now: once the model is loaded, without waiting for
         the database and the embedder (that answer does without documents and says so), or
         once everything else is (a model that failed then says why when asked)."""
-        return self.model_loaded or self.is_ready
+        return self.is_ready or self._model_loaded
 
     def _announce(self, change: Change) -> None:
         from assistant.core import Area
@@ -83,17 +82,20 @@ class LoremindApp(QObject):
         self.tasks.run("model", self.core.load_model, lambda f: self._part_loaded("model", f))
         self.tasks.run("db", self.core.load_knowledge, lambda f: self._part_loaded("store", f))
 
+    @property
+    def _model_loaded(self) -> bool:
+        return "model" in self._loaded and self._loaded["model"] is None
+
     def _part_loaded(self, part: str, future: Future[Any]) -> None:
         error = future.exception()
         if error is not None:
             show_error(None, error)
         self._loaded[part] = error
         if part == "model" and error is None:
-            self.model_loaded = True
             self.answering.emit()
-        if len(self._loaded) < 2:
-            if self.model_loaded:
+            if "store" not in self._loaded:
                 self.status.emit("Ask away: your documents and memories are still loading…", True)
+        if len(self._loaded) < 2:
             return
         if self._loaded["store"] is not None:
             self.status.emit("Loremind could not open its database.", False)
