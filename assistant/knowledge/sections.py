@@ -38,9 +38,10 @@ class Passage:
         return ((row["path"], row["heading"]) == self.key
                 and min(self.chunks) - 1 <= ordinal <= max(self.chunks) + 1)
 
-    @property
-    def words(self) -> int:
-        return sum(len(chunk["text"].split()) for chunk in self.chunks.values())
+    def fits(self, row: dict[str, Any]) -> bool:
+        """Whether ``row`` keeps the passage within ``SECTION_WORDS``."""
+        words = sum(len(chunk["text"].split()) for chunk in self.chunks.values())
+        return words + len(row["text"].split()) <= SECTION_WORDS
 
     def text_and_span(self) -> tuple[str, int, int]:
         """The passage's text, overlapping chunk edges joined once, and its character span."""
@@ -62,7 +63,7 @@ def passages(store: Store, rows: Sequence[dict[str, Any]], k: int) -> list[Passa
     chosen: list[Passage] = []
     for row in rows:
         home = next((p for p in chosen if p.touches(row)), None)
-        if home is not None and home.words + len(row["text"].split()) <= SECTION_WORDS:
+        if home is not None and home.fits(row):
             home.chunks[row["ordinal"]] = row
         elif len(chosen) < k:
             chosen.append(Passage(row, {row["ordinal"]: row}))
@@ -86,6 +87,5 @@ def _widen(store: Store, chosen: Sequence[Passage]) -> None:
         # The chunk after first: an answer more often follows the words that match it.
         for ordinal in (max(passage.chunks) + 1, min(passage.chunks) - 1):
             row = found.get((passage.best["path"], ordinal))
-            if (row is not None and row["heading"] == passage.best["heading"]
-                    and passage.words + len(row["text"].split()) <= SECTION_WORDS):
+            if row is not None and passage.touches(row) and passage.fits(row):
                 passage.chunks[ordinal] = row
