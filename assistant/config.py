@@ -200,3 +200,14 @@ def _describe(kind: Any) -> str:
     return {int: "a whole number", float: "a number", str: "a string", bool: "true or false"}.get(
         kind, str(kind)
     )
+
+
+def with_engine_url(settings: ModelSettings, url: str | None) -> ModelSettings:
+    """``settings`` switched to the server at ``url`` (``--engine URL``); unchanged when None.
+    ``local`` as the URL means the in-process engine."""
+    if url is None:
+        return settings
+    if url == "local":
+        return dataclasses.replace(settings, engine="local")
+    remote = dataclasses.replace(settings.remote, base_url=url)
+    return dataclasses.replace(settings, engine="remote", remote=remote)

@@ -21,6 +21,24 @@ def loremind_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def cores_closed(monkeypatch):
+    """Close every core a test opened (its lanes' threads end; lent models stay loaded)."""
+    from assistant.core.app import Loremind
+
+    opened: list[Loremind] = []
+    made = Loremind.__init__
+
+    def init(self, *args, **kwargs):
+        made(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(Loremind, "__init__", init)
+    yield
+    for core in opened:
+        core.close()
+
+
+@pytest.fixture(autouse=True)
 def runtime_dir(monkeypatch):
     """A short private XDG_RUNTIME_DIR (socket paths are limited to 108 bytes) for this test."""
     import shutil

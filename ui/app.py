@@ -7,6 +7,7 @@ before the window is on screen.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -14,18 +15,17 @@ import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from assistant.config import Settings, load_settings
+from assistant.config import Settings
 from assistant.defaults import force_offline
 from assistant.errors import InstanceError, LoremindError
 from assistant.instance import Query, Request, socket_path
-from assistant.logs import setup_logging
 from assistant.paths import AppPaths, app_paths
 from ui.errors import install_excepthook, show_error
 from ui.qt import QApplication, QEvent, QKeyEvent, QObject, Qt, QTimer, Signal
 from ui.tasks import BackgroundOp, TaskManager
 
 if TYPE_CHECKING:
-    from assistant.core import Change, Loremind
+    from assistant.core import Change, Job, Loremind
     from ui.instance_server import InstanceServer, QueryReply
     from ui.main_window import MainWindow
 
@@ -42,19 +42,22 @@ class LoremindApp(QObject):
     ready = Signal()  # everything is loaded (model, embedder and database)
     answering = Signal()  # the model is loaded: questions are answered (documents may still load)
     changed = Signal(object)  # a Change from the core, delivered on the main thread
+    job_changed = Signal(object)  # a Job of the core's scheduler, on the main thread
     indexing_progress = Signal(str)  # what indexing is doing now; "" when it is done
 
     def __init__(self, core: Loremind, watch_folders: bool = True) -> None:
         super().__init__()
         self.core = core
         self.paths = core.paths
-        self.tasks = TaskManager()
+        self.tasks = TaskManager(core.scheduler)
         self.watch_folders = watch_folders
         self.is_ready = False
         self.watching_paused = False
         self._loaded: dict[str, BaseException | None] = {}
         self._unsubscribe = core.changes.subscribe(
             lambda change: self.tasks.post(lambda: self._announce(change)))
+        self._unsubscribe_jobs = core.scheduler.subscribe(
+            lambda job: self.tasks.post(lambda: self._job_changed(job)))
 
     @property
     def settings(self) -> Settings:
@@ -75,18 +78,44 @@ class LoremindApp(QObject):
             self.reload_model()
         self.changed.emit(change)
 
+    def _job_changed(self, job: Job) -> None:
+        self.job_changed.emit(job)
+        if job.owner.startswith("folder:"):
+            self.indexing_progress.emit(self.indexing_text())
+
+    def indexing_text(self) -> str:
+        """What indexing is doing now, in words ("" when no folder is being indexed)."""
+        from pathlib import Path
+
+        from assistant.core import JobState, indexing_text
+
+        for job in self.core.knowledge.indexing_jobs():
+            name = Path(job.owner.removeprefix("folder:")).name or job.owner
+            if job.state is JobState.STOPPING:
+                return f"Stopping the indexing of {name}…"
+            if job.state is JobState.RUNNING:
+                return indexing_text(name, job.progress) if job.progress else f"{job.title}…"
+        queued = self.core.knowledge.indexing_jobs()
+        return f"{queued[0].title}: waiting for other work to finish…" if queued else ""
+
     def start(self) -> None:
-        """Load the model on the model lane while the database and embedder load on the db lane."""
+        """Load the model on the model lane while the database and embedder load on the
+        interactive lane (the core's start_loading)."""
         self.status.emit("Loading the model and the embedder…", True)
-        self.core.mark_knowledge_loading()  # before any lane runs: an early answer won't load them
-        self.tasks.run("model", self.core.load_model, lambda f: self._part_loaded("model", f))
-        self.tasks.run("db", self.core.load_knowledge, lambda f: self._part_loaded("store", f))
+        model, knowledge = self.core.start_loading()
+        for part, job in (("model", model), ("store", knowledge)):
+            job.future.add_done_callback(functools.partial(self._post_loaded, part))
+
+    def _post_loaded(self, part: str, future: Future[Any]) -> None:
+        self.tasks.post(lambda: self._part_loaded(part, future))
 
     @property
     def _model_loaded(self) -> bool:
         return "model" in self._loaded and self._loaded["model"] is None
 
     def _part_loaded(self, part: str, future: Future[Any]) -> None:
+        if future.cancelled():
+            return  # the app is closing
         error = future.exception()
         if error is not None:
             show_error(None, error)
@@ -114,15 +143,15 @@ class LoremindApp(QObject):
         from assistant.core import serve_query
 
         def send(line: dict[str, Any]) -> None:
-            self.tasks.post(lambda: reply.send(line))
-
-        def done(_: Future[None]) -> None:
-            self.tasks.untrack(reply.cancel)
-            reply.finish()
+            def write() -> None:
+                reply.send(line)
+                if line.get("kind") in ("end", "error"):
+                    self.tasks.untrack(reply.cancel)
+                    reply.finish()
+            self.tasks.post(write)
 
         self.tasks.track(reply.cancel)  # quitting the app stops the answer too
-        lane = "model" if query.kind == "ask" else "db"
-        self.tasks.run(lane, lambda: serve_query(self.core, query, send, reply.cancel), done)
+        serve_query(self.core, query, send, reply.cancel)  # returns at once
 
     # -- settings ------------------------------------------------------------------------------
 
@@ -169,6 +198,7 @@ class LoremindApp(QObject):
     def shutdown(self) -> None:
         """Stop answers and indexing, wait for the workers, free the model."""
         self._unsubscribe()
+        self._unsubscribe_jobs()
         self.tasks.shutdown()
         self.core.close()
 
@@ -181,7 +211,6 @@ def run_gui(argv: list[str] | None = None, *, minimized: bool = False,
     started = time.perf_counter()
     force_offline()
     paths = app_paths().ensure()
-    setup_logging(paths)
     existing = QApplication.instance()
     qt_app = existing if isinstance(existing, QApplication) else QApplication(argv or sys.argv)
     qt_app.setApplicationName("Loremind")
@@ -192,20 +221,15 @@ def run_gui(argv: list[str] | None = None, *, minimized: bool = False,
     server, server_problem = _single_instance(paths, request)
     if server is None and server_problem is None:
         return 0  # the running instance took over
+    from assistant.core import Loremind
     from ui.main_window import MainWindow
     from ui.shell import DesktopShell
     from ui.theme import apply_theme, logo
 
-    try:
-        settings = load_settings(paths.config_file)
-        problem: LoremindError | None = None
-    except LoremindError as exc:
-        settings, problem = Settings(), exc
-    apply_theme(qt_app, settings.ui.appearance)
+    core = Loremind.open(paths, lenient=True)  # unreadable settings: the defaults, and a message
+    apply_theme(qt_app, core.current_settings.ui.appearance)
     qt_app.setWindowIcon(logo())
-    from assistant.core import Loremind
-
-    app = LoremindApp(Loremind(paths, settings))
+    app = LoremindApp(core)
     window = MainWindow(app)
     shell = DesktopShell(app, window)
     shell.start(minimized=minimized)
@@ -216,7 +240,7 @@ def run_gui(argv: list[str] | None = None, *, minimized: bool = False,
             app, window, lambda: window.show_panel("models")))
     if popup:
         shell.show_popup(question)
-    for error in (problem, server_problem):
+    for error in (*core.problems, server_problem):
         if error is not None:
             show_error(window, error)
     if server is not None:

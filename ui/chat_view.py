@@ -1,16 +1,15 @@
-"""The conversation: its turns, the composer, and the answer streaming in from the model lane.
+"""The conversation: its turns, the composer, and the answer in flight, followed as it streams.
 
-Every answer runs on the ``model`` lane; its events come back to the main thread one by one
-through :meth:`TaskManager.post`. An answer belongs to a "run": when the user switches chats the
-run is cancelled and its late events are ignored, so no event reaches a widget that is gone.
+Answers belong to their chat, not to this view: the core runs each one on its model lane and
+keeps its events in an :class:`~assistant.core.AnswerRun`. The view *follows* the run of the
+chat it shows (the events so far, then each new one, handed to the main thread); switching to
+another chat stops following, not answering, and coming back follows again from the start.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ui.composer import Composer
@@ -21,11 +20,10 @@ from ui.tasks import BackgroundOp
 from ui.teach_examples import offer_example
 
 if TYPE_CHECKING:
-    from assistant.core import ChatSession
+    from assistant.core import AnswerRun, ChatSession
     from ui.app import LoremindApp
 
 COLUMN_WIDTH = 820
-_runs = itertools.count(1)
 
 
 class ChatView(QWidget):
@@ -42,8 +40,8 @@ class ChatView(QWidget):
         self.compact = compact  # the quick-ask popup: narrow margins, a one-line empty state
         side = 12 if compact else 24
         self.session: ChatSession | None = None
-        self._run_id = 0
-        self._cancel: threading.Event | None = None
+        self._run: AnswerRun | None = None  # the run followed, while its answer is on screen
+        self._unfollow: Callable[[], None] | None = None
         self._turns: list[QWidget] = []
         self.scroll_area = QScrollArea()
         self.scroll_area.setWidgetResizable(True)
@@ -84,35 +82,43 @@ class ChatView(QWidget):
 
     @property
     def busy(self) -> bool:
-        return self._cancel is not None
+        """Whether the chat on screen has an answer in flight."""
+        return self._run is not None and not self._run.ended
 
     # -- which chat ------------------------------------------------------------------------------
 
     def show_session(self, session: ChatSession) -> None:
-        """Show ``session`` and its stored turns (an answer still streaming is stopped)."""
-        self.stop()
-        self._set_busy(None)
-        self._run_id = 0  # late events of the stopped answer are dropped
+        """Show ``session`` and its stored turns; an answer in flight in it is followed (an
+        answer in the chat shown before goes on without this view)."""
+        self._stop_following()
+        run = self.app.core.chat.running(session.id)
+        if run is not None:
+            session = run.session  # the chat object the answer writes to
         self.session = session
         for widget in self._turns:
             widget.setParent(None)
             widget.deleteLater()
         self._turns = []
         self.composer.cancel_edit()
-        question = ""
-        for message in session.messages:
+        hidden = run.in_flight_ids if run is not None else set()
+        for message in list(session.messages):
+            if message.id in hidden:
+                continue
             if message.role == "user":
                 self._add(UserMessage(message.text))
-                question = message.text
             elif message.role == "assistant":
                 answer = self._new_answer()
-                self._show_memories(answer, question,
-                                    [m.get("text", "") for m in message.memories_used])
+                answer.set_memories([m.get("text", "") for m in message.memories_used])
                 answer.set_sources(message.sources)
                 answer.finish(message.text, message.stats)
                 answer.message_id = message.id
                 answer.set_versions(len(message.versions), message.version)
+        if run is not None:
+            if run.new_question:
+                self._add(UserMessage(run.question))
+            self._follow_run(run)
         self._mark_last()
+        self._set_busy()
         self._at_bottom = True
         self.composer.edit.setFocus()
 
@@ -120,32 +126,33 @@ class ChatView(QWidget):
 
     def send(self, text: str) -> None:
         """Ask the assistant (or, while editing, replace the last message and ask again)."""
+        from assistant.core import AskOptions
+
         chat = self.app.core.chat
         if not self.app.takes_questions or self.session is None or self.busy:
             return
         session = self.session
-        start: Callable[[Any], Iterator[Any]]
         if self.composer.editing:
             self.composer.finish_edit()
             self._drop_from_last_user()
-            def start(options: Any) -> Iterator[Any]:
-                return chat.edit_last(session, text, options)
+            start: Callable[[], AnswerRun] = functools.partial(chat.start_edit, session, text,
+                                                               AskOptions())
         else:
-            def start(options: Any) -> Iterator[Any]:
-                return chat.ask(session, text, options)
+            start = functools.partial(chat.start, session, text, AskOptions())
         self.composer.edit.clear()
         self._add(UserMessage(text))
-        self._start(start)
+        self._begin(start)
 
     def regenerate(self) -> None:
         """Answer the last message again, replacing the last answer."""
-        chat = self.app.core.chat
+        from assistant.core import AskOptions
+
         if not self.app.takes_questions or self.session is None or self.busy:
             return
         if self._turns and isinstance(self._turns[-1], AssistantMessage):
             self._remove(self._turns[-1])
-        session = self.session
-        self._start(lambda options: chat.regenerate(session, options))
+        self._begin(functools.partial(self.app.core.chat.start_regenerate, self.session,
+                                      AskOptions()))
 
     def edit_last(self) -> None:
         """Put the last user message in the composer to be changed and sent again."""
@@ -154,36 +161,37 @@ class ChatView(QWidget):
             self.composer.start_edit(users[-1].text)
 
     def stop(self) -> None:
-        """Stop the answer being generated (the text so far is kept)."""
-        if self._cancel is not None:
-            self._cancel.set()
+        """Stop the answer of the chat on screen (the text so far is kept)."""
+        if self._run is not None:
+            self._run.cancel()
 
-    def _start(self, start: Callable[[Any], Iterator[Any]]) -> None:
-        from assistant.core import AskOptions
-
-        options = AskOptions()
-        run_id = next(_runs)
-        self._set_busy(options.cancel, run_id)
-        answer = self._new_answer()
+    def _begin(self, start: Callable[[], AnswerRun]) -> None:
+        try:
+            run = start()
+        except Exception as exc:  # the core refused before anything ran
+            show_error(self, exc)
+            return
         self._at_bottom = True
-        session = self.session
-        tasks = self.app.tasks
+        self._follow_run(run)
+        self._set_busy()
 
-        def work() -> None:
-            for event in start(options):
-                tasks.post(functools.partial(self._on_event, run_id, answer, event))
+    def _follow_run(self, run: AnswerRun) -> None:
+        """Show ``run``'s answer: a bubble with the events so far, then each new one."""
+        answer = self._new_answer()
+        self._run = run
+        post = self.app.tasks.post
+        so_far, self._unfollow = run.follow(
+            lambda event: post(functools.partial(self._on_event, run, answer, event)))
+        for event in so_far:
+            self._on_event(run, answer, event)
 
-        def finished(future: Any) -> None:
-            if self._run_id == run_id:
-                self._set_busy(None)
-                self._mark_last()
-                self.session_updated.emit(session)
-            if future.exception() is not None:
-                show_error(self, future.exception())
+    def _stop_following(self) -> None:
+        if self._unfollow is not None:
+            self._unfollow()
+        self._unfollow = None
+        self._run = None
 
-        tasks.run("model", work, finished)
-
-    def _on_event(self, run_id: int, answer: AssistantMessage, event: Any) -> None:
+    def _on_event(self, run: AnswerRun, answer: AssistantMessage, event: Any) -> None:
         from assistant.core import (
             Done,
             Failed,
@@ -194,33 +202,38 @@ class ChatView(QWidget):
             Token,
         )
 
-        if run_id != self._run_id:
+        if run is not self._run:
             return  # the user moved to another chat; this answer is no longer on screen
         if isinstance(event, Token):
             answer.append(event.text)
         elif isinstance(event, Sources):
             answer.set_sources([c.to_json() for c in event.citations])
         elif isinstance(event, MemoriesUsed):
-            users = [t for t in self._turns if isinstance(t, UserMessage)]
-            self._show_memories(answer, users[-1].text if users else "",
-                                [m.text for m in event.memories],
-                                [m.text for m in event.memories if m.pinned])
+            answer.set_memories([m.text for m in event.memories])  # exactly what it was given
         elif isinstance(event, MemoryProposed):
             answer.add_proposal(event.memory, event.replaces)
         elif isinstance(event, Notice):
             answer.add_notice(event.text)
         elif isinstance(event, Done):
             answer.finish(event.text, event.stats)
-            message = self.session.messages[-1] if self.session and self.session.messages \
-                else None
-            if message is not None and message.id == event.message_id:
+            message = next((m for m in reversed(run.session.messages)
+                            if m.id == event.message_id), None)
+            if message is not None:
                 answer.message_id = message.id
                 answer.set_versions(len(message.versions), message.version)
         elif isinstance(event, Failed):
             answer.fail("No answer: " + event.message)
         self.event_shown.emit(event)
+        if isinstance(event, Done | Failed):
+            self._answer_ended(run)
         if isinstance(event, Failed):
             show_error(self, event.error)
+
+    def _answer_ended(self, run: AnswerRun) -> None:
+        self._stop_following()
+        self._set_busy()
+        self._mark_last()
+        self.session_updated.emit(run.session)
 
     def decide_memory(self, memory_id: str, action: str, text: str, card: Any) -> None:
         """Approve, edit-and-approve or reject a proposed memory on the db lane."""
@@ -238,15 +251,6 @@ class ChatView(QWidget):
         BackgroundOp(self, work, card.show_outcome).run(self.app.tasks, "db")
 
     # -- the list of turns -----------------------------------------------------------------------
-
-    def _show_memories(self, answer: AssistantMessage, question: str, memories: list[str],
-                       pinned: list[str] | None = None) -> None:
-        """Show only the memories that bear on the question (worked out on the db lane)."""
-        if not memories or not self.app.is_ready:
-            return
-        memory = self.app.core.memory
-        BackgroundOp(answer, lambda: memory.relevant_texts(question, memories, pinned or ()),
-                     answer.set_memories).run(self.app.tasks, "db")
 
     def choose_version(self, answer: AssistantMessage, index: int) -> None:
         """Show another answer of the same turn (the next question follows the one shown)."""
@@ -307,15 +311,10 @@ class ChatView(QWidget):
                 widget.set_last(index == last_user and not self.busy)
         self.empty.setVisible(not self._turns)
 
-    def _set_busy(self, cancel: threading.Event | None, run_id: int = 0) -> None:
-        if self._cancel is not None:
-            self.app.tasks.untrack(self._cancel)
-        self._cancel = cancel
-        if cancel is not None:
-            self.app.tasks.track(cancel)
-            self._run_id = run_id
-        self.composer.set_busy(cancel is not None)
-        self.busy_changed.emit(cancel is not None)
+    def _set_busy(self) -> None:
+        busy = self.busy
+        self.composer.set_busy(busy)
+        self.busy_changed.emit(busy)
 
     def _track_bottom(self, value: int) -> None:
         bar = self.scroll_area.verticalScrollBar()

@@ -257,9 +257,7 @@ class MainWindow(WindowActions, QMainWindow):
 
     def new_chat(self, temporary: bool = False) -> None:
         """Start a new chat (it is stored once the first message is sent, unless temporary)."""
-        from assistant.core import ChatSession
-
-        self.chat.show_session(ChatSession(temporary=temporary))
+        self.chat.show_session(self.app.core.chat.new_session(temporary=temporary))
         self._session_shown()
 
     def open_chat(self, session_id: str) -> None:
@@ -289,6 +287,7 @@ class MainWindow(WindowActions, QMainWindow):
     def _session_updated(self, session: ChatSession) -> None:
         if session is self.chat.session:
             self.title.setText(session.title if not session.temporary else "Temporary chat")
+            self._update_subtitle()  # a chat on a read-only library turned temporary
         if not session.temporary:
             self.sidebar.refresh(select=session.id)
 
@@ -329,10 +328,9 @@ class MainWindow(WindowActions, QMainWindow):
                 widget.refresh()
             if isinstance(widget, AdaptersPanel) and self.chat.session is not None:
                 widget.show_session(self.chat.session)
-            from ui.panels.memory import MemoryPanel
-
-            if isinstance(widget, MemoryPanel):
-                widget.undoable.connect(self.undo_bar.offer)
+            undoable = getattr(widget, "undoable", None)  # the Memory and Knowledge panels
+            if undoable is not None:
+                undoable.connect(self.undo_bar.offer)
         return self._panel_widgets[key]
 
     def _panel_toggled(self, button: QToolButton, checked: bool) -> None:
@@ -361,6 +359,6 @@ class MainWindow(WindowActions, QMainWindow):
         self.activateWindow()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.chat.stop()
+        # An answer in flight goes on (in the tray); quitting stops it with the core.
         set_error_sink(None)
         super().closeEvent(event)

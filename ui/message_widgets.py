@@ -295,9 +295,9 @@ class AssistantMessage(QWidget):
             self.sources_box.addWidget(card)
 
     def set_memories(self, memories: list[str]) -> None:
-        """Show the memories that bear on this answer (none: nothing shown)."""
+        """Show the memories this answer was given, all of them (none: nothing shown)."""
         self.chips_box.setText("   ".join("◆ " + text for text in memories))
-        self.chips_box.setToolTip("Memories relevant to this answer")
+        self.chips_box.setToolTip("Memories this answer was given")
         self.chips_box.setVisible(bool(memories))
 
     def append(self, piece: str) -> None:

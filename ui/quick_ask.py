@@ -111,9 +111,7 @@ class QuickAskPopup(QFrame):
         """Start over with an empty chat (stored once it is answered)."""
         if not self.app.takes_questions:
             return
-        from assistant.core import ChatSession
-
-        self.chat.show_session(ChatSession())
+        self.chat.show_session(self.app.core.chat.new_session())
         self._update_buttons()
 
     def ask(self, question: str) -> None:

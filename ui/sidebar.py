@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 SEARCH_DELAY_MS = 300
 _ID = Qt.ItemDataRole.UserRole
+_TITLE = Qt.ItemDataRole.UserRole + 1
 
 
 class Sidebar(QFrame):
@@ -90,7 +91,12 @@ class Sidebar(QFrame):
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.itemClicked.connect(lambda item: self.open_requested.emit(item.data(_ID)))
+        # In place of the list when there is nothing to list: while the chats load at start-up
+        # (seconds, on a slow disk), and when there are none.
+        self.placeholder = label("Loading your chats…", "Hint", wrap=True)
+        layout.addWidget(self.placeholder)
         layout.addWidget(self.list, 1)
+        self.list.hide()
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(SEARCH_DELAY_MS)
@@ -111,8 +117,24 @@ class Sidebar(QFrame):
     def _changed(self, change: Change) -> None:
         from assistant.core import Area
 
-        if change.about(Area.CHATS):
+        listed = {self.list.item(row).data(_ID) for row in range(self.list.count())}
+        if (change.about(Area.CHATS) and change.action in ("answering", "answer ended")
+                and set(change.ids) <= listed):
+            self._mark_answering()
+        elif change.about(Area.CHATS):
             self.refresh()
+
+    def _mark_answering(self) -> None:
+        """Chats with an answer in flight say so (the answer goes on in another chat)."""
+        answering = self.app.core.chat.answering()
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            busy = item.data(_ID) in answering
+            item.setIcon(theme.icon("spark" if busy else "chat", "accent" if busy else "muted",
+                                    16))
+            title = item.data(_TITLE)
+            item.setText(f"{title} · answering…" if busy else title)
+            item.setToolTip(f"{title}\nAnswering…" if busy else title)
 
     def selected_id(self) -> str | None:
         item = self.list.currentItem()
@@ -141,8 +163,15 @@ class Sidebar(QFrame):
                 continue
             item = QListWidgetItem(theme.icon("chat", "muted", 16), session.title)
             item.setData(_ID, session.id)
+            item.setData(_TITLE, session.title)
             item.setToolTip(session.title)
             self.list.addItem(item)
+        empty = not self.list.count()
+        self.placeholder.setText("No chat matches." if query else
+                                 "No chats yet: ask something to start one.")
+        self.placeholder.setVisible(empty)
+        self.list.setVisible(not empty)
+        self._mark_answering()
         self.select(selected)
 
     def _search_changed(self, _text: str) -> None:

@@ -4,7 +4,7 @@ adapter and let it read the chat again).
 
 Two chats of about ``chat_tokens`` tokens each use a different rank-16 adapter on the attention
 and MLP weights (random weights of the model's shapes, so the benchmark needs nothing but the
-model file). Every answer goes through ``Assistant.ask``; times run from the call to the first
+model file). Every answer goes through the core's ``chat.ask``; times run from the call to the first
 token. All figures come from the same run, model and adapter files.
 """
 
@@ -21,9 +21,9 @@ import llama_cpp
 from assistant.bench.documents import DOCUMENTS
 from assistant.bench.engine import ChatRun, Turn
 from assistant.bench.synthetic import write_lora
-from assistant.chat.assistant import Assistant
 from assistant.chat.conversations import ChatMessage, ChatSession
 from assistant.config import Settings
+from assistant.core import Loremind
 from assistant.defaults import embedded_chat_model
 from assistant.engine.chat_template import Message
 from assistant.engine.model import LocalModel, SamplingParams
@@ -55,20 +55,23 @@ def run_adapter_bench(model_path: Path | None = None, threads: int = 0,
             files = [write_lora(paths.adapters_dir / f"style-{n}.gguf", model.info,
                                 targets=TARGETS, rank=RANK, alpha=RANK, strength=0.3, seed=n)
                      for n in (1, 2)]
-            assistant = Assistant(Settings(), paths, model=model)
-            return _measure(assistant, model, files, chat_tokens)
+            core = Loremind.open(paths, Settings(), model=model)
+            try:
+                return _measure(core, model, files, chat_tokens)
+            finally:
+                core.close()
         finally:
             model.close()
 
 
-def _measure(assistant: Assistant, model: LocalModel, files: list[Path],
+def _measure(core: Loremind, model: LocalModel, files: list[Path],
              chat_tokens: int) -> dict[str, Any]:
     greedy = SamplingParams.greedy(REPLY_TOKENS)
     chats = []
     for n, file in enumerate(files):
         session = _long_chat(model, chat_tokens, offset=n)
-        assistant.set_adapters(session, [(file.stem, 1.0)])
-        chats.append(ChatRun(assistant, session, use_knowledge=False))
+        core.adapters.set_for_chat(session, [(file.stem, 1.0)])
+        chats.append(ChatRun(core, model, None, session, use_knowledge=False))
     first, second = chats
     primed = first.ask(QUESTIONS[0], greedy)  # the user has been in the first chat
     first_switch = second.ask(QUESTIONS[0], greedy)  # no saved state for the second chat yet
@@ -82,7 +85,7 @@ def _measure(assistant: Assistant, model: LocalModel, files: list[Path],
     reload_s, reload_text = _reload_first_token(model, files[0], prompt)
     model.drop_cache()
     full = first.ask("", greedy, regenerate=True)
-    with_adapter, without = _generation_rates(assistant, model, files[0])
+    with_adapter, without = _generation_rates(core, model, files[0])
     switch_s = statistics.median(t.ttft_s for t in switch_back)
     return {
         "model": str(model.path),
@@ -146,20 +149,22 @@ def _reload_first_token(model: LocalModel, adapter: Path, prompt: list[int]
         llama.close()
 
 
-def _generation_rates(assistant: Assistant, model: LocalModel, adapter: Path
+def _generation_rates(core: Loremind, model: LocalModel, adapter: Path
                       ) -> tuple[float, float]:
-    """Generation tokens/s with the adapter on and with none, best of two each."""
-    (info,) = [i for i in assistant.adapters.catalog.adapters if i.path == adapter]
+    """Generation tokens/s with the adapter on and with none, best of two each (the raw
+    measurement drives the core's adapter library itself)."""
+    library = core.parts.adapters
+    (info,) = [i for i in library.catalog.adapters if i.path == adapter]
     prompt = model.prompt_tokens([{"role": "user", "content": "Tell me a long story."}])
     rates: dict[bool, float] = {True: 0.0, False: 0.0}
     for _ in range(2):
         for on in (True, False):
-            assistant.adapters.apply([(info, 1.0)] if on else [])
+            library.apply([(info, 1.0)] if on else [])
             model.drop_cache()
             stamps = []
             for _piece in model.stream_tokens(prompt, SamplingParams.greedy(RATE_TOKENS)):
                 stamps.append(time.perf_counter())
             if len(stamps) > 1:
                 rates[on] = max(rates[on], (len(stamps) - 1) / (stamps[-1] - stamps[0]))
-    assistant.adapters.apply([])
+    library.apply([])
     return rates[True], rates[False]

@@ -1,5 +1,6 @@
-"""``loremind bench engine``: a chat through ``Assistant.ask`` (the GUI's and ``loremind ask``'s
-entry point) with an indexed folder and memories, against raw llama-cpp-python, in one run.
+"""``loremind bench engine``: a chat through the core's ``chat.ask`` (the GUI's and ``loremind
+ask``'s entry point) with an indexed folder and memories, against raw llama-cpp-python, in one
+run.
 
 Prompt costs are llama.cpp's own counters (``llama_perf_context``), read by the engine around
 each prompt, not Loremind's prediction of what the cache will reuse; ``turn_new_tokens`` is the
@@ -23,10 +24,11 @@ from typing import Any
 import llama_cpp
 
 from assistant.bench.documents import MEMORIES, QUESTIONS, write_documents
-from assistant.chat.assistant import AskOptions, Assistant
+from assistant.chat.answering import AskOptions
 from assistant.chat.conversations import ChatSession
 from assistant.chat.events import AnswerStats, Done, Event, Failed, Token
 from assistant.config import Settings
+from assistant.core import Loremind
 from assistant.engine.model import LocalModel, SamplingParams, common_prefix
 from assistant.engine.threads import ThreadPolicy
 from assistant.knowledge.embedder import Embedder
@@ -53,14 +55,17 @@ class Turn:
     new_tokens: int
     text: str
     token_times: list[float] = field(default_factory=list, repr=False)
+    question_embeddings: int = 0  # times the embedder itself embedded the question this turn
 
 
 class ChatRun:
-    """A chat driven through ``Assistant.ask``, tracking the tokens the model has seen."""
+    """A chat driven through the core's ``chat.ask``, tracking the tokens the model has seen."""
 
-    def __init__(self, assistant: Assistant, session: ChatSession,
-                 use_knowledge: bool = True) -> None:
-        self.assistant = assistant
+    def __init__(self, core: Loremind, model: LocalModel, embedder: Embedder | None,
+                 session: ChatSession, use_knowledge: bool = True) -> None:
+        self.core = core
+        self.model = model
+        self.embedder = embedder
         self.session = session
         self.use_knowledge = use_knowledge
         self.seen: list[int] = []  # what the model has read or written in this chat so far
@@ -68,9 +73,13 @@ class ChatRun:
     def ask(self, text: str, sampling: SamplingParams, regenerate: bool = False) -> Turn:
         """One turn, timed from the call (retrieval and prompt assembly included)."""
         options = AskOptions(sampling=sampling, use_knowledge=self.use_knowledge)
+        question = text or next(m.text for m in reversed(self.session.messages)
+                                if m.role == "user")
+        embedded_before = self._times_embedded(question)
         started = time.perf_counter()
-        events: Iterator[Event] = (self.assistant.regenerate(self.session, options) if regenerate
-                                   else self.assistant.ask(self.session, text, options))
+        events: Iterator[Event] = (self.core.chat.regenerate(self.session, options)
+                                   if regenerate
+                                   else self.core.chat.ask(self.session, text, options))
         times: list[float] = []
         done: Done | None = None
         for event in events:
@@ -85,21 +94,17 @@ class ChatRun:
         prompt, completion = self._last_tokens(done.stats)
         new = new_tokens(prompt, self.seen)
         self.seen = prompt + completion
-        return Turn(times[0] - started, done.stats, new, done.text, times)
+        embedded = self._times_embedded(question) - embedded_before
+        return Turn(times[0] - started, done.stats, new, done.text, times, embedded)
+
+    def _times_embedded(self, text: str) -> int:
+        return 0 if self.embedder is None else self.embedder.times_embedded(text)
 
     def _last_tokens(self, stats: AnswerStats) -> tuple[list[int], list[int]]:
         """The prompt and completion of the answer just given, as the model holds them."""
-        llama = local_model(self.assistant).llama
+        llama = self.model.llama
         held = llama.input_ids[: llama.n_tokens].tolist()
         return held[: stats.prompt_tokens], held[stats.prompt_tokens:]
-
-
-def local_model(assistant: Assistant) -> LocalModel:
-    """The in-process model the benchmark measures (a remote engine has its own bench)."""
-    model = assistant.model
-    if not isinstance(model, LocalModel):
-        raise TypeError("this benchmark runs on the local engine")
-    return model
 
 
 def new_tokens(prompt: list[int], seen: list[int], run: int = 16) -> int:
@@ -123,24 +128,27 @@ def run_engine_bench(model_path: Path | None, threads: int = 0, contend: int = 0
     model = LocalModel.load(model_path, context_size=CONTEXT, threads=threads)
     try:
         with tempfile.TemporaryDirectory(prefix="loremind-bench-") as tmp:
-            assistant = _assistant(model, Path(tmp))
-            result = {"model": str(model.path), "n_gpu_layers": model.report.n_gpu_layers,
-                      "n_threads": model.llama.n_threads, "cpu_count": os.cpu_count(),
-                      "context_size": model.n_ctx}
-            result.update(_generation_rates(assistant))
-            result["prompt_tokens_per_s"] = round(_prompt_rate(model), 1)
-            chat, run = _chat(assistant)
-            result.update(chat)
-            result["overflow"] = _overflow(run)
-            if contend:
-                result["contention"] = _contention(model, contend)
+            core, embedder = _core(model, Path(tmp))
+            try:
+                result = {"model": str(model.path), "n_gpu_layers": model.report.n_gpu_layers,
+                          "n_threads": model.llama.n_threads, "cpu_count": os.cpu_count(),
+                          "context_size": model.n_ctx}
+                result.update(_generation_rates(core, model, embedder))
+                result["prompt_tokens_per_s"] = round(_prompt_rate(model), 1)
+                chat, run = _chat(core, model, embedder)
+                result.update(chat)
+                result["overflow"] = _overflow(run)
+                if contend:
+                    result["contention"] = _contention(model, contend)
+            finally:
+                core.close()
         return result
     finally:
         model.close()
 
 
-def _assistant(model: LocalModel, root: Path) -> Assistant:
-    """An Assistant on a fresh data folder with the documents indexed and a few memories."""
+def _core(model: LocalModel, root: Path) -> tuple[Loremind, Embedder]:
+    """A core on a fresh data folder with the documents indexed and a few memories."""
     paths = AppPaths(root / "config", root / "data", root / "cache", root / "logs").ensure()
     store = open_database(paths)
     embedder = Embedder()
@@ -150,21 +158,21 @@ def _assistant(model: LocalModel, root: Path) -> Assistant:
     store.maintain()
     settings = Settings()
     settings.knowledge.folders = [str(folder)]
-    assistant = Assistant(settings, paths, model=model, embedder=embedder, store=store)
+    core = Loremind.open(paths, settings, model=model, embedder=embedder,
+                         store=store)
     for text in MEMORIES:
-        assistant.memory.remember(text)
-    return assistant
+        core.memory.remember(text)
+    return core, embedder
 
 
-def _generation_rates(assistant: Assistant) -> dict[str, Any]:
-    """Tokens/s after the first token: through ``Assistant.ask`` and straight from
+def _generation_rates(core: Loremind, model: LocalModel, embedder: Embedder) -> dict[str, Any]:
+    """Tokens/s after the first token: through the core's ``chat.ask`` and straight from
     ``Llama.generate`` on the very prompt the app sent, interleaved, best of each."""
-    model = local_model(assistant)
     greedy = SamplingParams.greedy(GENERATION_TOKENS)
     app_rates, raw_rates = [], []
     for _ in range(REPEATS):
         model.drop_cache()
-        run = ChatRun(assistant, assistant.new_session(temporary=True))
+        run = ChatRun(core, model, embedder, core.chat.new_session(temporary=True))
         turn = run.ask(STORY_PROMPT, greedy)
         prompt = run.seen[: turn.stats.prompt_tokens]
         app_rates.append(_rate(turn.token_times, turn.stats.completion_tokens))
@@ -212,15 +220,16 @@ def _prompt_rate(model: LocalModel) -> float:
     return statistics.median(rates)
 
 
-def _chat(assistant: Assistant) -> tuple[dict[str, Any], ChatRun]:
+def _chat(core: Loremind, model: LocalModel,
+          embedder: Embedder) -> tuple[dict[str, Any], ChatRun]:
     """A stored chat with sources and memories: per turn, what was new and what llama.cpp
     evaluated; then the last turn again after dropping the cache (cold). Returns the figures
     and the chat, which the overflow part continues."""
-    local_model(assistant).drop_cache()
-    run = ChatRun(assistant, assistant.new_session())
+    model.drop_cache()
+    run = ChatRun(core, model, embedder, core.chat.new_session())
     greedy = SamplingParams.greedy(TURN_REPLY_TOKENS)
     turns = [run.ask(text, greedy) for text in QUESTIONS[:CHAT_TURNS]]
-    local_model(assistant).drop_cache()
+    model.drop_cache()
     cold = run.ask("", greedy, regenerate=True)
     answers = [m for m in run.session.messages if m.role == "assistant"]
     return {
@@ -232,6 +241,9 @@ def _chat(assistant: Assistant) -> tuple[dict[str, Any], ChatRun]:
         "turn_prompt_tokens": [t.stats.prompt_tokens for t in turns],
         "turn_sources": [len(m.sources) for m in answers],
         "turn_memories": [len(m.memories_used) for m in answers],
+        # Counted by the embedder itself: memory choice, the document search and the stored
+        # question all use the one vector.
+        "question_embeddings_per_turn": [t.question_embeddings for t in turns],
     }, run
 
 

@@ -17,7 +17,7 @@ from assistant.config import GenerationSettings
 from assistant.engine.model import SamplingParams
 
 if TYPE_CHECKING:
-    from assistant.chat.assistant import AskOptions
+    from assistant.chat.answering import AskOptions
 
 
 class KnowledgeScope(StrEnum):

@@ -18,6 +18,8 @@ from assistant.errors import LoremindError
 # The table specs and the store's helpers import LanceDB (about a second of CPU): the methods
 # below import them, so the chat types here cost nothing to a first answer that needs no store.
 if TYPE_CHECKING:
+    import numpy as np
+
     from assistant.knowledge.embedder import Embedder
     from assistant.store import Store
 
@@ -129,12 +131,15 @@ class Conversations:
         session.updated_at = time.time()
         self.store.upsert(SESSIONS.name, [_session_row(session)])
 
-    def append(self, session: ChatSession, message: ChatMessage) -> None:
-        """Store a new turn at the end of a chat."""
+    def append(self, session: ChatSession, message: ChatMessage,
+               vector: np.ndarray | None = None) -> None:
+        """Store a new turn at the end of a chat (``vector``: its text's, when the caller
+        embedded it already, as an answer does with its question)."""
         from assistant.chat.tables import MESSAGES
         from assistant.store import sql_str
         _refuse_temporary(session)
-        vector = self.embedder.encode_query(message.text or " ")
+        if vector is None:
+            vector = self.embedder.encode_query(message.text or " ")
         with self.store.writing():
             ordinal = self.store.count(MESSAGES.name, f"session_id = {sql_str(session.id)}")
             self.store.add(MESSAGES.name, [_message_row(session, message, ordinal, vector)])

@@ -1,41 +1,60 @@
-"""Which memories a chat's prompt carries, chosen so that its system block stays the same.
+"""Which memories a prompt carries, and where, so that the chat's cached prompt holds.
 
-The memories sit in the system block, at the very start of the prompt: any change there makes
-llama.cpp evaluate the whole chat again. So a chat keeps the memories it already used, in the
-same order, and only appends newly relevant ones; the block changes when a memory itself
-changes (edited, forgotten, added), not because another one ranked higher for this question.
+The system block, at the very start of the prompt, carries the chat's standing memories: those
+chosen for its first question (the pinned ones and those about it). Any change there makes
+llama.cpp evaluate the whole chat again, so later turns keep that block as it is (a memory
+edited or forgotten meanwhile changes it, as it must). A memory that becomes relevant later
+rides on the turn that needed it, beside its sources, and stays in the chat's history from
+then on: it costs that turn's tokens only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the memory book imports LanceDB: a first answer must not wait for it
     from assistant.memory.book import Memory
 
-MAX_CHAT_MEMORIES = 12  # a chat's set only grows; past this, new ones wait for a new chat
+MAX_CHAT_MEMORIES = 12  # the system block's size
+MAX_TURN_MEMORIES = 6  # newly relevant memories on one turn
+IN_CHAT = "chat"  # where a used memory sat: the system block…
+IN_TURN = "turn"  # …or the turn's own message
 
 
-def chat_memories(used_before: Sequence[dict[str, Any]], active: Sequence[Memory],
-                  relevant: Sequence[Memory], limit: int = MAX_CHAT_MEMORIES) -> list[Memory]:
-    """The memories for this turn: those the chat used last time that are still active (with
-    their current text, in the same order), then the newly relevant ones, oldest first."""
+@dataclass
+class MemoryChoice:
+    """The memories of one prompt: the chat's standing ones and this turn's new ones."""
+
+    chat: list[Memory] = field(default_factory=list)
+    turn: list[Memory] = field(default_factory=list)
+
+
+def choose_memories(answers: Sequence[Sequence[dict[str, Any]]], active: Sequence[Memory],
+                    relevant: Sequence[Memory]) -> MemoryChoice:
+    """The memories for this turn, given what the chat's earlier answers used (``answers``:
+    each answer's ``memories_used``, oldest first), the active memories and those relevant to
+    this question (pinned ones included)."""
     by_id = {m.id: m for m in active}
-    chosen = [by_id[item["id"]] for item in used_before if item.get("id") in by_id]
-    have = {m.id for m in chosen}
-    for memory in sorted(relevant, key=lambda m: (m.created_at, m.id)):
-        if len(chosen) >= limit:
-            break
-        if memory.id not in have:
-            chosen.append(memory)
-            have.add(memory.id)
-    return chosen
+    if not answers:
+        chosen = sorted(relevant, key=lambda m: (m.created_at, m.id))[:MAX_CHAT_MEMORIES]
+        return MemoryChoice(chat=chosen)
+    # Items stored before memories could ride on a turn have no "in": they sat in the block.
+    standing = [by_id[item["id"]] for item in answers[-1]
+                if item.get("in", IN_CHAT) == IN_CHAT and item.get("id") in by_id]
+    given = {m.id for m in standing} | {item.get("id") for used in answers for item in used
+                                         if item.get("in") == IN_TURN}
+    new = [m for m in relevant if m.id not in given][:MAX_TURN_MEMORIES]
+    return MemoryChoice(chat=standing, turn=new)
 
 
-def last_used(messages: Sequence[Any]) -> list[dict[str, Any]]:
-    """The memories the chat's latest answer was given (``{"id", "text"}`` items)."""
-    for message in reversed(messages):
-        if message.role == "assistant":
-            return list(message.memories_used)
-    return []
+def used_record(choice: MemoryChoice) -> list[dict[str, Any]]:
+    """How an answer stores the memories it was given (and where each one sat)."""
+    return ([{"id": m.id, "text": m.text, "in": IN_CHAT} for m in choice.chat]
+            + [{"id": m.id, "text": m.text, "in": IN_TURN} for m in choice.turn])
+
+
+def answers_memories(messages: Sequence[Any]) -> list[list[dict[str, Any]]]:
+    """Each earlier answer's ``memories_used``, oldest first."""
+    return [list(m.memories_used) for m in messages if m.role == "assistant"]

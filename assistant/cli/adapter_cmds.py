@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from assistant.bench.adapters import run_adapter_bench
-from assistant.cli.app import cli_context, main, reports_errors
+from assistant.cli.app import cli_context, cli_core, main, reports_errors
 from assistant.cli.bench import bench, print_result
 from assistant.core import AdapterInfo
 
@@ -51,22 +51,12 @@ def list_adapters(model_path: Path | None, as_json: bool) -> None:
 
 def _list_server_adapters(as_json: bool) -> None:
     """The model runs on a server: its adapters are what the server can apply, said so."""
-    from assistant.engine.remote import RemoteModel
-    from assistant.engine.remote_adapters import RemoteAdapters
-
-    settings = cli_context().settings.model.remote
-    model = RemoteModel.connect(settings)
-    try:
-        served = RemoteAdapters.for_model(model, settings)
-    finally:
-        model.close()
-    note = f"This model runs on {model.engine_label}: {served.catalog.note}."
+    note, mode, served = cli_core().adapters.served()
     click.echo(note, err=as_json)
     if as_json:
-        click.echo(json.dumps([{**_summary(i), "mode": served.mode}
-                               for i in served.catalog.adapters], indent=2))
+        click.echo(json.dumps([{**_summary(i), "mode": mode} for i in served], indent=2))
         return
-    for info in served.catalog.adapters:
+    for info in served:
         click.echo(f"{info.name}  (on the server)\n    {info.path}")
 
 

@@ -19,7 +19,6 @@ import click
 from assistant.config import Settings, load_settings
 from assistant.defaults import force_offline
 from assistant.errors import LoremindError
-from assistant.logs import setup_logging
 from assistant.paths import AppPaths, app_paths
 
 if TYPE_CHECKING:
@@ -95,18 +94,18 @@ class CliContext:
         if self._core is None:
             from assistant.core import Loremind
 
-            self._core = Loremind(self.paths, self.settings)
+            self._core = Loremind.open(self.paths, self.settings)
             click.get_current_context().find_root().call_on_close(self._core.close)
         return self._core
 
 
 def cli_context() -> CliContext:
-    """Folders and settings for this run (created and read on first use)."""
+    """Folders and settings for this run (created and read on first use); the core comes
+    from them, through :meth:`Loremind.open` like every front end's."""
     ctx = click.get_current_context()
     root = ctx.find_root()
     if not isinstance(root.obj, CliContext):
         paths = app_paths().ensure()
-        setup_logging(paths)
         root.obj = CliContext(paths, load_settings(paths.config_file))
     return root.obj
 

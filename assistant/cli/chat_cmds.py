@@ -25,7 +25,7 @@ TEMPORARY_OPTION = click.option(
 def open_core(model_path: Path | None, engine_url: str | None = None) -> Loremind:
     """The core over this user's settings and data (``--model`` and ``--engine`` override the
     settings for this run only)."""
-    from assistant.engine.factory import with_engine_url
+    from assistant.config import with_engine_url
 
     ctx = cli_context()
     if model_path is not None:
@@ -80,7 +80,7 @@ def ask(question: str | None, model_path: Path | None, engine_url: str | None,
     options = AskOptions(use_knowledge=not no_knowledge)
     result = _consume(core.chat.ask(session, question, options), stream=not as_json)
     if as_json:
-        click.echo(json.dumps({**result, "model": core.parts.model.model_id,
+        click.echo(json.dumps({**result, "model": core.models.model_id,
                                "session_id": None if session.temporary else session.id}))
 
 

@@ -32,6 +32,9 @@ def doctor(model_path: Path | None, as_json: bool) -> None:
                 click.echo(f"  {sub}: {item}")
         else:
             click.echo(f"{key}: {value}")
+    note = report["model"].get("template_note", "")
+    if note:
+        click.echo(f"Note: {note}")
     if report["model"]["embedded_demo"]:
         click.echo("The model in use is the small embedded demo (SmolLM2-135M): it proves the "
                    "set-up, it is not a good assistant. 'loremind models list' offers real ones.")
@@ -62,7 +65,7 @@ def bench_engine(model_path: Path | None, engine_url: str | None, as_json: bool,
     settings = cli_context().settings
     if engine_url and engine_url != "local":
         from assistant.bench.remote import run_remote_engine_bench
-        from assistant.engine.factory import with_engine_url
+        from assistant.config import with_engine_url
 
         remote = with_engine_url(settings.model, engine_url).remote
         print_result(run_remote_engine_bench(remote), as_json)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from assistant.cli.app import cli_core, main, reports_errors
+from assistant.cli.app import cli_context, cli_core, main, reports_errors
 from assistant.cli.bench import bench, print_result
 
 if TYPE_CHECKING:
@@ -35,14 +35,13 @@ def open_knowledge() -> KnowledgeArea:
 
 @contextlib.contextmanager
 def ctrl_c_cancels() -> Iterator[threading.Event]:
-    """A cancel token that the first Ctrl+C sets (the sync stops after the file in hand and
-    keeps what it did); a second Ctrl+C interrupts at once."""
+    """A cancel token that the first Ctrl+C sets (the sync stops within a second and keeps
+    what it did); a second Ctrl+C interrupts at once."""
     cancel = threading.Event()
 
     def first(_signum: int, _frame: Any) -> None:
         cancel.set()
-        click.echo("\nStopping after the current file (Ctrl+C again to quit at once)…",
-                   err=True)
+        click.echo("\nStopping… (Ctrl+C again to quit at once)", err=True)
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     previous = signal.signal(signal.SIGINT, first)
@@ -104,7 +103,8 @@ def _summary(folder: Path, report: Any) -> str:
               "embedder change).")
 @reports_errors
 def index(paths: tuple[Path, ...], watch: bool, reindex: bool) -> None:
-    """Index folders so that their documents become searchable."""
+    """Index folders so that their documents become searchable; they become watched folders
+    (the app keeps them in sync; `loremind knowledge remove FOLDER` forgets one)."""
     if not paths and not reindex:
         raise click.UsageError("Name at least one folder to index, or pass --reindex.")
     knowledge = open_knowledge()
@@ -235,6 +235,21 @@ def knowledge_status(as_json: bool) -> None:
         click.echo(f"  {item['status']:<8} {item['path']}: {item['reason']}")
 
 
+@knowledge.command("remove")
+@click.argument("folder", type=click.Path(path_type=Path))
+@reports_errors
+def knowledge_remove(folder: Path) -> None:
+    """Stop watching FOLDER and drop its documents from the index (its files are untouched)."""
+    knowledge = open_knowledge()
+    key = str(Path(os.path.abspath(os.path.expanduser(folder))).resolve())
+    known = set(knowledge.folders) | set(knowledge.status()["folders"])
+    if key not in known:
+        raise click.UsageError(f"{key} is not a watched folder. `loremind knowledge status` "
+                               "lists them.")
+    knowledge.remove_folder(key)
+    click.echo(f"Removed {key}: its documents are no longer searchable.")
+
+
 @bench.command("knowledge")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--files", default=300, show_default=True, help="Documents in the generated corpus.")
@@ -247,3 +262,25 @@ def bench_knowledge(as_json: bool, files: int, scale: int) -> None:
     if not as_json:
         click.echo("Running the knowledge benchmark (a few minutes)…", err=True)
     print_result(run_knowledge_bench(files, scale), as_json)
+
+
+@bench.command("contention")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="The chat model (default: the one in the settings, else the embedded one).")
+@click.option("--files", default=300, show_default=True, help="Files in the folder indexed.")
+@click.option("--questions", default=5, show_default=True, help="Questions asked each way.")
+@click.option("--cancels", default=10, show_default=True, help="Stops at random moments.")
+@reports_errors
+def bench_contention(as_json: bool, model_path: Path | None, files: int, questions: int,
+                     cancels: int) -> None:
+    """Answers, memory edits and stops while a large folder of real documentation indexes,
+    against the same answers on an idle machine."""
+    from assistant.bench.contention import run_contention_bench
+
+    if not as_json:
+        click.echo("Running the contention benchmark (a few minutes)…", err=True)
+    configured = cli_context().settings.model.path
+    chosen = model_path or (Path(configured).expanduser() if configured else None)
+    print_result(run_contention_bench(chosen, files, questions=questions, cancels=cancels),
+                 as_json)

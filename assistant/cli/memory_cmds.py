@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from assistant.cli.app import cli_core, main, reports_errors
 from assistant.core import Memory, MemoryStatus
-from assistant.core.chat import ChatArea
-from assistant.core.memory import MemoryArea
-from assistant.memory.book import IMPORT_BATCH
-from assistant.memory.importing import check_export, read_json_file
+
+if TYPE_CHECKING:
+    from assistant.core.chat import ChatArea
+    from assistant.core.memory import MemoryArea
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
@@ -163,14 +164,15 @@ def memory_export(file: Path) -> None:
 @reports_errors
 def memory_import(file: Path) -> None:
     """Merge memories from a JSON export (nothing is duplicated)."""
-    data = read_json_file(file)
-    check_export(data, 0.0)  # a malformed file is refused before the embedder loads
+    memory = open_memory()
+    data = memory.read_import(file)  # a malformed file is refused before the embedder loads
+    batch = memory.import_batch
 
     def progress(done: int, total: int) -> None:
-        if total >= IMPORT_BATCH:
+        if total >= batch:
             click.echo(f"\rEmbedding memories: {done}/{total}", nl=done == total, err=True)
 
-    added, skipped = open_memory().import_(data, progress)
+    added, skipped = memory.import_(data, progress)
     click.echo(f"Imported {added} memories; {skipped} were already known.")
 
 

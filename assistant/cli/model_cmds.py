@@ -10,9 +10,8 @@ from pathlib import Path
 import click
 
 from assistant.cli.app import cli_core, main, reports_errors
+from assistant.core import DownloadProgress, ModelManager, gigabytes
 from assistant.errors import LoremindError
-from assistant.models import ModelManager, Progress
-from assistant.models.catalogue import gigabytes
 
 BAR_WIDTH = 28
 
@@ -66,7 +65,7 @@ def pull(name: str) -> None:
     click.echo(f"Downloading {entry.title} ({entry.repo}/{entry.file})", err=True)
     last = [0.0]
 
-    def show(progress: Progress) -> None:
+    def show(progress: DownloadProgress) -> None:
         now = time.monotonic()
         if progress.phase == "downloading" and now - last[0] < 0.25 and progress.fraction != 1:
             return
@@ -129,9 +128,9 @@ def import_model(file: Path, name: str | None) -> None:
 @models.command("download-worker", hidden=True)
 def download_worker() -> None:
     """Run one download for the app (its request arrives on stdin, its events leave on stdout)."""
-    from assistant.models.worker import main as run_worker
+    from assistant.core import run_download_worker
 
-    sys.exit(run_worker())
+    sys.exit(run_download_worker())
 
 
 @models.group()

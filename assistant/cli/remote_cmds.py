@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from assistant.cli.app import main, reports_errors
+from assistant.cli.app import cli_core, main, reports_errors
 
 
 @main.group()
@@ -18,11 +18,8 @@ def remote() -> None:
 @reports_errors
 def remote_key(url: str, api_key: str) -> None:
     """Keep the API key of the server at URL in the system keyring (never in config.toml)."""
-    from assistant.engine.remote_http import server_root
-    from assistant.secrets import api_key_name, set_secret
-
-    set_secret(api_key_name(server_root(url)), api_key)
-    click.echo(f"Stored the API key for {server_root(url)} in the keyring.")
+    root = cli_core().storage.set_server_key(url, api_key)
+    click.echo(f"Stored the API key for {root} in the keyring.")
 
 
 @remote.command("forget-key")
@@ -30,8 +27,5 @@ def remote_key(url: str, api_key: str) -> None:
 @reports_errors
 def remote_forget_key(url: str) -> None:
     """Remove the API key of the server at URL from the keyring."""
-    from assistant.engine.remote_http import server_root
-    from assistant.secrets import api_key_name, delete_secret
-
-    removed = delete_secret(api_key_name(server_root(url)))
+    removed = cli_core().storage.forget_server_key(url)
     click.echo("Removed." if removed else "There was no key for that server.")

@@ -6,8 +6,7 @@ import json
 
 import click
 
-from assistant.cli.app import cli_context, main, reports_errors
-from assistant.errors import ConfigError
+from assistant.cli.app import cli_core, main, reports_errors
 
 
 @main.group()
@@ -20,19 +19,7 @@ def store() -> None:
 @reports_errors
 def store_status(as_json: bool) -> None:
     """Where the database is, and whether this machine may write it."""
-    from assistant.database import open_app_database
-    from assistant.store.shared import current_writer, is_uri
-
-    ctx = cli_context()
-    opened = open_app_database(ctx.paths, ctx.settings.store)
-    shared = is_uri(ctx.settings.store.uri)
-    report = {
-        "location": str(opened.db_dir),
-        "shared": shared,
-        "writable": not opened.read_only_reason,
-        "writer": current_writer(opened) if shared else None,
-        "note": opened.read_only_reason,
-    }
+    report = cli_core().storage.status()
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -46,25 +33,13 @@ def store_status(as_json: bool) -> None:
 @reports_errors
 def store_credentials(access_key_id: str, secret_access_key: str) -> None:
     """Keep the shared store's credentials in the system keyring (never in config.toml)."""
-    from assistant.secrets import set_storage_credentials
-    from assistant.store.shared import credentials_name
-
-    settings = cli_context().settings.store
-    if not settings.uri.startswith("s3://"):
-        raise ConfigError("Set [store] uri = \"s3://bucket/path\" in the settings first.")
-    set_storage_credentials(credentials_name(settings), access_key_id, secret_access_key)
-    click.echo(f"Stored in the keyring as '{credentials_name(settings)}'.")
+    name = cli_core().storage.set_credentials(access_key_id, secret_access_key)
+    click.echo(f"Stored in the keyring as '{name}'.")
 
 
 @store.command("claim-writer")
 @reports_errors
 def claim_writer_cmd() -> None:
     """Make this machine the one that writes the shared store (the old writer turns reader)."""
-    from assistant.migrations import MIGRATIONS
-    from assistant.store.shared import claim_writer, is_uri
-
-    ctx = cli_context()
-    if not is_uri(ctx.settings.store.uri):
-        raise ConfigError("The database is not shared: [store] uri names no object storage.")
-    claim_writer(ctx.settings.store, ctx.paths, MIGRATIONS)
-    click.echo(f"This machine now writes {ctx.settings.store.uri}. Other machines read it.")
+    uri = cli_core().storage.claim_writer()
+    click.echo(f"This machine now writes {uri}. Other machines read it.")

@@ -10,14 +10,9 @@ from typing import Any
 import click
 
 from assistant.cli.adapter_cmds import adapters
-from assistant.cli.app import cli_context, reports_errors
-from assistant.cli.memory_cmds import open_conversations
-from assistant.engine.adapter_files import AdapterCatalog
+from assistant.cli.app import cli_core, reports_errors
+from assistant.core import LoraSettings, TeachSource, card_lines
 from assistant.errors import TrainingError
-from assistant.training.card import card_lines, delete_adapter, read_card
-from assistant.training.chat_examples import ChatExamples
-from assistant.training.job import LoraSettings
-from assistant.training.teach import TeachSource, prepare, start
 
 
 @adapters.command("train")
@@ -44,16 +39,14 @@ def train(name: str, texts: tuple[Path, ...], pairs: Path | None, from_chats: bo
     if len(chosen) != 1:
         raise TrainingError("Choose one kind of data: --texts PATH…, --pairs FILE or "
                             "--from-chats.")
-    ctx = cli_context()
-    model_path = ctx.core.models.model_file(model_path)
+    teach = cli_core().teach
+    model = teach.model_file(model_path)
     settings = LoraSettings(rank=rank, alpha=2 * rank, steps=steps, lr=lr,
                             batch_size=batch_size)
     source = TeachSource(chosen[0], tuple(texts) if texts else ((pairs,) if pairs else ()))
-    data = prepare(source, model_path, settings,
-                   system_prompt=ctx.settings.generation.system_prompt, paths=ctx.paths,
-                   conversations=open_conversations)
+    data = teach.prepare(source, settings, model)
     _show_preview(data.counts(), data.preview(3), data.notes, as_json)
-    run = start(name, data, model_path, ctx.paths, settings, threads=ctx.settings.model.threads)
+    run = teach.start(name, data, settings, model=model)
     try:
         for event in run:
             _show_event(event, as_json)
@@ -62,6 +55,7 @@ def train(name: str, texts: tuple[Path, ...], pairs: Path | None, from_chats: bo
         for _event in run:  # its last words: "cancelled", and the staging files cleaned
             pass
     done = run.outcome()
+    teach.announce_trained(name)
     if as_json:
         click.echo(json.dumps({"event": "card", "path": done["path"], "card": done["card"]}))
     else:
@@ -76,11 +70,7 @@ def train(name: str, texts: tuple[Path, ...], pairs: Path | None, from_chats: bo
 @reports_errors
 def card(name: str, as_json: bool) -> None:
     """What the adapter NAME was trained on, with which settings, and how well it did."""
-    info = _catalog().find(name)
-    data = read_card(info.path)
-    if data is None:
-        raise TrainingError(f"{info.path.name} has no card: it was not trained in Loremind, so "
-                            "there is no record of what it learned from.")
+    _path, data = cli_core().teach.card_of(name)
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -94,10 +84,11 @@ def card(name: str, as_json: bool) -> None:
 @reports_errors
 def delete(name: str, yes: bool) -> None:
     """Delete the adapter NAME and its card."""
-    info = _catalog().find(name)
+    core = cli_core()
+    info = core.adapters.find(name)
     if not yes:
         click.confirm(f"Delete {info.path}?", abort=True)
-    delete_adapter(info.path)
+    core.teach.delete(info.path)
     click.echo(f"Deleted {info.path}")
 
 
@@ -110,19 +101,12 @@ def delete(name: str, yes: bool) -> None:
 @reports_errors
 def example(session_id: str, message_id: str | None, rewrite: str, remove: bool) -> None:
     """Mark a chat answer (or your rewrite of it) as an example for --from-chats."""
-    chat = open_conversations().get(session_id)
-    answers = [m for m in chat.messages if m.role == "assistant"
-               and (message_id is None or m.id.startswith(message_id))]
-    if not answers:
-        raise TrainingError(f"The chat {chat.id} has no answer"
-                            + (f" with the id {message_id}." if message_id else " yet."))
-    answer = answers[-1]
-    examples = ChatExamples.in_data_dir(cli_context().paths.data_dir)
+    teach = cli_core().teach
     if remove:
-        gone = examples.unmark(answer.id)
+        gone = teach.unmark_example(session_id, message_id)
         click.echo("No longer an example." if gone else "It was not an example.")
         return
-    examples.mark(chat.id, answer.id, rewrite)
+    chat, answer = teach.mark_example(session_id, message_id, rewrite)
     click.echo(f"Answer {answer.id} of '{chat.title}' is an example"
                + (" (your rewrite)." if rewrite.strip() else "."))
 
@@ -131,14 +115,9 @@ def example(session_id: str, message_id: str | None, rewrite: str, remove: bool)
 @click.argument("job_dir", type=click.Path(path_type=Path, file_okay=False))
 def train_worker(job_dir: Path) -> None:
     """The training process itself, for the bundle (elsewhere: python -m …worker)."""
-    from assistant.training.worker import main as worker_main
+    from assistant.core import run_training_worker
 
-    sys.exit(worker_main([str(job_dir)]))
-
-
-def _catalog() -> AdapterCatalog:
-    core = cli_context().core
-    return AdapterCatalog(core.adapters.folders, core.models.header())
+    sys.exit(run_training_worker(job_dir))
 
 
 def _show_preview(counts: dict[str, int], preview: list[dict[str, Any]], notes: list[str],

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from assistant.adapter_reasons import plain_reason
-    from assistant.chat.assistant import AskOptions
+    from assistant.chat.answering import AskOptions
     from assistant.chat.chat_settings import ChatSettings, KnowledgeScope
     from assistant.chat.conversations import ChatMessage, ChatSession, SessionHit
     from assistant.chat.events import (
@@ -40,9 +40,22 @@ if TYPE_CHECKING:
         source_title,
         split_blocks,
     )
+    from assistant.core.answers import AnswerRun
     from assistant.core.app import Loremind
     from assistant.core.changes import Area, Change, ChangeFeed
+    from assistant.core.models import run_download_worker
+    from assistant.core.scheduler import Job, JobState
     from assistant.core.served import serve_query
+    from assistant.core.teach import (
+        LoraSettings,
+        TeachSource,
+        TrainingData,
+        TrainingJob,
+        parse_event,
+        run_training_worker,
+        worker_command,
+        worker_env,
+    )
     from assistant.engine.adapter_files import AdapterInfo
     from assistant.engine.model import SamplingParams
     from assistant.knowledge.indexer import Progress, SyncReport
@@ -62,16 +75,8 @@ if TYPE_CHECKING:
     from assistant.models import Progress as DownloadProgress
     from assistant.models.catalogue import gigabytes
     from assistant.statuses import DocumentStatus, FinishReason, MemoryStatus
-    from assistant.training.area import (
-        LoraSettings,
-        TeachSource,
-        TrainingData,
-        TrainingJob,
-        parse_event,
-        worker_command,
-        worker_env,
-    )
     from assistant.training.card import card_lines
+    from assistant.work import WorkCancelled
 
 _HOMES = {
     "plain_reason": "assistant.adapter_reasons",
@@ -89,19 +94,25 @@ _HOMES = {
     "DownloadProgress": "assistant.models:Progress",
     "gigabytes": "assistant.models.catalogue",
     "card_lines": "assistant.training.card",
-    "LoraSettings": "assistant.training.area",
-    "TeachSource": "assistant.training.area",
-    "TrainingData": "assistant.training.area",
-    "TrainingJob": "assistant.training.area",
-    "parse_event": "assistant.training.area",
-    "worker_command": "assistant.training.area",
-    "worker_env": "assistant.training.area",
+    "LoraSettings": "assistant.core.teach",
+    "TeachSource": "assistant.core.teach",
+    "TrainingData": "assistant.core.teach",
+    "TrainingJob": "assistant.core.teach",
+    "parse_event": "assistant.core.teach",
+    "worker_command": "assistant.core.teach",
+    "run_training_worker": "assistant.core.teach",
+    "run_download_worker": "assistant.core.models",
+    "worker_env": "assistant.core.teach",
     "Loremind": "assistant.core.app",
+    "AnswerRun": "assistant.core.answers",
+    "Job": "assistant.core.scheduler",
+    "JobState": "assistant.core.scheduler",
+    "WorkCancelled": "assistant.work",
     "Area": "assistant.core.changes",
     "Change": "assistant.core.changes",
     "ChangeFeed": "assistant.core.changes",
     "serve_query": "assistant.core.served",
-    "AskOptions": "assistant.chat.assistant",
+    "AskOptions": "assistant.chat.answering",
     "ChatMessage": "assistant.chat.conversations",
     "ChatSession": "assistant.chat.conversations",
     "SessionHit": "assistant.chat.conversations",
@@ -139,6 +150,7 @@ _HOMES = {
 
 __all__ = [
     "AdapterInfo",
+    "AnswerRun",
     "AnswerStats",
     "Area",
     "AskOptions",
@@ -158,6 +170,8 @@ __all__ = [
     "FinishReason",
     "FolderOverview",
     "InstalledModel",
+    "Job",
+    "JobState",
     "KnowledgeScope",
     "LoraSettings",
     "Loremind",
@@ -181,6 +195,7 @@ __all__ = [
     "Token",
     "TrainingData",
     "TrainingJob",
+    "WorkCancelled",
     "answer_stats_line",
     "card_lines",
     "chat_to_json",
@@ -192,6 +207,8 @@ __all__ = [
     "openable_source",
     "parse_event",
     "plain_reason",
+    "run_download_worker",
+    "run_training_worker",
     "serve_query",
     "source_location",
     "source_title",

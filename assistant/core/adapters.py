@@ -6,6 +6,7 @@ once and announced, so an open Adapters panel shows it without a restart.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import threading
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from assistant.engine.adapter_files import (
     adapter_folders,
     inspect_adapter,
 )
+from assistant.errors import AdapterError
 
 if TYPE_CHECKING:
     from assistant.core.app import Loremind
@@ -84,11 +86,42 @@ class AdaptersArea:
             return None
         return self._core.changes.publish(Change(Area.ADAPTERS, "rescanned", tuple(names)))
 
+    def find(self, name: str, model_path: Path | None = None) -> AdapterInfo:
+        """The adapter file called ``name`` (or the only one whose name starts with it);
+        AdapterError when none or several are."""
+        return AdapterCatalog(self.folders, self._core.models.header(model_path)).find(name)
+
+    def served(self) -> tuple[str, str, builtins.list[AdapterInfo]]:
+        """When the model runs on a server: (what the server can do with adapters, how it
+        switches them, the adapters it offers). Connects to the server; says so when it is
+        unreachable (ModelError)."""
+        from assistant.engine.remote import RemoteModel
+        from assistant.engine.remote_adapters import RemoteAdapters
+
+        settings = self._core.current_settings.model.remote
+        model = RemoteModel.connect(settings)
+        try:
+            served = RemoteAdapters.for_model(model, settings)
+        finally:
+            model.close()
+        note = f"This model runs on {model.engine_label}: {served.catalog.note}."
+        return note, served.mode, list(served.catalog.adapters)
+
     def set_for_chat(self, session: ChatSession,
                      adapters: Sequence[tuple[str, float]]) -> Change:
         """Choose a chat's adapters (name, scale), applied from its next answer; raises
         AdapterError for an unknown or incompatible one."""
-        self._core.parts.set_adapters(session, list(adapters))
+        from assistant.engine.adapters import AdapterSet
+
+        library = self._core.parts.adapters
+        chosen = [(library.catalog.find(name), float(scale)) for name, scale in adapters]
+        for info, _ in chosen:
+            if not info.compatible:
+                raise AdapterError(f"{info.path.name} cannot be used with this model: "
+                                   f"{info.reason}.")
+        session.adapters = AdapterSet.of(chosen).to_list()
+        if not session.temporary and session.messages:
+            self._core.parts.conversations.save_session(session)
         return self._core.changes.publish(Change(Area.ADAPTERS, "chosen", (session.id,)))
 
     # -- watching the folders ------------------------------------------------------------------
@@ -111,6 +144,7 @@ class AdaptersArea:
         for folder in self.folders:
             if folder.is_dir():
                 observer.schedule(_Changed(), str(folder), recursive=True)
+        observer.name = "loremind-adapter-events"
         observer.daemon = True
         observer.start()
         self._observer = observer
@@ -132,12 +166,24 @@ class AdaptersArea:
                 return
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = threading.Timer(RESCAN_DELAY_S, self._rescan_quietly)
+            self._timer = threading.Timer(RESCAN_DELAY_S, self._queue_rescan)
+            self._timer.name = "loremind-adapter-debounce"
             self._timer.daemon = True
             self._timer.start()
+
+    def _queue_rescan(self) -> None:
+        """The events stopped: rescan on the model lane, where the adapters are applied."""
+        from assistant.core.scheduler import Lane
+
+        try:
+            self._core.scheduler.submit(self._rescan_quietly, owner="adapters",
+                                        title="Looking for adapters", lane=Lane.MODEL,
+                                        unique=True)
+        except RuntimeError:
+            pass  # the core is closing
 
     def _rescan_quietly(self) -> None:
         try:
             self.rescan()
-        except Exception:  # a watcher thread must survive a file it cannot read
+        except Exception:  # one file it cannot read must not stop the rescans
             log.exception("Rescanning the adapter folders failed")

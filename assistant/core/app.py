@@ -1,12 +1,14 @@
-"""The application core: one object that owns every part and is all a front end talks to.
+"""The application core: the one composition root, and all a front end talks to.
 
-``Loremind.open(paths, settings)`` is cheap: nothing heavy is imported or loaded until an
-operation needs it, or a front end asks for it early (``load_model`` and ``load_knowledge`` may
-run on two threads at once, which is how the GUI starts). The core owns the model, the embedder,
-the one database connection (whose write lock is the single write path for every thread and
-process), the adapters, the folder watcher and the adapter-folder watcher. Its operations are
-grouped by area (``chat``, ``knowledge``, ``memory``, ``adapters``, ``models``, ``settings``);
-every mutation returns what changed and announces it on ``changes``.
+``Loremind.open()`` is what every front end calls (the GUI, the CLI, the benchmarks that time
+the user's path): it puts the process offline, makes the folders, starts the log, reads the
+settings, and builds the core. Building it is cheap: nothing heavy is imported or loaded until
+an operation needs it, or a front end asks for it early (:meth:`Loremind.start_loading`, which
+is how the GUI starts). The core owns the parts (model, embedder, the one database connection,
+adapters: :class:`~assistant.core.parts.Parts`), the scheduler that runs every piece of
+background work, and the watchers; its operations are grouped by area (``chat``, ``knowledge``,
+``memory``, ``adapters``, ``models``, ``settings``, ``teach``, ``storage``); every mutation
+returns what changed and announces it on ``changes``, and every job on ``scheduler``.
 """
 
 from __future__ import annotations
@@ -18,20 +20,23 @@ from typing import TYPE_CHECKING
 
 from assistant.config import Settings, load_settings
 from assistant.core.changes import ChangeFeed
+from assistant.core.scheduler import Job, Lane, Scheduler
+from assistant.errors import LoremindError
 from assistant.paths import AppPaths, app_paths
 
 if TYPE_CHECKING:
-    from assistant.chat.assistant import Assistant
     from assistant.core.adapters import AdaptersArea
     from assistant.core.chat import ChatArea
     from assistant.core.knowledge import KnowledgeArea
     from assistant.core.memory import MemoryArea
     from assistant.core.models import ModelsArea
+    from assistant.core.parts import Parts
     from assistant.core.settings import SettingsArea
+    from assistant.core.storage import StorageArea
+    from assistant.core.teach import TeachArea
     from assistant.engine.protocol import ChatEngine
     from assistant.knowledge.embedder import Embedder
     from assistant.store import Store
-    from assistant.training.area import TeachArea
 
 log = logging.getLogger(__name__)
 
@@ -43,36 +48,58 @@ class Loremind:
                  embedder: Embedder | None = None, store: Store | None = None) -> None:
         self.paths = paths
         self.changes = ChangeFeed()
+        self.scheduler = Scheduler()
+        #: What went wrong while opening (settings that could not be read), for the front end
+        #: to show; the core then runs on the defaults.
+        self.problems: list[LoremindError] = []
         self._settings = settings
         self._given = (model, embedder, store)
         self._parts_lock = threading.Lock()
-        self._parts: Assistant | None = None
+        self._parts: Parts | None = None
         self._closed = False
-        self._knowledge_loading = threading.Event()  # shared with the parts, see load_knowledge
 
     @classmethod
     def open(cls, paths: AppPaths | None = None, settings: Settings | None = None, *,
              model: ChatEngine | None = None, embedder: Embedder | None = None,
-             store: Store | None = None) -> Loremind:
-        """The core for ``paths`` (the platform folders by default) and ``settings`` (read from
-        the config file by default). Parts given here are used instead of loading them."""
+             store: Store | None = None, lenient: bool = False) -> Loremind:
+        """The core for ``paths`` (the platform folders, or LOREMIND_HOME) and ``settings``
+        (read from the config file by default), offline and logging.
+
+        ``lenient`` (the GUI) runs on the default settings when the file cannot be read, and
+        keeps the error in ``problems``; otherwise the error is raised. Parts given here are
+        used instead of loading them.
+        """
+        from assistant.defaults import force_offline
+        from assistant.logs import setup_logging
+
+        force_offline()
         paths = (paths or app_paths()).ensure()
+        setup_logging(paths)
+        problems: list[LoremindError] = []
         if settings is None:
-            settings = load_settings(paths.config_file)
-        return cls(paths, settings, model=model, embedder=embedder, store=store)
+            try:
+                settings = load_settings(paths.config_file)
+            except LoremindError as exc:
+                if not lenient:
+                    raise
+                settings = Settings()
+                problems.append(exc)
+        core = cls(paths, settings, model=model, embedder=embedder, store=store)
+        core.problems.extend(problems)
+        return core
 
     # -- areas ---------------------------------------------------------------------------------
 
     @cached_property
     def chat(self) -> ChatArea:
-        """Chats: asking, regenerating, the stored chats."""
+        """Chats: answers run for their chat, and the stored chats."""
         from assistant.core.chat import ChatArea
 
         return ChatArea(self)
 
     @cached_property
     def knowledge(self) -> KnowledgeArea:
-        """Watched folders, indexing, search."""
+        """Watched folders, indexing jobs, search."""
         from assistant.core.knowledge import KnowledgeArea
 
         return KnowledgeArea(self)
@@ -94,7 +121,7 @@ class Loremind:
     @cached_property
     def teach(self) -> TeachArea:
         """Training adapters from data the user chose, and their cards."""
-        from assistant.training.area import TeachArea
+        from assistant.core.teach import TeachArea
 
         return TeachArea(self)
 
@@ -112,6 +139,13 @@ class Loremind:
 
         return SettingsArea(self)
 
+    @cached_property
+    def storage(self) -> StorageArea:
+        """Where the database is (local or shared), its credentials and the writer role."""
+        from assistant.core.storage import StorageArea
+
+        return StorageArea(self)
+
     @property
     def current_settings(self) -> Settings:
         """The settings in force."""
@@ -125,6 +159,18 @@ class Loremind:
 
     # -- loading -------------------------------------------------------------------------------
 
+    def start_loading(self) -> tuple[Job, Job]:
+        """Load the model on the model lane while the database and the embedder load on the
+        interactive one (what the GUI does at start-up); returns the two jobs. A question
+        asked meanwhile is answered without documents and memories, and says so."""
+        self.mark_knowledge_loading()
+        model = self.scheduler.submit(self.load_model, owner="loading", title="Loading the model",
+                                      lane=Lane.MODEL)
+        knowledge = self.scheduler.submit(self.load_knowledge, owner="loading",
+                                          title="Loading documents and memories",
+                                          lane=Lane.INTERACTIVE)
+        return model, knowledge
+
     def load_model(self) -> None:
         """Load the chat model now (it loads on first use otherwise); raises ModelError."""
         _ = self.parts.model
@@ -132,32 +178,30 @@ class Loremind:
     def load_knowledge(self) -> None:
         """Open the database and load the embedder now (they load on first use otherwise);
         answers asked meanwhile start without documents and memories rather than wait."""
-        self._knowledge_loading.set()
         self.parts.load_knowledge()
 
     def mark_knowledge_loading(self) -> None:
-        """Say, before any thread runs, that ``load_knowledge`` is on its way: an answer asked
+        """Say, before any lane runs, that ``load_knowledge`` is on its way: an answer asked
         before it starts then does without documents and memories too, instead of loading the
         store and the embedder itself (seconds) and racing the loader."""
-        self._knowledge_loading.set()
+        self.parts.knowledge_loading.set()
 
     @property
-    def parts(self) -> Assistant:
-        """The parts (each loaded on first use), for the areas of this package only; front ends
-        use the areas. Created on first use: importing it pulls in llama.cpp (LanceDB and
-        torch come with the store and the embedder)."""
+    def parts(self) -> Parts:
+        """The parts (each loaded on first use), for the areas of this package only: front
+        ends use the areas."""
         with self._parts_lock:
             if self._parts is None:
-                from assistant.chat.assistant import Assistant
+                from assistant.core.parts import Parts
 
                 model, embedder, store = self._given
-                self._parts = Assistant(self._settings, self.paths, model=model,
-                                        embedder=embedder, store=store,
-                                        knowledge_loading=self._knowledge_loading)
+                self._parts = Parts(self._settings, self.paths, self.scheduler, model=model,
+                                    embedder=embedder, store=store)
             return self._parts
 
     def close(self) -> None:
-        """Stop the watchers and free the model; the core cannot be used afterwards."""
+        """Stop the watchers and every lane (running work stops at its next checkpoint), and
+        free the model; the core cannot be used afterwards."""
         if self._closed:
             return
         self._closed = True
@@ -165,5 +209,6 @@ class Loremind:
             self.knowledge.stop_watching()
         if "adapters" in self.__dict__:
             self.adapters.stop_watching()
+        self.scheduler.shutdown()
         if self._parts is not None:
             self._parts.close()

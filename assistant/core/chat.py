@@ -1,45 +1,145 @@
-"""The chat area: ask, regenerate and edit, and the stored chats, announcing what changed."""
+"""The chat area: answers run by the core for their chat, and the stored chats.
+
+Every answer is a job on the model lane, owned by its chat (``chat:<id>``): it holds the
+scheduler's answer gate while it runs, so indexing and embedding step aside, and it goes on
+when the user switches to another chat. :meth:`ChatArea.start` returns its
+:class:`AnswerRun` at once; :meth:`ChatArea.ask` is the same answer read as an iterator.
+"""
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.chat.assistant import AskOptions
+from assistant.chat.answering import Answerer, AskOptions, TurnIds
 from assistant.chat.conversations import ChatMessage, ChatSession, SessionHit
-from assistant.chat.events import Done, Event, MemoryProposed
+from assistant.chat.events import Done, Event, Failed, MemoryProposed, Notice, Sources
+from assistant.core.answers import AnswerRun
 from assistant.core.changes import Area, Change
+from assistant.core.scheduler import Lane
+from assistant.errors import LoremindError
 
 if TYPE_CHECKING:
     from assistant.core.app import Loremind
 
 
 class ChatArea:
-    """Chats for every front end; an answer is a stream of typed events."""
+    """Chats for every front end; an answer is a run of typed events."""
 
     def __init__(self, core: Loremind) -> None:
         self._core = core
+        self._runs: dict[str, AnswerRun] = {}
+        self._runs_lock = threading.Lock()
+        self._answerer: Answerer | None = None
 
     def new_session(self, temporary: bool = False) -> ChatSession:
-        """A new chat; stored from its first message unless it is temporary."""
+        """A new chat, stored from its first message unless it is temporary. On a database
+        this machine may only read, the first answer makes it temporary and says why."""
         return ChatSession(temporary=temporary)
+
+    # -- answers -------------------------------------------------------------------------------
+
+    def start(self, session: ChatSession, text: str,
+              options: AskOptions | None = None) -> AnswerRun:
+        """Start answering ``text`` in ``session``; the run's events end in Done or Failed."""
+        return self._start(session, text, options, lambda answerer, ids, o:
+                           answerer.ask(session, text, o, ids))
+
+    def start_regenerate(self, session: ChatSession,
+                         options: AskOptions | None = None) -> AnswerRun:
+        """Start answering the last user message again, replacing the last answer."""
+        last = _last_user(session)
+        replaced = tuple(m.id for m in session.messages[last + 1:]) if last >= 0 else ()
+        question = session.messages[last].text if last >= 0 else ""
+        return self._start(session, question, options, lambda answerer, ids, o:
+                           answerer.regenerate(session, o, ids),
+                           replaced=replaced, new_question=False)
+
+    def start_edit(self, session: ChatSession, text: str,
+                   options: AskOptions | None = None) -> AnswerRun:
+        """Start answering ``text`` in place of the last user message and what followed it."""
+        last = _last_user(session)
+        replaced = tuple(m.id for m in session.messages[max(last, 0):]) if last >= 0 else ()
+        return self._start(session, text, options, lambda answerer, ids, o:
+                           answerer.edit_last(session, text, o, ids), replaced=replaced)
 
     def ask(self, session: ChatSession, text: str,
             options: AskOptions | None = None) -> Iterator[Event]:
         """Answer ``text`` in ``session``: events ending in Done or Failed."""
-        return self._announced(session, self._core.parts.ask(session, text, options))
+        return self.start(session, text, options).events()
 
     def regenerate(self, session: ChatSession,
                    options: AskOptions | None = None) -> Iterator[Event]:
         """Answer the last user message again, replacing the last answer."""
-        return self._announced(session, self._core.parts.regenerate(session, options))
+        return self.start_regenerate(session, options).events()
 
     def edit_last(self, session: ChatSession, text: str,
                   options: AskOptions | None = None) -> Iterator[Event]:
         """Replace the last user message with ``text`` and answer it afresh."""
-        return self._announced(session, self._core.parts.edit_last(session, text, options))
+        return self.start_edit(session, text, options).events()
+
+    def running(self, session_id: str) -> AnswerRun | None:
+        """The answer in flight in this chat, if any."""
+        with self._runs_lock:
+            return self._runs.get(session_id)
+
+    def answering(self) -> set[str]:
+        """The chats with an answer in flight."""
+        with self._runs_lock:
+            return set(self._runs)
+
+    def _start(self, session: ChatSession, question: str, options: AskOptions | None,
+               begin: Callable[[Answerer, TurnIds, AskOptions], Iterator[Event]], *,
+               replaced: tuple[str, ...] = (), new_question: bool = True) -> AnswerRun:
+        options = options or AskOptions()
+        run = AnswerRun(session, question, TurnIds(), options, replaced, new_question)
+        scheduler = self._core.scheduler
+        waiting = scheduler.busy(Lane.MODEL)
+        with self._runs_lock:
+            self._runs[session.id] = run
+        if waiting:
+            run.publish(Notice("Waiting for the answer in progress to finish…"))
+
+        def work() -> None:
+            try:
+                with scheduler.answering():
+                    try:
+                        events = begin(self._answerer_now(), run.ids, options)
+                    except LoremindError as exc:  # nothing to answer again, say
+                        run.publish(Failed(exc))
+                        return
+                    for event in self._announced(session, events):
+                        run.publish(event)
+            finally:
+                self._ended(run)
+
+        run.job = scheduler.submit(work, owner=f"chat:{session.id}",
+                                   title=f"Answering “{session.title}”", lane=Lane.MODEL,
+                                   cancel=options.cancel)
+        run.job.future.add_done_callback(lambda _f: self._ended(run))
+        if run.announced:  # the chat list marks stored chats that are answering
+            self._core.changes.publish(Change(Area.CHATS, "answering", (session.id,)))
+        return run
+
+    def _answerer_now(self) -> Answerer:
+        if self._answerer is None:
+            self._answerer = Answerer(self._core.parts)
+        return self._answerer
+
+    def _ended(self, run: AnswerRun) -> None:
+        if run.ended:
+            return
+        run.end()
+        with self._runs_lock:
+            if self._runs.get(run.session.id) is run:
+                del self._runs[run.session.id]
+        if run.announced:
+            self._core.changes.publish(Change(Area.CHATS, "answer ended", (run.session.id,)))
+
+    # -- stored chats --------------------------------------------------------------------------
 
     def list(self) -> list[ChatSession]:
         """Stored chats, most recent first (messages not loaded)."""
@@ -92,21 +192,33 @@ class ChatArea:
         return session
 
     def delete(self, session_id: str) -> Change:
-        """Delete a stored chat and its messages for good."""
+        """Delete a stored chat and its messages for good (an answer in flight is stopped)."""
         session = self._core.parts.conversations.get(session_id)
+        run = self.running(session.id)
+        if run is not None:
+            run.cancel()
+            run.wait(5.0)
         self._core.parts.conversations.delete(session.id)
         return self._core.changes.publish(Change(Area.CHATS, "deleted", (session.id,)))
 
     def _announced(self, session: ChatSession, events: Iterator[Event]) -> Iterator[Event]:
         """Pass the events through; then say the chat changed, and memory if one was proposed."""
         proposed: builtins.list[str] = []
-        finished = False
+        finished = asked = False
         for event in events:
             if isinstance(event, MemoryProposed):
                 proposed.append(event.memory.id)
             finished = finished or isinstance(event, Done)
+            if isinstance(event, Sources) and not asked and not session.temporary:
+                asked = True  # the question is stored: a new chat is in the list now
+                self._core.changes.publish(Change(Area.CHATS, "asked", (session.id,)))
             yield event
         if proposed:
             self._core.changes.publish(Change(Area.MEMORY, "proposed", tuple(proposed)))
         if finished and not session.temporary:
             self._core.changes.publish(Change(Area.CHATS, "answered", (session.id,)))
+
+
+def _last_user(session: ChatSession) -> int:
+    """The index of the chat's last user message (-1 when it has none)."""
+    return max((i for i, m in enumerate(session.messages) if m.role == "user"), default=-1)

@@ -52,8 +52,10 @@ def doctor_report(core: Loremind) -> dict[str, Any]:
         "context_length": model.info.context_length,
         "context_size": model.n_ctx,
         "size_bytes": model.info.size_bytes,
-        "chat_template": "fallback (ChatML)" if model.template.is_fallback else "from the model",
+        "chat_template": ("fallback (ChatML): no chat template, probably a base model"
+                          if model.template.is_fallback else "from the model"),
         "embedded_demo": _is_embedded_demo(model.path),
+        "template_note": model.template_note,
     }
     return report
 

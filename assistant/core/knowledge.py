@@ -1,7 +1,9 @@
-"""The knowledge area: watched folders, indexing with a cancel token, overview, search.
+"""The knowledge area: watched folders, indexing jobs, overview, search.
 
-The core builds the one :class:`Indexer` and the one :class:`FolderWatcher`; front ends only
-call these operations. Every sync that changed the index, the watcher's included, is announced.
+Every sync - one the user started, the watcher's, a re-index - is a job of the core's scheduler
+on its background lane, owned by its folder (``folder:<path>``): it yields while an answer runs,
+stops within a second when cancelled (inside a large file too), and removing the folder
+cancels it before its documents are purged. Every sync that changed the index is announced.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.core.changes import Area, Change
+from assistant.core.scheduler import Job, Priority
+from assistant.knowledge.folders import folder_key, purge_folder
 from assistant.knowledge.indexer import Indexer, ProgressCallback, SyncReport
 from assistant.knowledge.overview import FolderOverview, folder_overviews
 from assistant.knowledge.search import SearchResult, search_knowledge
@@ -27,6 +31,13 @@ if TYPE_CHECKING:
     from assistant.knowledge.watcher import FolderWatcher
 
 log = logging.getLogger(__name__)
+OWNER_PREFIX = "folder:"
+STOP_TIMEOUT_S = 10.0  # a sync stops within one embedding batch; this is a safety margin
+
+
+def folder_owner(folder: Path | str) -> str:
+    """The scheduler owner of a folder's jobs."""
+    return OWNER_PREFIX + folder_key(folder)
 
 
 class KnowledgeArea:
@@ -57,17 +68,20 @@ class KnowledgeArea:
         return list(self._core.current_settings.knowledge.folders)
 
     def add_folder(self, folder: Path | str) -> Change:
-        """Watch ``folder`` (saved in the settings); index it with :meth:`index`."""
-        key = str(Path(folder).expanduser().resolve())
+        """Watch ``folder`` (saved in the settings); index it with :meth:`start_indexing`."""
+        key = folder_key(folder)
         if key not in self.folders:
             self._save_folders([*self.folders, key])
         return self._changed("folder added", key)
 
     def remove_folder(self, folder: Path | str) -> Change:
-        """Stop watching ``folder`` and drop its documents from the index."""
-        key = str(Path(folder).expanduser().resolve())
+        """Stop watching ``folder``: its sync in progress is cancelled (within a second), then
+        its documents and chunks are dropped from the index."""
+        key = folder_key(folder)
         self._save_folders([f for f in self.folders if f != key])
-        self.indexer.remove_folder(Path(key))
+        if not self._core.scheduler.stop(folder_owner(key), STOP_TIMEOUT_S):
+            log.warning("The sync of %s did not stop within %.0f s", key, STOP_TIMEOUT_S)
+        purge_folder(self._core.parts.store, key)
         return self._changed("folder removed", key)
 
     def _save_folders(self, folders: list[str]) -> None:
@@ -77,31 +91,77 @@ class KnowledgeArea:
 
     # -- indexing ------------------------------------------------------------------------------
 
+    def start_indexing(self, folder: Path | str, progress: ProgressCallback | None = None,
+                       cancel: threading.Event | None = None) -> Job:
+        """Bring the index in line with ``folder`` as a background job (the folder becomes a
+        watched one); the job's result is the SyncReport, its progress the latest Progress.
+        Setting ``cancel`` stops it like cancelling the job."""
+        key = folder_key(folder)
+        if key not in self.folders:
+            self.add_folder(key)
+        scheduler = self._core.scheduler
+
+        def work() -> SyncReport:
+            job = scheduler.current_job()
+
+            def report(state: Any) -> None:
+                if job is not None:
+                    job.report(state)
+                if progress is not None:
+                    progress(state)
+
+            return self._sync(Path(key), None, report)
+
+        return scheduler.submit(work, owner=folder_owner(key),
+                                title=f"Indexing {Path(key).name or key}", cancel=cancel)
+
     def index(self, folder: Path | str, progress: ProgressCallback | None = None,
               cancel: threading.Event | None = None) -> SyncReport:
-        """Bring the index in line with ``folder``; setting ``cancel`` stops it cleanly after
-        the file in hand (what was done is kept; the next sync does the rest)."""
-        report = self.indexer.sync(Path(folder), progress, cancel=cancel)
-        if report.changed or report.cancelled:
-            self._changed("indexed", str(Path(folder).expanduser().resolve()))
+        """Index ``folder`` now and wait for it; setting ``cancel`` stops it within one
+        embedding batch (what was done is kept; the next sync does the rest)."""
+        job = self.start_indexing(folder, progress, cancel)
+        job.wait()
+        report: SyncReport = job.result()
         return report
 
+    def stop_indexing(self, folder: Path | str) -> list[Job]:
+        """Ask the folder's syncs to stop (they end at their next checkpoint); returns them."""
+        return self._core.scheduler.cancel(folder_owner(folder))
+
+    def indexing_jobs(self) -> list[Job]:
+        """The syncs queued or running, oldest first."""
+        return self._core.scheduler.jobs(prefix=OWNER_PREFIX)
+
     def reindex(self, progress: ProgressCallback | None = None) -> list[SyncReport]:
-        """Re-embed every known document with the current embedder."""
-        reports = self.indexer.reindex(progress)
+        """Re-embed every known document with the current embedder, and wait for it."""
+        job = self._core.scheduler.submit(lambda: self.indexer.reindex(progress),
+                                          owner=OWNER_PREFIX + "*", title="Re-indexing")
+        reports: list[SyncReport] = job.result()
         self._changed("reindexed")
         return reports
 
     def maintain(self) -> None:
-        """Compact the database and fold new rows into its indexes (when nobody waits)."""
-        self._core.parts.store.maintain()
+        """Compact the database and fold new rows into its indexes, and wait for it (the
+        command line does it once indexing is done)."""
+        self._core.scheduler.submit(self._core.parts.store.maintain, owner="maintenance",
+                                    title="Compacting", priority=Priority.IDLE).result()
+
+    def _sync(self, folder: Path, paths: list[Path] | None,
+              progress: ProgressCallback | None = None) -> SyncReport:
+        """One sync, on the background lane; announced when it changed something."""
+        report = self.indexer.sync(folder, progress, only=paths)
+        if report.changed or report.cancelled:
+            self._changed("indexed", str(folder))
+        if paths is None and report.changed:
+            self._core.parts.schedule_maintenance()
+        return report
 
     # -- reading -------------------------------------------------------------------------------
 
     @property
     def read_only_reason(self) -> str:
-        """Why this machine may only read the database (a shared one another machine writes);
-        empty when it may write."""
+        """Why this machine may only read the database (a shared one another machine writes,
+        or a read-only data folder); empty when it may write."""
         return self._core.parts.store.read_only_reason
 
     def search(self, query: str, k: int = 5, folders: Sequence[Path] = (),
@@ -150,10 +210,8 @@ class KnowledgeArea:
             # A shared store that another machine writes: that machine indexes, not this one.
             if not existing or self.watching_paused or self.read_only_reason:
                 return
-            self._watcher = FolderWatcher(
-                self.indexer, existing,
-                on_sync=self._synced,
-                on_error=self._on_error)
+            self._watcher = FolderWatcher(self.indexer, existing, on_error=self._on_error,
+                                          submit=self._submit_sync)
             self._watcher.start()
 
     def restart_watching(self) -> None:
@@ -162,7 +220,8 @@ class KnowledgeArea:
             self.start_watching()
 
     def settings_changed(self) -> None:
-        """The knowledge settings changed: new file rules from the next sync on."""
+        """The knowledge settings changed: new file rules from the next sync on, and only the
+        folders still named are followed."""
         self._indexer = None
         self.restart_watching()
 
@@ -172,7 +231,7 @@ class KnowledgeArea:
         self.start_watching()
 
     def stop_watching(self) -> None:
-        """Stop the watcher (waits for a sync in progress)."""
+        """Stop the watcher (a sync of its in progress is cancelled)."""
         with self._watch_lock:
             self._stop_watcher()
 
@@ -181,13 +240,16 @@ class KnowledgeArea:
         watcher = self._watcher
         return True if watcher is None else watcher.wait_idle(timeout)
 
+    def _submit_sync(self, folder: Path, paths: list[Path] | None) -> Job:
+        what = "Syncing" if paths is not None else "Checking"
+        return self._core.scheduler.submit(lambda: self._sync(folder, paths),
+                                           owner=folder_owner(folder),
+                                           title=f"{what} {folder.name or folder}")
+
     def _stop_watcher(self) -> None:
         old, self._watcher = self._watcher, None
         if old is not None:
             old.stop()
-
-    def _synced(self, folder: Path, _report: SyncReport) -> None:
-        self._changed("indexed", str(folder))
 
     def _changed(self, action: str, *ids: str) -> Change:
         return self._core.changes.publish(Change(Area.KNOWLEDGE, action, ids))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.core.changes import Area, Change
@@ -42,14 +42,6 @@ class MemoryArea:
     def history(self, memory_id: str) -> builtins.list[MemoryEvent]:
         """Every change to one memory, oldest first."""
         return self._book.history(memory_id)
-
-    def relevant_texts(self, question: str, texts: Sequence[str],
-                       pinned: Sequence[str] = ()) -> builtins.list[str]:
-        """Of the memories an answer used, those that bear on ``question`` (and pinned ones):
-        what the chat shows beside the answer."""
-        from assistant.chat.memory_display import relevant_memory_texts
-
-        return relevant_memory_texts(self._core.parts.embedder, question, texts, pinned)
 
     @property
     def paused(self) -> bool:
@@ -100,6 +92,28 @@ class MemoryArea:
         else:
             self._book.resume()
         return self._changed("paused" if paused else "resumed")
+
+    @property
+    def import_batch(self) -> int:
+        """How many texts an import embeds between progress reports."""
+        from assistant.memory.book import IMPORT_BATCH
+
+        return IMPORT_BATCH
+
+    def read_import(self, path: Path) -> Any:
+        """A memory export read and checked (ImportFileError names the first problem and
+        where), before the embedder or the database is loaded."""
+        from assistant.memory.importing import check_export, read_json_file
+
+        data = read_json_file(path)
+        check_export(data, 0.0)
+        return data
+
+    def propose(self, text: str, *, auto_approve: bool = False) -> Change | None:
+        """Suggest ``text`` as a memory, waiting for the user's approval (None when it is
+        already known)."""
+        memory = self._book.propose(text, auto_approve=auto_approve)
+        return None if memory is None else self._changed("proposed", memory.id)
 
     def import_(self, data: Any, progress: ImportProgress | None = None) -> tuple[int, int]:
         """Merge exported memories in; returns (added, already known)."""

@@ -52,6 +52,11 @@ class ModelsArea:
 
         return validate_model_file(self.model_file(path))
 
+    def template_note(self, path: Path | str | None = None) -> str:
+        """What to say about a model file without a chat template (probably a base model);
+        "" when it has one. Raises ModelError for a file that is no model at all."""
+        return self.header(path).template_note
+
     @property
     def is_demo(self) -> bool:
         """Whether the model in use is the small embedded demo model."""
@@ -72,6 +77,17 @@ class ModelsArea:
         if isinstance(model, LocalModel):
             return model.path.name
         return f"{model.display_name} on {model.engine_label}"
+
+    @property
+    def model_id(self) -> str:
+        """The id of the model in use (loading it if needed), as chats record it."""
+        return self._core.parts.model.model_id
+
+    @property
+    def loaded_id(self) -> str | None:
+        """The id of the loaded model; None while none is loaded (never loads it)."""
+        model = self._core.parts.loaded_model
+        return None if model is None else model.model_id
 
     @property
     def loaded_title(self) -> str:
@@ -109,3 +125,10 @@ class ModelsArea:
         import llama_cpp
 
         return bool(llama_cpp.llama_supports_gpu_offload())
+
+
+def run_download_worker() -> int:
+    """Be the download process for the app (the bundle's hidden command); its exit status."""
+    from assistant.models.worker import main
+
+    return main()

@@ -23,6 +23,16 @@ CHATML_TEMPLATE = (
 )
 
 
+# Where a ChatML turn ends or the next begins: a model that was never trained on ChatML (a base
+# model such as Gemma 3 270M) writes these markers as plain text and goes on past them, so the
+# fallback stops generation there, as the markers' special tokens would stop a ChatML model.
+CHATML_STOPS = ("<|im_end|>", "<|im_start|>")
+NO_TEMPLATE_NOTE = (
+    "{name} has no chat template, so it is probably a base model (trained to continue text, "
+    "not to chat): it is prompted in ChatML and its answers may ramble or repeat the question. "
+    "Choose an instruction-tuned model (its name usually says Instruct, Chat or -it).")
+
+
 class Message(TypedDict):
     """One chat turn: ``role`` is "system", "user" or "assistant"."""
 
@@ -49,6 +59,8 @@ class ChatTemplate:
             raise ModelError(f"The model's chat template cannot be read: {exc}") from exc
         self._bos = bos_token
         self._eos = eos_token
+        #: Text that ends an answer besides the model's end-of-generation tokens.
+        self.stop_strings: tuple[str, ...] = CHATML_STOPS if self.is_fallback else ()
 
     def render(self, messages: Sequence[Message], add_generation_prompt: bool = True) -> str:
         """Prompt text for ``messages``, ending with the assistant's cue when asked."""

@@ -7,7 +7,6 @@ uses without knowing which engine it has.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 from assistant.config import AdapterSettings, ModelSettings
@@ -17,17 +16,6 @@ if TYPE_CHECKING:
     from assistant.engine.adapters import AdapterLibrary
     from assistant.engine.protocol import ChatEngine
     from assistant.engine.remote_adapters import RemoteAdapters
-
-
-def with_engine_url(settings: ModelSettings, url: str | None) -> ModelSettings:
-    """``settings`` switched to the server at ``url`` (``--engine URL``); unchanged when None.
-    ``local`` as the URL means the in-process engine."""
-    if url is None:
-        return settings
-    if url == "local":
-        return dataclasses.replace(settings, engine="local")
-    remote = dataclasses.replace(settings.remote, base_url=url)
-    return dataclasses.replace(settings, engine="remote", remote=remote)
 
 
 def open_engine(settings: ModelSettings, seed: int = -1) -> ChatEngine:

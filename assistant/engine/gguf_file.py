@@ -49,6 +49,15 @@ class GGUFFile:
         value = self.metadata.get("tokenizer.chat_template")
         return str(value) if value else None
 
+    @property
+    def template_note(self) -> str:
+        """What to tell the user about a model with no chat template ("" when it has one)."""
+        from assistant.engine.chat_template import NO_TEMPLATE_NOTE
+
+        if self.kind != "model" or self.chat_template:
+            return ""
+        return NO_TEMPLATE_NOTE.format(name=self.name or self.path.name)
+
 
 def read_gguf(path: Path) -> GGUFFile:
     """Parse the header of ``path``; raise :class:`ModelError` saying what is wrong with it."""

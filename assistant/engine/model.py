@@ -242,6 +242,11 @@ class LocalModel:
         """The model's own name, else its file name."""
         return self.info.name or self.info.path.name
 
+    @property
+    def template_note(self) -> str:
+        """Said when the file has no chat template (probably a base model), else ""."""
+        return self.info.template_note
+
     def generate_json(self, messages: Sequence[Message], schema: dict[str, Any],
                       max_tokens: int = 160) -> str:
         """Greedy JSON for ``messages`` under ``schema``'s grammar; the chat's cache is kept."""
@@ -321,9 +326,11 @@ class LocalModel:
         cancel: threading.Event | None = None,
         grammar: Any = None,
     ) -> TokenStream:
-        """Stream the assistant's reply to ``messages``; see :meth:`stream_tokens`."""
+        """Stream the assistant's reply to ``messages``; see :meth:`stream_tokens`. The chat
+        format's own end markers stop it too (ChatML's, for a model without a template)."""
         return self.stream_tokens(
-            self.prompt_tokens(messages), params, stop=stop, cancel=cancel, grammar=grammar
+            self.prompt_tokens(messages), params, stop=(*stop, *self.template.stop_strings),
+            cancel=cancel, grammar=grammar
         )
 
     def stream_tokens(

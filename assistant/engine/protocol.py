@@ -43,6 +43,12 @@ class ChatEngine(Protocol):
         """The model's name for people (a window title, ``loremind chat``)."""
         ...
 
+    @property
+    def template_note(self) -> str:
+        """What the user should know about the model's chat format ("" when all is well):
+        a model without a chat template is probably a base model."""
+        ...
+
     def count_tokens(self, messages: Sequence[Message]) -> int:
         """How many tokens ``messages`` take, never fewer than the engine will count."""
         ...

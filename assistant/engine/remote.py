@@ -99,6 +99,11 @@ class RemoteModel:
         """The model's name as the server lists it (a path's file name)."""
         return Path(self.model).name if "/" in self.model else self.model
 
+    @property
+    def template_note(self) -> str:
+        """The server applies its model's chat format itself: nothing to say."""
+        return ""
+
     def count_tokens(self, messages: Sequence[Message]) -> int:
         """Prompt tokens of ``messages`` as the server will count them, or more."""
         return self.counter.count(messages)

@@ -7,6 +7,7 @@ import ctypes.util
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,11 +16,13 @@ from tokenizers import Tokenizer
 
 from assistant.defaults import EMBEDDER_NAME, embedded_embedder, force_offline
 from assistant.errors import ModelError
+from assistant.work import checkpoint
 
 log = logging.getLogger(__name__)
 
 LONG_TEXT_CHARS = 500  # about 120 word pieces
 LONG_TEXT_BATCH = 8
+RECENT_TEXTS = 256
 
 
 class Embedder:
@@ -49,13 +52,31 @@ class Embedder:
         self.max_tokens = int(self._model.max_seq_length or 256) - 2
         self._lock = threading.Lock()  # torch inference is not re-entrant on one module
         self.calls = 0  # texts embedded so far, a counter like llama.cpp's own (benchmarks read it)
+        # How often each recent short text was embedded (a question must be embedded once per
+        # turn: benchmarks read it through times_embedded).
+        self._recent: OrderedDict[str, int] = OrderedDict()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text."""
+        """Unit-length float32 vectors, one row per text.
+
+        The texts go to the model a slice at a time, longest first (so each slice pads little),
+        with a checkpoint (:mod:`assistant.work`) before each: indexing stops within one slice
+        when cancelled and steps aside while an answer runs, and the lock is free between
+        slices, so a question's embedding waits for one slice (about 0.3 s), not for a batch.
+        """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            return self._encode_locked(texts)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        begin = 0
+        while begin < len(order):
+            checkpoint()
+            long = len(texts[order[begin]]) >= LONG_TEXT_CHARS
+            picked = order[begin:begin + (LONG_TEXT_BATCH if long else self.batch_size)]
+            with self._lock:
+                vectors[picked] = self._encode_locked([texts[i] for i in picked])
+            begin += len(picked)
+        return vectors
 
     def _encode_locked(self, texts: Sequence[str]) -> np.ndarray:
         # Attention memory grows with batch × length²: chunk-sized texts go 8 at a time (peak
@@ -72,7 +93,16 @@ class Embedder:
         if long:
             _release_freed_memory()
         self.calls += len(texts)
+        for text in texts:
+            if len(text) < LONG_TEXT_CHARS:
+                self._recent[text] = self._recent.pop(text, 0) + 1
+                if len(self._recent) > RECENT_TEXTS:
+                    self._recent.popitem(last=False)
         return np.asarray(vectors, dtype=np.float32)
+
+    def times_embedded(self, text: str) -> int:
+        """How many times ``text`` (a short one, as a question is) was embedded lately."""
+        return self._recent.get(text, 0)
 
     def encode_query(self, text: str) -> np.ndarray:
         """One query's vector, on as many threads as there are idle cores right now.

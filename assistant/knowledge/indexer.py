@@ -36,13 +36,14 @@ from assistant.knowledge.parsers import Skipped, parser_for
 from assistant.knowledge.streaming import stream_chunks
 from assistant.statuses import DocumentStatus
 from assistant.store import CHUNKS, DOCUMENTS, Store, sql_in, sql_str
+from assistant.work import WorkCancelled, checkpoint
 
 log = logging.getLogger(__name__)
 
-BATCH_CHUNKS = 1024  # per model call and commit: wide windows sort by length, so pad less
-# Inside one large document: smaller commits, so progress moves every few seconds (256-chunk
-# windows cost about 5% more embedding time than 1024).
-STREAM_BATCH_CHUNKS = 256
+# Chunks per commit. A stop drops what was embedded since the last commit, so this bounds the
+# work a cancel throws away to a few seconds of embedding; progress moves as often. (1024-chunk
+# windows embedded about 5% faster, measured before embedding went in cancellable slices.)
+BATCH_CHUNKS = 256
 
 
 class EmbedderChangedError(StoreError):
@@ -147,8 +148,10 @@ class Indexer:
              cancel: threading.Event | None = None) -> SyncReport:
         """Bring the store in line with ``folder`` (or only the paths in ``only`` inside it).
 
-        Setting ``cancel`` stops the sync after the file in hand: the files done so far are
-        stored, the rest keep their old rows, and the next sync picks them up.
+        Setting ``cancel`` (or cancelling the job this runs in, see :mod:`assistant.work`)
+        stops the sync at its next checkpoint, within one embedding batch even inside a large
+        file: the files done so far are stored, the rest keep their old rows (a file stopped
+        half-way is redone whole), and the next sync picks them up.
         """
         started = time.perf_counter()
         self.check_embedder()
@@ -183,7 +186,11 @@ class Indexer:
             else:
                 todo.append(path)
         self._record_problems(folder, found, known, report)
-        self._process(folder, found, todo, known, stale, by_hash, gone, report, progress, cancel)
+        try:
+            self._process(folder, found, todo, known, stale, by_hash, gone, report, progress,
+                          cancel)
+        except WorkCancelled:
+            report.cancelled = True
         if gone and not report.cancelled:
             paths = sorted(gone)
             with self.store.writing():
@@ -246,24 +253,37 @@ class Indexer:
         GIL and the cores, and on a two-core machine that costs more than it overlaps.
         """
         pending: list[_Pending] = []
+        try:
+            self._process_files(folder, found, todo, known, stale, by_hash, gone, report,
+                                progress, cancel, pending)
+        except WorkCancelled:
+            self._drop_partial(pending)
+            raise
+
+    def _process_files(self, folder: Path, found: Scan, todo: list[str],
+                       known: dict[str, dict[str, Any]], stale: set[str],
+                       by_hash: dict[str, str], gone: dict[str, dict[str, Any]],
+                       report: SyncReport, progress: ProgressCallback | None,
+                       cancel: threading.Event | None, pending: list[_Pending]) -> None:
+        """The loop of :meth:`_process`; ``pending`` always holds the documents produced but
+        not fully stored, so that a stop can undo their partial writes."""
         batched = 0  # chunks produced and not yet stored
         started = time.perf_counter()
         total = len(todo) + report.unchanged
         done = report.unchanged
         for path in todo:
-            if cancel is not None and cancel.is_set():
-                report.cancelled = True
-                break
+            _checkpoint(cancel)
             item = self._prepare(Path(path), folder, found.files[path], known.get(path), stale,
                                  by_hash, gone, report)
             if item is not None:
                 pending.append(item)
                 batched += len(item.chunks)
                 for chunk in item.rest:  # a large document streams through in batches
+                    _checkpoint(cancel)
                     item.chunks.append(chunk)
                     batched += 1
-                    if batched >= STREAM_BATCH_CHUNKS:
-                        pending, batched = self._flush(pending, report), 0
+                    if batched >= BATCH_CHUNKS:
+                        pending[:], batched = self._flush(pending, report), 0
                         if progress:
                             elapsed = max(time.perf_counter() - started, 1e-9)
                             progress(Progress(done, total, report.chunks,
@@ -271,14 +291,27 @@ class Indexer:
                 item.complete = True
             done += 1
             if batched >= BATCH_CHUNKS:
-                pending, batched = self._flush(pending, report), 0
+                pending[:], batched = self._flush(pending, report), 0
             if progress:
                 elapsed = max(time.perf_counter() - started, 1e-9)
                 progress(Progress(done, total, report.chunks, report.chunks / elapsed, path))
-        self._flush(pending, report)
-        if progress and not report.cancelled:
+        pending[:] = self._flush(pending, report)
+        if progress:
             elapsed = max(time.perf_counter() - started, 1e-9)
             progress(Progress(total, total, report.chunks, report.chunks / elapsed))
+
+    def _drop_partial(self, pending: list[_Pending]) -> None:
+        """After a stop: the documents stored only in part lose those chunks and wait, marked
+        pending, for the next sync (search never cites half a file, and nothing is orphaned)."""
+        partial = [item for item in pending if item.written]
+        if not partial:
+            return
+        with self.store.writing():
+            self.store.delete(CHUNKS.name, sql_in("path", [i.row["path"] for i in partial]))
+            self.store.upsert(DOCUMENTS.name, [
+                {**item.row, "status": DocumentStatus.PENDING, "chunks": 0,
+                 "reason": "indexing stopped in the middle of it; it is read again next time"}
+                for item in partial])
 
     def _prepare(self, path: Path, folder: Path, info: Any, row: dict[str, Any] | None,
                  stale: set[str], by_hash: dict[str, str], gone: dict[str, dict[str, Any]],
@@ -388,12 +421,12 @@ class Indexer:
         report.chunks += len(rows)
         return [item for item in pending if not item.complete]
 
-    def remove_folder(self, folder: Path) -> None:
-        """Forget a folder that is no longer watched: its documents and chunks."""
-        where = f"folder = {sql_str(str(Path(folder).expanduser().resolve()))}"
-        with self.store.writing():
-            self.store.delete(CHUNKS.name, where)
-            self.store.delete(DOCUMENTS.name, where)
+
+def _checkpoint(cancel: threading.Event | None) -> None:
+    """A safe point to stop at (raises WorkCancelled), or to wait while an answer runs."""
+    checkpoint()
+    if cancel is not None and cancel.is_set():
+        raise WorkCancelled()
 
 
 def _under(path: str, roots: list[Path] | None) -> bool:

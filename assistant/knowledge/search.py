@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.sections import Passage, passages
 from assistant.store import CHUNKS, Store, sql_in, sql_str
@@ -43,16 +45,19 @@ class SearchResult:
 
 
 def search_knowledge(store: Store, embedder: Embedder, query: str, k: int = 5,
-                     folders: Sequence[Path] = (), types: Sequence[str] = ()) -> list[SearchResult]:
+                     folders: Sequence[Path] = (), types: Sequence[str] = (),
+                     vector: np.ndarray | None = None) -> list[SearchResult]:
     """The ``k`` passages that best answer ``query``, optionally within folders and file types:
-    each is a matched chunk with its neighbours from the same section (see ``sections``)."""
+    each is a matched chunk with its neighbours from the same section (see ``sections``).
+    ``vector`` is the query's, when the caller embedded it already (an answer does, once)."""
     if not query.strip():
         return []
     where = _filter(folders, types)
     # The vector column comes along so that words-only matches get a similarity too (the
     # chat leaves out sources below a similarity); it is not part of the result. Twice k
     # chunks: hits next to a better one join its passage and leave their place to others.
-    rows = store.search_hybrid(CHUNKS.name, lambda: embedder.encode_query(query), query, 2 * k,
+    query_vector = vector if vector is not None else (lambda: embedder.encode_query(query))
+    rows = store.search_hybrid(CHUNKS.name, query_vector, query, 2 * k,
                                where=where, columns=_COLUMNS, boosts=WORD_FIELDS,
                                depth=FUSION_DEPTH)
     return [_result(passage, query) for passage in passages(store, rows, k)]

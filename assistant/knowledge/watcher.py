@@ -3,6 +3,10 @@
 Events are only hints ("this path is dirty"): queues can overflow and moves can arrive as a
 create plus a delete, so each burst ends in a sync of the dirty paths (size/mtime, then hash),
 and a full reconciling scan runs at start-up and every ``reconcile_s`` seconds.
+
+The watcher's own thread only collects and debounces; with ``submit`` (what the core passes)
+each sync runs as a job of the core's scheduler, owned by its folder, so it yields to answers,
+stops within a second when the folder is removed, and never runs beside another sync.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Protocol
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from assistant.errors import LoremindError
 from assistant.knowledge.indexer import Indexer, SyncReport
+from assistant.work import WorkCancelled
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +45,27 @@ class _DirtyPaths(FileSystemEventHandler):
         self._watcher.mark_dirty([Path(str(p)) for p in paths if p])
 
 
+class SyncJob(Protocol):
+    """A sync running elsewhere (a scheduler's job): waited on, cancelled, its report read."""
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+    def cancel(self) -> None: ...
+    def result(self, timeout: float | None = None) -> Any: ...
+
+
+SubmitSync = Callable[[Path, "list[Path] | None"], SyncJob]
+
+
 class FolderWatcher:
     """Keeps the index of some folders current while it runs."""
 
     def __init__(self, indexer: Indexer, folders: list[Path], debounce_s: float = 0.75,
                  reconcile_s: float = 600.0,
                  on_sync: Callable[[Path, SyncReport], None] | None = None,
-                 on_error: Callable[[Exception], None] | None = None) -> None:
+                 on_error: Callable[[Exception], None] | None = None,
+                 submit: SubmitSync | None = None) -> None:
         self.indexer = indexer
+        self.submit = submit  # None: sync on the watcher's own thread
         self.folders = [Path(f).expanduser().resolve() for f in folders]
         self.debounce_s = debounce_s
         self.reconcile_s = reconcile_s
@@ -58,6 +77,8 @@ class FolderWatcher:
         self._changed = threading.Condition()
         self._stopping = False
         self._observer = Observer()
+        self._observer.name = "loremind-folder-events"
+        self._job: SyncJob | None = None
         self._thread = threading.Thread(target=self._run, name="loremind-watcher", daemon=True)
 
     def start(self) -> FolderWatcher:
@@ -71,10 +92,13 @@ class FolderWatcher:
         return self
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop watching; waits for a sync in progress to finish."""
+        """Stop watching; a sync in progress is cancelled (it stops at its next checkpoint)."""
         with self._changed:
             self._stopping = True
+            job = self._job
             self._changed.notify_all()
+        if job is not None:
+            job.cancel()
         self._observer.stop()
         self._observer.join(timeout)
         self._thread.join(timeout)
@@ -161,9 +185,9 @@ class FolderWatcher:
 
     def _sync(self, folder: Path, paths: list[Path] | None) -> None:
         try:
-            report = self.indexer.sync(folder, only=paths)
-            if paths is None and report.changed:
-                self.indexer.store.maintain()  # after a full reconcile: compact, fold in indexes
+            report = self._run_sync(folder, paths)
+            if report is None:
+                return  # cancelled: the folder was removed, or the watching stopped
         except LoremindError as exc:
             log.warning("Could not sync %s: %s", folder, exc)
             if self.on_error:
@@ -176,3 +200,25 @@ class FolderWatcher:
             return
         if self.on_sync and report.changed:
             self.on_sync(folder, report)
+
+    def _run_sync(self, folder: Path, paths: list[Path] | None) -> SyncReport | None:
+        """One sync, here or as a job; None when it was stopped before it ended."""
+        if self.submit is None:
+            here = self.indexer.sync(folder, only=paths)
+            if paths is None and here.changed:
+                self.indexer.store.maintain()  # after a full reconcile: compact, fold in indexes
+            return here
+        with self._changed:
+            if self._stopping:
+                return None
+            job = self._job = self.submit(folder, paths)
+        try:
+            job.wait()
+            try:
+                report: SyncReport = job.result()
+            except WorkCancelled:
+                return None
+            return None if report.cancelled else report
+        finally:
+            with self._changed:
+                self._job = None

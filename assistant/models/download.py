@@ -133,8 +133,9 @@ class DownloadJob:
         process = self._process
         assert process.stdin is not None and process.stdout is not None
         if self._outside_cancel is not None:
+            # Ends with the download: it stops the worker when the caller cancels.
             threading.Thread(target=self._follow_cancel, args=(self._outside_cancel, process),
-                             daemon=True).start()
+                             name="loremind-download-cancel", daemon=True).start()
         try:
             process.stdin.write((json.dumps(asdict(self.request)) + "\n").encode())
             process.stdin.flush()  # stdin stays open: the worker ends when we do

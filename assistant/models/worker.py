@@ -269,7 +269,7 @@ def main() -> int:
     # our stdin, which ends us quietly (no second traceback from this process).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     request = FetchRequest(**json.loads(sys.stdin.buffer.readline()))
-    threading.Thread(target=_watch_parent, daemon=True).start()
+    threading.Thread(target=_watch_parent, name="loremind-download-parent", daemon=True).start()
     lock = threading.Lock()
 
     def emit(event: dict[str, Any]) -> None:

@@ -1,17 +1,19 @@
 """The single write path: one re-entrant lock per database, shared by threads and processes.
 
 LanceDB silently duplicates rows when two ``merge_insert`` calls on the same keys overlap
-(lancedb#2463), so every write - from the watcher thread, the GUI or a CLI run in another
-process - happens while holding this lock: a thread lock inside the process, ``flock`` across them.
+(lancedb#2463), so every write - from the background lane, the GUI or a CLI run in another
+process - happens while holding this lock: a thread lock inside the process, and across
+processes an OS file lock through ``filelock`` (``fcntl`` on Linux and macOS, ``msvcrt`` on
+Windows), so nothing here is POSIX-only.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
 import threading
 from pathlib import Path
 from types import TracebackType
+
+from filelock import FileLock
 
 from assistant.errors import StoreError
 
@@ -20,13 +22,14 @@ _REGISTRY: dict[Path, _SharedLock] = {}
 
 
 class _SharedLock:
-    """Process-wide state for one lock file: the thread lock, the nesting depth and the flock fd."""
+    """Process-wide state for one lock file: the thread lock, the nesting depth, the file lock."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.thread_lock = threading.RLock()
         self.depth = 0
-        self.fd: int | None = None
+        # One process-wide lock object: the thread lock above already orders the threads.
+        self.file_lock = FileLock(str(path), thread_local=False)
 
 
 class WriteLock:
@@ -42,15 +45,13 @@ class WriteLock:
         shared.thread_lock.acquire()
         if shared.depth == 0:
             try:
-                fd = os.open(shared.path, os.O_RDWR | os.O_CREAT, 0o644)
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                shared.file_lock.acquire()
             except OSError as exc:
                 shared.thread_lock.release()
                 raise StoreError(
                     f"Cannot lock the database for writing ({shared.path}): {exc}. "
                     "Check that the data folder is writable."
                 ) from exc
-            shared.fd = fd
         shared.depth += 1
         return self
 
@@ -62,8 +63,6 @@ class WriteLock:
     ) -> None:
         shared = self._shared
         shared.depth -= 1
-        if shared.depth == 0 and shared.fd is not None:
-            fcntl.flock(shared.fd, fcntl.LOCK_UN)
-            os.close(shared.fd)
-            shared.fd = None
+        if shared.depth == 0:
+            shared.file_lock.release()
         shared.thread_lock.release()

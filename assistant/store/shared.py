@@ -30,11 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import StoreSettings
-from assistant.errors import StoreError
 from assistant.paths import AppPaths
 from assistant.secrets import get_storage_credentials, storage_key_name
 from assistant.store.store import DEFAULT_VECTOR_DIM, Migration, Store, _wrapped
-from assistant.store.tables import META, MIGRATIONS_APPLIED
+from assistant.store.tables import META
 
 WRITER_KEY = "writer"
 
@@ -128,19 +127,10 @@ def current_writer(store: Store) -> dict[str, Any] | None:
 def _read_only(store: Store, writer: dict[str, Any],
                migrations: Sequence[Migration]) -> Store:
     since = time.strftime("%Y-%m-%d %H:%M", time.localtime(float(writer.get("since") or 0)))
-    store.read_only_reason = (
+    store.open_read_only(
         f"The shared library at {store.db_dir} is written by {writer.get('host', 'another')} "
         f"(since {since}); this machine only reads it. Index and remember on that machine, or "
-        "move the role here with `loremind store claim-writer`.")
-    recorded = store.get_meta("vector_dim")
-    if recorded:
-        store.vector_dim = int(recorded)
-    applied = {r["name"] for r in store.rows(MIGRATIONS_APPLIED.name, columns=["name"])}
-    missing = [m.__name__ for m in migrations if m.__name__ not in applied]
-    if missing:
-        raise StoreError(f"The shared library at {store.db_dir} is older than this Loremind "
-                         f"(it lacks {', '.join(missing)}). Open it once on the machine that "
-                         "writes it, with this version, to upgrade it.")
+        "move the role here with `loremind store claim-writer`.", migrations)
     return store
 
 

@@ -10,6 +10,7 @@ import contextlib
 import errno
 import logging
 import math
+import os
 import re
 import time
 import warnings
@@ -29,6 +30,7 @@ from assistant.errors import LoremindError, ReadOnlyStoreError, StoreError
 from assistant.store.lock import WriteLock
 from assistant.store.search import relative_strengths, rrf_fuse
 from assistant.store.tables import META, MIGRATIONS_APPLIED, TABLES, TableSpec
+from assistant.work import checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,9 @@ DEFAULT_VECTOR_DIM = 384
 VECTOR_INDEX_MIN_ROWS = 20_000  # below this a flat scan answers in about 20 ms
 # Old versions are removed only after this long: a zero window breaks handles still reading them.
 CLEANUP_SAFETY_WINDOW = timedelta(minutes=15)
-MAINTAIN_EVERY_WRITES = 200  # versions pile up with every write: compact this often at the latest
+# Versions pile up with every write: after this many, the owner is told to compact (the core
+# schedules it as low-priority work, never on the path of a write the user waits on).
+MAINTAIN_EVERY_WRITES = 200
 Rows: TypeAlias = Sequence[dict[str, Any]] | pa.Table
 Migration = Callable[["Store"], None]  # a named schema change, applied once
 # LanceDB errors end with the Rust source location that raised them: noise to a user.
@@ -105,6 +109,8 @@ class Store:
         self._writes = 0
         self._executor: ThreadPoolExecutor | None = None
         self.vector_dim = DEFAULT_VECTOR_DIM
+        #: Called (on the writing thread) once enough writes piled up versions to compact.
+        self.on_maintenance_due: Callable[[], None] | None = None
 
     @classmethod
     def open(cls, db_dir: Path | str, migrations: Sequence[Migration] = (),
@@ -116,6 +122,13 @@ class Store:
         knows the tables of chats and memories; the store itself knows none of them.
         """
         store = cls(db_dir, storage_options, lock_file)
+        if isinstance(db_dir, Path) and not os.access(db_dir, os.W_OK):
+            store.open_read_only(
+                f"The data folder {db_dir} is read-only (a mounted backup or a locked-down "
+                "machine?): Loremind reads it but changes nothing. Give this user write access "
+                "to it, or set LOREMIND_HOME to a writable folder, to index or remember.",
+                migrations)
+            return store
         with store.writing():
             store.create_table(META)
             store.create_table(MIGRATIONS_APPLIED)
@@ -125,6 +138,20 @@ class Store:
                 store.set_meta("vector_dim", str(store.vector_dim))
             store._migrate(migrations)
         return store
+
+    def open_read_only(self, reason: str, migrations: Sequence[Migration] = ()) -> None:
+        """Use this database for reading only (every write raises ReadOnlyStoreError with
+        ``reason``); refuses one that lacks a migration, which only a writer can apply."""
+        self.read_only_reason = reason
+        recorded = self.get_meta("vector_dim")
+        if recorded:
+            self.vector_dim = int(recorded)
+        applied = {r["name"] for r in self.rows(MIGRATIONS_APPLIED.name, columns=["name"])}
+        missing = [m.__name__ for m in migrations if m.__name__ not in applied]
+        if missing:
+            raise StoreError(f"The database at {self.db_dir} is older than this Loremind (it "
+                             f"lacks {', '.join(missing)}) and cannot be upgraded from here: "
+                             "open it once, with this version, where it can be written.")
 
     def writing(self) -> WriteLock:
         """The write lock; hold it across every read-modify-write that must not interleave.
@@ -379,8 +406,15 @@ class Store:
 
     def _helper(self) -> ThreadPoolExecutor:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-search")
+            self._executor = ThreadPoolExecutor(max_workers=1,
+                                                thread_name_prefix="loremind-store-search")
         return self._executor
+
+    def close(self) -> None:
+        """Stop the helper thread of hybrid searches (the store can still be read after)."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
 
     def _has_index(self, name: str, column: str) -> bool:
         if column not in self._indexed.get(name, set()):
@@ -404,21 +438,27 @@ class Store:
                     self.table(name).create_index(column, config=FTS(with_position=False))
                 self._refresh_indexes(name)
         self._writes += 1
-        if self._writes >= MAINTAIN_EVERY_WRITES:
-            self.maintain()
+        if self._writes >= MAINTAIN_EVERY_WRITES and self.on_maintenance_due is not None:
+            self.on_maintenance_due()
 
     def maintain(self) -> None:
-        """Build missing indexes, fold new rows into them, compact and drop old versions."""
+        """Build missing indexes, fold new rows into them, compact and drop old versions.
+
+        One table at a time, each under the write lock: a write the user waits on (a memory,
+        a rename) waits for one table's compaction at most, and a checkpoint between tables
+        lets an answer or a cancel go first when this runs as background work.
+        """
         with self.writing():
             self._writes = 0
             with _wrapped("list the tables", self.db_dir):
                 names = list(self._db.list_tables().tables)
-            for name in names:
-                spec = TABLES.get(name)
-                with _wrapped(f"maintain the table '{name}'", self.db_dir):
-                    if spec is not None:
-                        self._ensure_indexes(spec)
-                    self.table(name).optimize(cleanup_older_than=CLEANUP_SAFETY_WINDOW)
+        for name in names:
+            checkpoint()
+            spec = TABLES.get(name)
+            with self.writing(), _wrapped(f"maintain the table '{name}'", self.db_dir):
+                if spec is not None:
+                    self._ensure_indexes(spec)
+                self.table(name).optimize(cleanup_older_than=CLEANUP_SAFETY_WINDOW)
 
     def compact(self, names: Sequence[str]) -> None:
         """Merge small fragments and fold new rows into the indexes of ``names`` (after a bulk

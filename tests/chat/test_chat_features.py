@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from assistant.chat.assistant import AskOptions, Assistant
+from assistant.chat.answering import AskOptions
 from assistant.chat.chat_settings import ChatSettings, KnowledgeScope, apply_chat_settings
 from assistant.chat.events import Done, Sources
 from assistant.chat.export import (
@@ -18,6 +18,7 @@ from assistant.chat.export import (
 )
 from assistant.chat.versions import choose_version
 from assistant.config import Settings
+from assistant.core import Loremind
 from assistant.paths import app_paths
 
 
@@ -36,7 +37,7 @@ def chat_model(tmp_path_factory):
 def assistant(chat_model, embedder, store):
     settings = Settings()
     settings.generation.max_tokens = 12
-    return Assistant(settings, app_paths(), model=chat_model, embedder=embedder, store=store)
+    return Loremind(app_paths(), settings, model=chat_model, embedder=embedder, store=store)
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def folders(tmp_path, assistant):
                          (trains, "The night train to Vienna leaves at 21:40 from platform 4.")):
         folder.mkdir()
         (folder / "notes.md").write_text(f"# Notes\n\n{text}\n")
-        Indexer(assistant.store, assistant.embedder).sync(folder)
+        Indexer(assistant.parts.store, assistant.parts.embedder).sync(folder)
     return coffee, trains
 
 
@@ -65,24 +66,24 @@ def test_export_delete_import_restores_the_chat(assistant, folders, tmp_path):
 
     adapters = app_paths().adapters_dir
     adapters.mkdir(parents=True, exist_ok=True)
-    write_lora(adapters / "style.gguf", read_gguf(assistant.model.path), name="style")
-    session = assistant.new_session()
+    write_lora(adapters / "style.gguf", read_gguf(assistant.parts.model.path), name="style")
+    session = assistant.chat.new_session()
     session.settings = ChatSettings(system_prompt="Answer like a barista.", temperature=0.1)
-    answer(assistant.ask(session, "At what temperature is espresso brewed?"))
-    assistant.set_adapters(session, [("style", 0.5)])
-    answer(assistant.regenerate(session))
-    answer(assistant.ask(session, "And how many grams of coffee?"))
-    before = assistant.conversations.get(session.id)
+    answer(assistant.chat.ask(session, "At what temperature is espresso brewed?"))
+    assistant.adapters.set_for_chat(session, [("style", 0.5)])
+    answer(assistant.chat.regenerate(session))
+    answer(assistant.chat.ask(session, "And how many grams of coffee?"))
+    before = assistant.parts.conversations.get(session.id)
     assert before.messages[1].sources, "the espresso notes are cited"
     assert len(before.messages[1].versions) == 2
 
     as_json = export_chat(before, tmp_path / "chat.json")
     as_markdown = export_chat(before, tmp_path / "chat.md")
-    assistant.conversations.delete(session.id)
-    assert not assistant.conversations.exists(session.id)
-    restored = import_chat(assistant.conversations, as_json)
+    assistant.parts.conversations.delete(session.id)
+    assert not assistant.parts.conversations.exists(session.id)
+    restored = import_chat(assistant.parts.conversations, as_json)
 
-    again = assistant.conversations.get(restored.id)
+    again = assistant.parts.conversations.get(restored.id)
     assert again.id == session.id
     assert again.title == before.title
     assert again.adapters == before.adapters
@@ -96,18 +97,19 @@ def test_export_delete_import_restores_the_chat(assistant, folders, tmp_path):
     assert text.startswith(f"# {before.title}\n")
     assert text.count("## You") == 2 and text.count("## Loremind") == 2
     assert "notes.md" in text and "Answer 2 of 2" in text and "style ×0.5" in text
-    assert import_chat(assistant.conversations, as_json).id != session.id  # a copy, not a clash
+    copy = import_chat(assistant.parts.conversations, as_json)
+    assert copy.id != session.id  # a copy, not a clash
 
 
 def test_import_refuses_other_files(assistant, tmp_path):
     other = tmp_path / "memories.json"
     other.write_text(json.dumps({"memories": []}))
     with pytest.raises(ChatImportError, match="not a chat exported by Loremind"):
-        import_chat(assistant.conversations, other)
+        import_chat(assistant.parts.conversations, other)
     broken = tmp_path / "broken.json"
     broken.write_text("{")
     with pytest.raises(ChatImportError, match="not JSON"):
-        import_chat(assistant.conversations, broken)
+        import_chat(assistant.parts.conversations, broken)
 
 
 def test_chat_settings_fill_only_what_the_caller_left_open():
@@ -126,57 +128,57 @@ def test_chat_settings_fill_only_what_the_caller_left_open():
 
 def test_chat_settings_reach_the_answer(assistant, folders):
     coffee, trains = folders
-    plain, custom = assistant.new_session(), assistant.new_session()
+    plain, custom = assistant.chat.new_session(), assistant.chat.new_session()
     custom.settings = ChatSettings(system_prompt="You are a barista. " * 40, max_tokens=3)
-    first = answer(assistant.ask(plain, "When does the night train to Vienna leave?"))
-    second = answer(assistant.ask(custom, "When does the night train to Vienna leave?"))
+    first = answer(assistant.chat.ask(plain, "When does the night train to Vienna leave?"))
+    second = answer(assistant.chat.ask(custom, "When does the night train to Vienna leave?"))
     assert second[-1].stats.completion_tokens <= 3 < first[-1].stats.completion_tokens
     assert second[-1].stats.prompt_tokens > first[-1].stats.prompt_tokens + 200
     assert any("trains" in c.path for c in first[0].citations)
 
-    some = assistant.new_session()
+    some = assistant.chat.new_session()
     some.settings = ChatSettings(knowledge=KnowledgeScope.SOME, folders=[str(coffee)])
-    events = answer(assistant.ask(some, "When does the night train to Vienna leave?"))
+    events = answer(assistant.chat.ask(some, "When does the night train to Vienna leave?"))
     cited = next(e for e in events if isinstance(e, Sources)).citations
     assert all(str(coffee) in c.path for c in cited)
-    none = assistant.new_session()
+    none = assistant.chat.new_session()
     none.settings = ChatSettings(knowledge=KnowledgeScope.NONE)
-    events = answer(assistant.ask(none, "When does the night train to Vienna leave?"))
+    events = answer(assistant.chat.ask(none, "When does the night train to Vienna leave?"))
     assert next(e for e in events if isinstance(e, Sources)).citations == []
-    assert assistant.conversations.get(none.id).settings.knowledge == KnowledgeScope.NONE
+    assert assistant.parts.conversations.get(none.id).settings.knowledge == KnowledgeScope.NONE
 
 
 def test_regenerate_keeps_earlier_answers_to_page_through(assistant):
-    session = assistant.new_session()
-    first = answer(assistant.ask(session, "Say something"))[-1].text
-    second = answer(assistant.regenerate(session))[-1].text
-    answer(assistant.regenerate(session))
+    session = assistant.chat.new_session()
+    first = answer(assistant.chat.ask(session, "Say something"))[-1].text
+    second = answer(assistant.chat.regenerate(session))[-1].text
+    answer(assistant.chat.regenerate(session))
     last = session.messages[-1]
     assert [v["text"] for v in last.versions][:2] == [first, second]
     assert (len(last.versions), last.version) == (3, 2)
-    choose_version(assistant.conversations, session, last, 0)
-    stored = assistant.conversations.get(session.id).messages[-1]
+    choose_version(assistant.parts.conversations, session, last, 0)
+    stored = assistant.parts.conversations.get(session.id).messages[-1]
     assert (stored.text, stored.version, len(stored.versions)) == (first, 0, 3)
-    assert [m.role for m in assistant.conversations.get(session.id).messages] == \
+    assert [m.role for m in assistant.parts.conversations.get(session.id).messages] == \
         ["user", "assistant"]
 
 
 def test_answer_stats_and_stopped_marker_are_stored(assistant):
-    session = assistant.new_session()
-    answer(assistant.ask(session, "Hello"))
+    session = assistant.chat.new_session()
+    answer(assistant.chat.ask(session, "Hello"))
     options = AskOptions()
     options.cancel.set()
-    answer(assistant.ask(session, "Tell me more", options))
-    stored = assistant.conversations.get(session.id).messages
+    answer(assistant.chat.ask(session, "Tell me more", options))
+    stored = assistant.parts.conversations.get(session.id).messages
     assert stored[1].stats["completion_tokens"] > 0 and stored[1].stats["seconds"] > 0
     assert stored[3].stats["finish_reason"] == "cancelled"
 
 
 def test_chat_search_matches_words_and_meaning_only(assistant):
-    espresso, cats = assistant.new_session(), assistant.new_session()
-    answer(assistant.ask(espresso, "At what temperature should we brew espresso?"))
-    answer(assistant.ask(cats, "Tell me a long story about a cat"))
-    find = assistant.conversations.find_chats
+    espresso, cats = assistant.chat.new_session(), assistant.chat.new_session()
+    answer(assistant.chat.ask(espresso, "At what temperature should we brew espresso?"))
+    answer(assistant.chat.ask(cats, "Tell me a long story about a cat"))
+    find = assistant.parts.conversations.find_chats
     assert find("xyzzy") == []
     assert find("coffee brewing heat") == [espresso.id]
     assert find("cat story") == [cats.id]
@@ -184,8 +186,8 @@ def test_chat_search_matches_words_and_meaning_only(assistant):
 
 
 def test_markdown_export_of_a_fresh_chat(assistant):
-    session = assistant.new_session()
-    answer(assistant.ask(session, "Hello"))
+    session = assistant.chat.new_session()
+    answer(assistant.chat.ask(session, "Hello"))
     text = chat_to_markdown(session)
     assert "## You\n\nHello" in text and "tokens" in text
 

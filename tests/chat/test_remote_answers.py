@@ -10,10 +10,11 @@ import keyring
 import pytest
 from click.testing import CliRunner
 
-from assistant.chat.assistant import AskOptions, Assistant
+from assistant.chat.answering import AskOptions
 from assistant.chat.events import Done, Failed, MemoriesUsed, MemoryProposed, Sources, Token
 from assistant.cli import main
 from assistant.config import KnowledgeSettings, RemoteSettings, Settings, save_settings
+from assistant.core import Loremind
 from assistant.defaults import embedded_chat_model
 from assistant.engine import SamplingParams
 from assistant.engine.remote import RemoteModel
@@ -53,8 +54,8 @@ def library(tmp_path, store, embedder):
 
 
 def answer(assistant, question):
-    session = assistant.new_session()
-    events = list(assistant.ask(session, question, AskOptions(sampling=GREEDY)))
+    session = assistant.chat.new_session()
+    events = list(assistant.chat.ask(session, question, AskOptions(sampling=GREEDY)))
     assert isinstance(events[-1], Done), events[-1]
     return session, events
 
@@ -67,10 +68,10 @@ def test_remote_answers_cite_and_remember_like_the_local_engine(server, embedded
                                                                 embedder, store, library):
     remote = RemoteModel.connect(RemoteSettings(base_url=server.url, context_size=N_CTX))
     embedded_model.drop_cache()
-    local = Assistant(Settings(), app_paths(), model=embedded_model, embedder=embedder,
+    local = Loremind(app_paths(), Settings(), model=embedded_model, embedder=embedder,
                       store=store)
-    served = Assistant(Settings(), app_paths(), model=remote, embedder=embedder, store=store)
-    local.memory.remember("I prefer answers in metric units.")
+    served = Loremind(app_paths(), Settings(), model=remote, embedder=embedder, store=store)
+    local.parts.memory.remember("I prefer answers in metric units.")
     try:
         for question in ["When does the ferry to Stavanger leave?",
                          "My name is Ada and I work as a nurse."]:
@@ -86,7 +87,7 @@ def test_remote_answers_cite_and_remember_like_the_local_engine(server, embedded
             done = theirs[-1]
             assert done.stats.engine == remote.engine_label and mine[-1].stats.engine == "local"
             assert done.stats.prompt_tokens >= mine[-1].stats.prompt_tokens
-            stored = served.conversations.get(session.id)
+            stored = served.parts.conversations.get(session.id)
             assert [m.role for m in stored.messages] == ["user", "assistant"]
             assert stored.model == remote.model_id
             if "ferry" in question:
@@ -103,18 +104,18 @@ def test_remote_answers_cite_and_remember_like_the_local_engine(server, embedded
 def test_server_dying_mid_answer_fails_and_stores_no_half_answer(embedder, store):
     doomed = LlamaServer(embedded_chat_model(), n_ctx=1024)
     remote = RemoteModel.connect(RemoteSettings(base_url=doomed.url, context_size=1024))
-    served = Assistant(Settings(), app_paths(), model=remote, embedder=embedder, store=store)
+    served = Loremind(app_paths(), Settings(), model=remote, embedder=embedder, store=store)
     try:
-        session = served.new_session()
+        session = served.chat.new_session()
         events = []
-        for event in served.ask(session, "Tell me a long story about a lighthouse.",
+        for event in served.chat.ask(session, "Tell me a long story about a lighthouse.",
                                 AskOptions(sampling=SamplingParams.greedy(400))):
             events.append(event)
             if len(of(Token, events)) == 3:
                 doomed.stop()
         assert isinstance(events[-1], Failed)
         assert "not kept" in events[-1].message
-        stored = served.conversations.get(session.id)
+        stored = served.parts.conversations.get(session.id)
         assert [m.role for m in stored.messages] == ["user"], "no half answer saved"
         assert [m.role for m in session.messages] == ["user"]
     finally:

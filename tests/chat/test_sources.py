@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.chat.assistant import AskOptions, Assistant
+from assistant.chat.answering import AskOptions
 from assistant.chat.events import Sources
 from assistant.config import Settings
+from assistant.core import Loremind
 from assistant.engine import SamplingParams
 from assistant.knowledge import search_knowledge
 from assistant.knowledge.indexer import Indexer
@@ -32,19 +33,19 @@ GENERAL = ["Tell me a joke about water", "Why is the sun yellow?",
 
 
 @pytest.fixture
-def assistant(embedded_model, embedder, store, tmp_path: Path) -> Assistant:
+def assistant(embedded_model, embedder, store, tmp_path: Path) -> Loremind:
     embedded_model.drop_cache()
     folder = tmp_path / "docs"
     folder.mkdir()
     for name, text in DOCS.items():
         (folder / name).write_text(text)
     Indexer(store, embedder).sync(folder)
-    return Assistant(Settings(), app_paths(), model=embedded_model, embedder=embedder,
+    return Loremind(app_paths(), Settings(), model=embedded_model, embedder=embedder,
                      store=store)
 
 
-def _sources(assistant: Assistant, question: str) -> list:
-    events = assistant.ask(assistant.new_session(), question,
+def _sources(assistant: Loremind, question: str) -> list:
+    events = assistant.chat.ask(assistant.chat.new_session(), question,
                            AskOptions(sampling=SamplingParams.greedy(4)))
     return next(e for e in events if isinstance(e, Sources)).citations
 
@@ -52,7 +53,7 @@ def _sources(assistant: Assistant, question: str) -> list:
 def test_general_questions_get_no_sources(assistant):
     for question in GENERAL:
         # The words search does find something: the filter, not an empty search, drops it.
-        assert search_knowledge(assistant.store, assistant.embedder, question, k=5)
+        assert search_knowledge(assistant.parts.store, assistant.parts.embedder, question, k=5)
         assert _sources(assistant, question) == [], question
 
 

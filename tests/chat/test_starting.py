@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
-from assistant.chat.assistant import AskOptions, Assistant
+from assistant.chat.answering import AskOptions
 from assistant.chat.conversations import ChatSession
 from assistant.chat.starting import StartingAnswers
 from assistant.config import Settings
+from assistant.core import Loremind
 from assistant.engine import LocalModel
 from assistant.paths import app_paths
 
@@ -30,18 +31,23 @@ def test_waiting_ends_at_the_first_token_or_when_the_answer_ends():
 def test_loading_knowledge_lets_a_starting_answer_read_its_prompt_first(tiny_model_path,
                                                                         embedder):
     model = LocalModel.load(tiny_model_path, context_size=512)
-    assistant = Assistant(Settings(), app_paths().ensure(), model=model, embedder=embedder)
+    settings = Settings()
+    settings.generation.max_tokens = 8
+    core = Loremind(app_paths().ensure(), settings, model=model, embedder=embedder)
     try:
-        # A temporary chat without knowledge: the answer itself needs no store.
-        events = assistant.ask(ChatSession(temporary=True), "Hello there",
-                               AskOptions(use_knowledge=False, use_memory=False))
-        next(events)  # Sources: the prompt is planned, its first token not given yet
-        loader = threading.Thread(target=assistant.load_knowledge)
-        loader.start()
-        time.sleep(0.5)
-        assert assistant._store is None, "the store opened beside the starting answer"
-        list(events)
+        # A temporary chat without knowledge: the answer itself needs no store. Holding the
+        # model's lock keeps the answer before its first token for as long as the test likes.
+        with model.lock:
+            events = core.chat.ask(ChatSession(temporary=True), "Hello there",
+                                   AskOptions(use_knowledge=False, use_memory=False))
+            while core.parts.starting.wait(0):
+                time.sleep(0.01)  # until the answer has begun
+            loader = threading.Thread(target=core.load_knowledge)
+            loader.start()
+            time.sleep(0.5)
+            assert core.parts._store is None, "the store opened beside the starting answer"
+        assert [type(e).__name__ for e in events][-1] == "Done"
         loader.join(60)
-        assert assistant._store is not None
+        assert core.parts._store is not None
     finally:
         model.close()

@@ -65,6 +65,9 @@ def test_bench_knowledge_json_keys(shared_embedder):
         assert figures[key] > 0
 
 
+NOTES = 1500  # enough that the first commits come well before the end
+
+
 def test_ctrl_c_stops_indexing_cleanly_and_the_rerun_finishes(tmp_path, loremind_home):
     """The first Ctrl+C lets the file in hand finish, keeps what was indexed (exit 130), and
     leaves a store that the next run completes."""
@@ -81,7 +84,7 @@ def test_ctrl_c_stops_indexing_cleanly_and_the_rerun_finishes(tmp_path, loremind
     from tests.knowledge.helpers import assert_consistent
 
     folder = tmp_path / "notes"
-    write_notes(folder, 400)
+    write_notes(folder, NOTES)
     command = [sys.executable, "-m", "assistant", "index", str(folder)]
     env = dict(os.environ, LOREMIND_HOME=str(loremind_home))
     root = Path(__file__).parents[2]
@@ -89,7 +92,10 @@ def test_ctrl_c_stops_indexing_cleanly_and_the_rerun_finishes(tmp_path, loremind
                                stdout=subprocess.PIPE, text=True)
     assert process.stderr is not None
     started = time.monotonic()
-    while "Indexing" not in process.stderr.readline():  # the bar appears after the first file
+    while True:  # a progress line once some chunks are stored (the first batch's commit)
+        line = process.stderr.readline()
+        if line.startswith("Indexing") and not line.rstrip().endswith(" 0 chunks"):
+            break
         assert time.monotonic() - started < 120 and process.poll() is None
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
@@ -97,12 +103,12 @@ def test_ctrl_c_stops_indexing_cleanly_and_the_rerun_finishes(tmp_path, loremind
     assert "Stopped" in err and "Traceback" not in err
     store = open_database(app_paths())
     indexed = store.count("documents", "status = 'indexed'")
-    assert 0 < indexed < 400
+    assert 0 < indexed < NOTES
     assert_consistent(store)
 
     rerun = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True,
                            timeout=300)
     assert rerun.returncode == 0, rerun.stderr
-    assert f"{400 - indexed} added" in rerun.stdout
-    assert store.count("documents", "status = 'indexed'") == 400
+    assert f"{NOTES - indexed} added" in rerun.stdout
+    assert store.count("documents", "status = 'indexed'") == NOTES
     assert_consistent(store)

@@ -26,6 +26,7 @@ def core(tiny_model_path, embedder, store):
     core = Loremind(app_paths(), settings, model=model, embedder=embedder, store=store)
     yield core
     core.close()
+    model.close()
 
 
 @pytest.fixture
@@ -45,13 +46,16 @@ def write_notes(folder: Path, count: int) -> None:
 
 
 def test_indexing_stops_cleanly_when_cancelled_and_the_next_run_finishes(core, changes,
-                                                                         tmp_path):
+                                                                         tmp_path, monkeypatch):
     folder = tmp_path / "notes"
     write_notes(folder, 40)
     cancel = threading.Event()
+    # Small batches, so that some files are embedded and stored before the stop (files read
+    # but not embedded yet are redone by the next run).
+    monkeypatch.setattr("assistant.knowledge.indexer.BATCH_CHUNKS", 4)
 
     def progress(report):
-        if report.files_done >= 5:
+        if report.chunks_done >= 8:
             cancel.set()
 
     report = core.knowledge.index(folder, progress, cancel)
@@ -86,7 +90,9 @@ def test_every_mutation_returns_and_announces_its_change(core, changes, tmp_path
     assert [(c.area, c.action) for c in changes] == [
         (Area.SETTINGS, "saved"), (Area.KNOWLEDGE, "folder added"),
         (Area.KNOWLEDGE, "indexed"), (Area.MEMORY, "remembered"), (Area.MEMORY, "forgotten"),
-        (Area.CHATS, "answered"), (Area.CHATS, "deleted"), (Area.SETTINGS, "saved"),
+        (Area.CHATS, "answering"), (Area.CHATS, "asked"), (Area.CHATS, "answered"),
+        (Area.CHATS, "answer ended"),
+        (Area.CHATS, "deleted"), (Area.SETTINGS, "saved"),
         (Area.KNOWLEDGE, "folder removed")]
     assert forgotten.ids == remembered.ids and deleted.ids == (session.id,)
     assert removed.ids == (str(folder.resolve()),)

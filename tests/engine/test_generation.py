@@ -140,3 +140,27 @@ def test_follow_up_turn_evaluates_only_its_new_tokens(embedded_model):
     assert second.stats.prompt_tokens == len(second_prompt)
     assert abs(second.stats.evaluated_tokens - new_tokens) <= 4
     assert second.stats.evaluated_tokens < len(second_prompt) // 2
+
+
+def test_a_model_without_a_chat_template_stops_at_chatml_markers_and_says_why(tmp_path):
+    """A base model writes ChatML's markers as plain text and goes on; the fallback stops
+    there, and the model says it has no template (doctor, the Models page, the first answer)."""
+    from llama_cpp import LlamaGrammar
+
+    path = write_tiny_model(tmp_path / "base.gguf", chat_template=None)
+    model = LocalModel.load(path, context_size=256, seed=7)
+    try:
+        assert model.template.is_fallback
+        assert "no chat template" in model.template_note and "base model" in model.template_note
+        # The grammar makes the noise model write what a base model writes after its answer.
+        grammar = LlamaGrammar.from_string(
+            'root ::= "Paris is the capital.<|im_end|>\\n<|im_start|>user\\nAnd Spain?"')
+        stream = model.stream_chat(HELLO, SamplingParams.greedy(60), grammar=grammar)
+        assert stream.read() == "Paris is the capital."
+    finally:
+        model.close()
+    templated = LocalModel.load(write_tiny_model(tmp_path / "chat.gguf"), context_size=256)
+    try:
+        assert templated.template_note == "" and templated.template.stop_strings == ()
+    finally:
+        templated.close()

@@ -11,10 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.bench.synthetic import write_lora
-from assistant.chat.assistant import AskOptions, Assistant
+from assistant.chat.answering import AskOptions
 from assistant.chat.events import Done, Notice, Token
 from assistant.cli import main
 from assistant.config import RemoteSettings, Settings, save_settings
+from assistant.core import Loremind
 from assistant.defaults import embedded_chat_model
 from assistant.engine import SamplingParams, read_gguf
 from assistant.engine.remote import RemoteModel
@@ -38,10 +39,10 @@ def memory_keyring():
 
 
 def ask(assistant, adapters):
-    session = assistant.new_session(temporary=True)
+    session = assistant.chat.new_session(temporary=True)
     if adapters:
-        assistant.set_adapters(session, adapters)
-    events = list(assistant.ask(session, QUESTION, AskOptions(sampling=GREEDY,
+        assistant.adapters.set_for_chat(session, adapters)
+    events = list(assistant.chat.ask(session, QUESTION, AskOptions(sampling=GREEDY,
                                                               use_knowledge=False)))
     assert isinstance(events[-1], Done), events[-1]
     return events[-1].text, [e.text for e in events if isinstance(e, Notice)], events
@@ -55,10 +56,10 @@ def test_server_started_with_the_adapter_answers_like_the_local_engine(embedded_
     lora = write_lora(paths.adapters_dir / "style.gguf", read_gguf(embedded_chat_model()),
                       name="style", strength=0.8)
     embedded_model.drop_cache()
-    local = Assistant(Settings(), paths, model=embedded_model, embedder=embedder, store=store)
+    local = Loremind(paths, Settings(), model=embedded_model, embedder=embedder, store=store)
     plain, _, _ = ask(local, [])
     styled, notices, _ = ask(local, [("style", 1.0)])
-    local.adapters.clear()  # the session's shared model goes back to no adapters
+    local.parts.adapters.clear()  # the session's shared model goes back to no adapters
     assert styled != plain, "the adapter changes the greedy answer (or the test proves nothing)"
     assert notices == []
 
@@ -68,8 +69,9 @@ def test_server_started_with_the_adapter_answers_like_the_local_engine(embedded_
                                            server_adapters=["style:1"])
     remote = RemoteModel.connect(settings.model.remote)
     try:
-        served = Assistant(settings, paths, model=remote, embedder=embedder, store=store)
-        assert isinstance(served.adapters, RemoteAdapters) and served.adapters.mode == "fixed"
+        served = Loremind(paths, settings, model=remote, embedder=embedder, store=store)
+        served_adapters = served.parts.adapters
+        assert isinstance(served_adapters, RemoteAdapters) and served_adapters.mode == "fixed"
         text, notices, events = ask(served, [("style", 1.0)])
         assert text == styled
         assert notices == []

@@ -165,10 +165,10 @@ def _share_embedder() -> None:
     """Load the real embedder once for all cases of this child, not once per command."""
     import functools
 
-    import assistant.chat.assistant as parts
+    import assistant.knowledge.embedder as embedding
 
-    if hasattr(parts, "Embedder"):  # where the core makes its embedder; else one per command
-        parts.Embedder = functools.cache(parts.Embedder)
+    # The core imports the class from there when it makes its embedder.
+    embedding.Embedder = functools.cache(embedding.Embedder)  # type: ignore[misc]
 
 
 def _ends(text: str, keep: int = 3000) -> str:

@@ -49,7 +49,7 @@ def test_streamed_chunks_point_at_their_text(embedder, monkeypatch):
 def test_a_long_document_is_stored_in_batches_with_progress(store, embedder, tmp_path,
                                                             monkeypatch):
     monkeypatch.setattr(streaming, "BLOCK_CHARS", 3_000)
-    monkeypatch.setattr(indexer_module, "STREAM_BATCH_CHUNKS", 8)
+    monkeypatch.setattr(indexer_module, "BATCH_CHUNKS", 8)
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "long.txt").write_text((SENTENCE * 8 + "\n\n") * 60)
@@ -71,7 +71,7 @@ def test_a_long_document_is_stored_in_batches_with_progress(store, embedder, tmp
 
 
 def test_a_run_stopped_inside_a_large_file_converges(store, embedder, tmp_path, monkeypatch):
-    monkeypatch.setattr(indexer_module, "STREAM_BATCH_CHUNKS", 4)
+    monkeypatch.setattr(indexer_module, "BATCH_CHUNKS", 4)
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "long.txt").write_text((SENTENCE * 6 + "\n\n") * 40)

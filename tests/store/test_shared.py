@@ -110,7 +110,8 @@ def test_index_on_one_machine_search_from_another(tmp_path, monkeypatch, shared,
     assert "is written by" in refused.output and "claim-writer" in refused.output
 
 
-def test_a_reader_cannot_write_and_chats_stay_unsaved(tmp_path, monkeypatch, shared):
+def test_a_reader_cannot_write_and_chats_stay_unsaved(tmp_path, monkeypatch, shared,
+                                                      tiny_model_path):
     use_home(monkeypatch, tmp_path / "writer", shared)
     writer = open_app_database(app_paths().ensure(), shared)
     assert writer.read_only_reason == ""
@@ -123,14 +124,20 @@ def test_a_reader_cannot_write_and_chats_stay_unsaved(tmp_path, monkeypatch, sha
     with pytest.raises(ReadOnlyStoreError, match="is written by"):
         reader.set_meta("hello", "mars")
 
-    from assistant.chat.assistant import Assistant
+    from assistant.core import AskOptions, Loremind, Notice
+    from assistant.engine import LocalModel
 
-    assistant = Assistant(Settings(store=shared), app_paths(), store=reader)
-    assert assistant.new_session().temporary, "nothing can be stored: chats are temporary"
-
-    from assistant.core import Loremind
-
-    core = Loremind(app_paths(), Settings(store=shared), store=reader)
+    model = LocalModel.load(tiny_model_path, context_size=512)
+    settings = Settings(store=shared)
+    settings.generation.max_tokens = 8
+    core = Loremind(app_paths(), settings, model=model, store=reader)
+    session = core.chat.new_session()
+    events = list(core.chat.ask(session, "Hello", AskOptions(use_knowledge=False)))
+    assert type(events[-1]).__name__ == "Done"
+    notices = [e.text for e in events if isinstance(e, Notice)]
+    assert any("only reads it" in n and "This chat is temporary" in n for n in notices)
+    assert session.temporary, "nothing can be stored: the chat is temporary"
+    model.close()
     assert "only reads it" in core.knowledge.read_only_reason
     (tmp_path / "docs").mkdir()
     core.knowledge.start_watching([tmp_path / "docs"])

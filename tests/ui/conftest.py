@@ -60,6 +60,7 @@ def app(qtbot, chat_model_path, embedder, store, settings, errors):
     gui = LoremindApp(core, watch_folders=False)
     yield gui
     gui.shutdown()
+    model.close()
 
 
 @pytest.fixture

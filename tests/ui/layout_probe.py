@@ -176,21 +176,20 @@ class Probe:
     def long_answer(self, chat: Any) -> None:
         """A long answer citing four sources, through the chat's own event path."""
         from assistant.chat.events import AnswerStats
-        from assistant.core import Citation, Done, Sources, Token
+        from assistant.core import Citation
 
         files = sorted(Path(app_paths().data_dir.parent / "Cafe notes").iterdir())
         citations = [Citation(n, str(path), 0, "Brewing temperature for the Aurora group "
                               "head" if n == 1 else path.stem.replace("-", " ").title(),
                               path.read_text(), 0.9) for n, path in enumerate(files, 1)]
         answer = chat._new_answer()
-        run = chat._run_id
-        chat._on_event(run, answer, Sources(citations))
+        answer.set_sources([c.to_json() for c in citations])
         for index, piece in enumerate(LONG_ANSWER.split(" ")):
-            chat._on_event(run, answer, Token(piece + " "))
+            answer.append(piece + " ")
             if index % 10 == 0:  # let it lay out mid-stream, as a streamed answer does
                 self.wait()
-        chat._on_event(run, answer, Done(LONG_ANSWER, AnswerStats(
-            completion_tokens=212, seconds=9.8, finish_reason="stop"), "injected"))
+        answer.finish(LONG_ANSWER, AnswerStats(completion_tokens=212, seconds=9.8,
+                                               finish_reason="stop"))
         self.wait()
 
     def quick_ask(self) -> None:

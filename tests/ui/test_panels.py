@@ -9,7 +9,7 @@ from assistant.config import load_settings
 from assistant.paths import app_paths
 from tests.ui.helpers import send, wait_lanes
 from ui.message_widgets import AssistantMessage, ProposalCard
-from ui.qt import QFileDialog, QKeySequence, Qt
+from ui.qt import QFileDialog, QKeySequence, QMessageBox, Qt
 
 pytestmark = pytest.mark.gui
 
@@ -73,19 +73,21 @@ def test_add_a_folder_and_see_it_indexed(qtbot, window, tmp_path, monkeypatch):
                         lambda url: opened.append(url.toLocalFile()))
     card.open_button.click()
     assert opened == [str(docs.resolve() / "paris.md")]
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: asked.append(args[2])
+                        or QMessageBox.StandardButton.Yes)
     panel.cards[0].remove_button.click()
     wait_lanes(qtbot, window)
+    assert asked and "files in the folder are not touched" in asked[0]
     assert load_settings(app_paths().config_file).knowledge.folders == []
 
 
 def test_approve_a_proposed_memory_inline(qtbot, window):
-    from assistant.chat.events import MemoryProposed
-
     send(qtbot, window, "I like green tea")
     book = window.app.core.parts.memory  # the tiny model proposes nothing: propose as it would
     pending = book.propose("The user likes green tea", session_id=window.chat.session.id)
     answer = [t for t in window.chat._turns if isinstance(t, AssistantMessage)][-1]
-    window.chat._on_event(window.chat._run_id, answer, MemoryProposed(pending))
+    answer.add_proposal(pending)  # as the answer's MemoryProposed event would
     card = answer.findChild(ProposalCard)
     assert card is not None
     card.approve_button.click()
@@ -159,7 +161,6 @@ def test_open_panels_follow_changes_made_elsewhere(qtbot, window, chat_model_pat
     file copied into the adapters folder appear in them without reopening anything."""
     import shutil
 
-    from assistant.core import MemoryProposed
     from assistant.engine import read_gguf
     from ui.panels.adapters import AdapterRow
 
@@ -176,7 +177,7 @@ def test_open_panels_follow_changes_made_elsewhere(qtbot, window, chat_model_pat
     pending = window.app.core.parts.memory.propose(  # what the extractor proposes from it
         "The user drinks green tea every morning", session_id=window.chat.session.id)
     answer = [t for t in window.chat._turns if isinstance(t, AssistantMessage)][-1]
-    window.chat._on_event(window.chat._run_id, answer, MemoryProposed(pending))
+    answer.add_proposal(pending)  # as the answer's MemoryProposed event would
     answer.findChild(ProposalCard).approve_button.click()
     qtbot.waitUntil(lambda: [m.text for m in memory_panel.memories]
                     == ["The user drinks green tea every morning"], timeout=30000)
@@ -194,20 +195,25 @@ def test_indexing_stops_from_the_knowledge_panel(qtbot, window, tmp_path):
     from tests.knowledge.helpers import assert_consistent
 
     docs = tmp_path / "many"
-    write_notes(docs, 300)
+    write_notes(docs, 1500)
     window.show_panel("knowledge")
     panel = window.panel("knowledge")
     panel.add_folder(str(docs))
-    qtbot.waitUntil(lambda: panel.cancel_button.isVisible()
-                    and "files" in panel.progress_label.text(), timeout=60000)
+
+    def committed() -> bool:  # some passages are stored (a batch committed), more files wait
+        return any(job.progress is not None and job.progress.chunks_done
+                   for job in window.app.core.knowledge.indexing_jobs())
+
+    qtbot.waitUntil(lambda: panel.cancel_button.isVisible() and committed(), timeout=60000)
     qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    assert panel.cancel_button.text() == "Stopping…" and not panel.cancel_button.isEnabled()
     with qtbot.waitSignal(panel.indexed, timeout=60000):
         pass
     wait_lanes(qtbot, window)
     assert "stopped" in window.status_text.text()
     assert not panel.cancel_button.isVisible()
     store = window.app.core.parts.store
-    assert 0 < store.count("documents", "status = 'indexed'") < 300
+    assert 0 < store.count("documents", "status = 'indexed'") < 1500
     assert_consistent(store)
     card_text = " ".join(w.text() for w in panel.cards[0].findChildren(type(window.title)))
     assert "indexed" in card_text  # the panel shows what was kept

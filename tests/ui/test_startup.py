@@ -33,10 +33,11 @@ def test_quitting_during_an_answer_cancels_and_joins(qtbot, window, settings):
     qtbot.keyClick(window.chat.composer.edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: bool([t for t in window.chat._turns
                                   if isinstance(t, AssistantMessage) and t.text]), timeout=20000)
+    run = window.app.core.chat.running(window.chat.session.id)
+    assert run is not None
     window.close()
-    window.app.shutdown()  # returns only once the answer's worker has stopped
-    cancel = window.chat._cancel
-    assert cancel is not None and cancel.is_set()
+    window.app.shutdown()  # returns only once the answer's lane has stopped
+    assert run.options.cancel.is_set() and run.ended
     session = window.chat.session
     assert session is not None and session.messages[-1].role == "assistant"
     assert len(session.messages[-1].text.split()) < 1500  # stopped well before max_tokens

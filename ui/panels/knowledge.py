@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.core import indexing_text
 from ui import theme
 from ui.message_widgets import label, tool_button
 from ui.panels.base import Panel, scrolling
@@ -24,7 +22,7 @@ from ui.qt import (
 from ui.tasks import BackgroundOp
 
 if TYPE_CHECKING:
-    from assistant.core import FolderOverview, Progress, SyncReport
+    from assistant.core import FolderOverview, Job
     from ui.app import LoremindApp
 
 
@@ -64,13 +62,13 @@ class KnowledgePanel(Panel):
     """Add and remove watched folders; index them on the ``index`` lane with live progress."""
 
     indexed = Signal(str)  # a folder finished indexing
+    undoable = Signal(str, object)  # what was just done, and the function that undoes it
     areas = ("knowledge",)
 
     def __init__(self, app: LoremindApp, parent: QWidget | None = None) -> None:
         super().__init__(app, "Knowledge", "Folders whose documents the assistant may cite. "
                          "They are watched: changes are indexed as they happen.", parent)
         self.cards: list[FolderCard] = []
-        self._cancel: threading.Event | None = None
         self.add_button = QPushButton(theme.icon("plus", "accent_text", 16), "Add folder…")
         self.add_button.setObjectName("Primary")
         self.add_button.clicked.connect(self.choose_folder)
@@ -100,6 +98,7 @@ class KnowledgePanel(Panel):
         self.problems = QListWidget()
         self.problems.setWordWrap(True)
         self.body.addWidget(self.problems, 1)
+        app.job_changed.connect(self._job_changed)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -140,62 +139,98 @@ class KnowledgePanel(Panel):
                      lambda _change: self.index_folder(folder)).run(self.app.tasks, "db")
 
     def remove_folder(self, folder: str) -> None:
-        """Stop watching ``folder`` and drop its documents from the index."""
+        """Ask, then stop watching ``folder``: its sync stops within a second and its
+        documents leave the index (the files themselves are untouched); undo re-adds it."""
+        from ui.qt import QMessageBox
+
         if not self.app.is_ready:
             return
+        name = Path(folder).name or folder
+        asked = QMessageBox.question(
+            self, "Remove this folder?",
+            f"Stop watching “{name}”? Its documents leave the index, so answers no longer "
+            "cite them. The files in the folder are not touched.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        if asked != QMessageBox.StandardButton.Yes:
+            return
         knowledge = self.app.core.knowledge
-        BackgroundOp(self, lambda: knowledge.remove_folder(folder)).run(self.app.tasks, "index")
+
+        def removed(_change: object) -> None:
+            self.app.status.emit(f"Removed “{name}” from Knowledge; its files are untouched.",
+                                 False)
+            self.undoable.emit(f"Removed “{name}” from Knowledge",
+                               lambda: self.add_folder(folder))
+
+        BackgroundOp(self, lambda: knowledge.remove_folder(folder), removed).run(
+            self.app.tasks, "db")
 
     def index_folder(self, folder: str) -> None:
-        """Bring the index in line with ``folder`` on the index lane, showing progress."""
+        """Bring the index in line with ``folder`` in the background, showing progress."""
         if not self.app.is_ready:
             return
         knowledge = self.app.core.knowledge
-        cancel = threading.Event()
-        self.app.tasks.track(cancel)
-        self._cancel = cancel
-        self._show_progress(f"Indexing {Path(folder).name}…", 0, 0)
+        name = Path(folder).name or folder
 
-        def progress(report: Progress) -> None:
-            self.app.tasks.post(lambda: self._show_progress(
-                indexing_text(Path(folder).name, report), report.files_done,
-                report.files_total))
+        def started(job: Job) -> None:
+            self.app.status.emit(f"Indexing {name}…", True)
+            job.future.add_done_callback(
+                lambda _f: self.app.tasks.post(lambda: self._indexed(folder, job)))
 
-        def failed(error: BaseException) -> None:
-            self.app.tasks.untrack(cancel)
-            self._indexing_done()
+        BackgroundOp(self, lambda: knowledge.start_indexing(folder), started).run(
+            self.app.tasks, "db")
+
+    def _indexed(self, folder: str, job: Job) -> None:
+        from assistant.core import JobState, WorkCancelled
+
+        name = Path(folder).name or folder
+        try:
+            report = job.result()
+        except WorkCancelled:
+            report = None
+        except Exception as exc:
             from ui.errors import show_error
 
-            show_error(self, error)
-
-        def done(report: SyncReport) -> None:
-            self.app.tasks.untrack(cancel)
-            self._indexing_done()
-            if report.cancelled:
-                self.app.status.emit(f"Indexing of {Path(folder).name} stopped: what was "
-                                     "indexed is kept; the rest follows next time.", False)
-            self.indexed.emit(folder)
-
-        BackgroundOp(self, lambda: knowledge.index(folder, progress, cancel), done,
-                     failed).run(self.app.tasks, "index")
+            show_error(self, exc)
+            return
+        if job.state is JobState.CANCELLED or (report is not None and report.cancelled):
+            self.app.status.emit(f"Indexing of {name} stopped: what was indexed is kept; the "
+                                 "rest follows next time.", False)
+        else:
+            self.app.status.emit("Ready", False)
+        self.indexed.emit(folder)
 
     def stop_indexing(self) -> None:
-        """Stop the sync in progress after the file in hand (what is done is kept)."""
-        if self._cancel is not None:
-            self._cancel.set()
+        """Stop the syncs in progress (within a second; what is done is kept)."""
+        self.cancel_button.setText("Stopping…")
+        self.cancel_button.setEnabled(False)
+        for job in self.app.core.knowledge.indexing_jobs():
+            job.cancel()
 
-    def _show_progress(self, text: str, done: int, total: int) -> None:
-        self.app.indexing_progress.emit(text)
-        self.progress_label.setText(text)
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
-        self.progress_label.show()
-        self.progress.show()
-        self.cancel_button.show()
+    def _job_changed(self, job: Job) -> None:
+        """Show the running sync's progress, "Stopping…" once asked to stop, nothing after."""
+        from assistant.core import JobState
 
-    def _indexing_done(self) -> None:
-        if not self.app.tasks.is_busy("index"):
-            self.app.indexing_progress.emit("")
+        if not job.owner.startswith("folder:"):
+            return
+        running = [j for j in self.app.core.knowledge.indexing_jobs()
+                   if j.state in (JobState.RUNNING, JobState.STOPPING)]
+        if not running:
             self.progress_label.hide()
             self.progress.hide()
             self.cancel_button.hide()
+            return
+        current = running[0]
+        progress = current.progress
+        self.progress_label.setText(self.app.indexing_text())
+        if progress is not None and progress.files_total:
+            self.progress.setRange(0, progress.files_total)
+            self.progress.setValue(progress.files_done)
+        else:
+            self.progress.setRange(0, 0)  # busy, no count yet
+        stopping = current.state is JobState.STOPPING
+        self.cancel_button.setText("Stopping…" if stopping else "Stop indexing")
+        self.cancel_button.setEnabled(not stopping)
+        self.progress_label.show()
+        self.progress.show()
+        self.cancel_button.show()
