@@ -78,6 +78,9 @@ class AskOptions:
     cancel: threading.Event = field(default_factory=threading.Event)
     system_prompt: str | None = None  # None: the chat's own, else the settings'
     knowledge_folders: list[str] | None = None  # None: every watched folder
+    # An answer for another app (Connections) runs in a temporary chat, yet may read the
+    # memories the user lets that app read: it still stores and proposes nothing.
+    temporary_reads_memory: bool = False
 
 
 class Assistant:
@@ -260,8 +263,10 @@ class Assistant:
         # Just after start-up the embedder (torch) may still be loading on another thread: the
         # first answer starts at once without documents and memories instead of waiting.
         warming = self._knowledge_loading.is_set() and self._embedder is None
-        remembering = (not warming and not session.temporary and options.use_memory
-                       and not self.memory.paused)
+        reading = (not warming and options.use_memory
+                   and (not session.temporary or options.temporary_reads_memory)
+                   and not self.memory.paused)
+        remembering = reading and not session.temporary
         earlier = session.messages if new_turn else session.messages[:-1]
         # Earlier turns exactly as the model read them (questions with their sources), so the
         # prompt's prefix matches the cache and a follow-up costs only its new tokens.
@@ -273,7 +278,7 @@ class Assistant:
         saved_now = self.memory.remember(explicit, session_id=session.id,
                                          message_id=user.id) if explicit else None
         memories = chat_memories(last_used(earlier), self.memory.list(MemoryStatus.ACTIVE),
-                                 self.memory.relevant(text)) if remembering else []
+                                 self.memory.relevant(text)) if reading else []
         citations = (self._citations(text, options)
                      if options.use_knowledge and not warming else [])
         gen = self.settings.generation

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from assistant.chat.assistant import Assistant
     from assistant.core.adapters import AdaptersArea
     from assistant.core.chat import ChatArea
+    from assistant.core.connections import ConnectionsArea
     from assistant.core.knowledge import KnowledgeArea
     from assistant.core.memory import MemoryArea
     from assistant.core.models import ModelsArea
@@ -106,6 +107,13 @@ class Loremind:
         return ModelsArea(self)
 
     @cached_property
+    def connections(self) -> ConnectionsArea:
+        """Other apps (MCP, the local API): who may do what, and the audit trail."""
+        from assistant.core.connections import ConnectionsArea
+
+        return ConnectionsArea(self)
+
+    @cached_property
     def settings(self) -> SettingsArea:
         """The settings, saved and announced when changed."""
         from assistant.core.settings import SettingsArea
@@ -165,5 +173,7 @@ class Loremind:
             self.knowledge.stop_watching()
         if "adapters" in self.__dict__:
             self.adapters.stop_watching()
+        if "connections" in self.__dict__:
+            self.connections.close()
         if self._parts is not None:
             self._parts.close()
