@@ -73,9 +73,9 @@ class ConnectHost:
             self._stop()
 
     def _stop(self) -> None:
-        server, self._server, self._serving = self._server, None, None
-        if server is not None:
-            server.stop()
+        if self._server is not None:
+            self._server.stop()
+        self._server = self._serving = None
 
     def _changed(self, change: Change) -> None:
         if change.about(Area.SETTINGS):

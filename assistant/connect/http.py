@@ -64,15 +64,13 @@ class ConnectServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
+        self._url = ""
 
     @property
     def url(self) -> str:
-        """Where apps reach it, e.g. ``http://127.0.0.1:8765`` (the API is under /v1)."""
-        if self._socket is None:
-            raise RuntimeError("The server is not started")
-        host, port = self._socket.getsockname()[:2]
-        shown = f"[{host}]" if ":" in host else host
-        return f"http://{shown}:{port}"
+        """Where apps reach it, e.g. ``http://127.0.0.1:8765`` (the API is under /v1); ""
+        unless it is serving."""
+        return self._url
 
     def start(self) -> str:
         """Open the port and serve; returns the URL. Raises ConfigError when the port is taken."""
@@ -88,6 +86,8 @@ class ConnectServer:
                               "that port; choose another in Settings → Connections.") from exc
         sock.listen(64)
         self._socket = sock
+        host, port = sock.getsockname()[:2]
+        url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
         config = uvicorn.Config(self._app(), log_level="warning", access_log=False,
                                 lifespan="on", loop="asyncio", http="h11", ws="none",
                                 timeout_graceful_shutdown=1)
@@ -101,8 +101,9 @@ class ConnectServer:
                 self.stop()
                 raise ConfigError("The server for other apps did not start; the log says why.")
             time.sleep(0.01)
-        log.info("Serving other apps at %s", self.url)
-        return self.url
+        self._url = url
+        log.info("Serving other apps at %s", url)
+        return url
 
     def stop(self) -> None:
         """Stop answers in progress, close the port and wait for the thread (a stopped server
@@ -119,6 +120,7 @@ class ConnectServer:
             self._socket.close()
         self._workers.close()
         self._server = self._thread = None
+        self._url = ""
 
     def _app(self) -> ASGIApp:
         async def identify(ctx: ServerRequestContext[Any, Any]) -> Client:
