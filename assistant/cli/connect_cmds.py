@@ -16,6 +16,7 @@ import click
 
 from assistant.cli.app import cli_core, main, reports_errors
 from assistant.cli.bench import bench, print_result
+from assistant.cli.options import MODEL_OPTION
 from assistant.core import TOOLS, Client, Permissions
 from assistant.errors import LoremindError
 
@@ -285,15 +286,16 @@ def connect_clear_log(name: str | None) -> None:
 
 
 @bench.command("api")
+@MODEL_OPTION
 @click.option("--runs", type=click.IntRange(1, 50), default=5, show_default=True,
               help="Answers timed each way (through the API and in process).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @reports_errors
-def bench_api(runs: int, as_json: bool) -> None:
+def bench_api(model_path: Path | None, runs: int, as_json: bool) -> None:
     """Time to first token through the OpenAI-compatible API against ``ask`` in process, and
     requests/s of /v1/embeddings against the embedder in process."""
     from assistant.bench.api import run_api_bench
 
     if not as_json:
         click.echo("Running the API benchmark (a minute or two)…", err=True)
-    print_result(run_api_bench(runs=runs), as_json)
+    print_result(run_api_bench(runs=runs, model_path=model_path), as_json)

@@ -75,7 +75,10 @@ class ConnectServer:
     def start(self) -> str:
         """Open the port and serve; returns the URL. Raises ConfigError when the port is taken."""
         family = socket.AF_INET6 if ":" in self.settings.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP named, not 0: asyncio turns Nagle off only on sockets whose protocol says
+        # TCP, and with Nagle on, a keep-alive reply (headers, then body) waited for the
+        # client's delayed ACK: 45 ms per request instead of 1.5 ms, measured here.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self.settings.host, self.settings.port))
