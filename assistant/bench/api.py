@@ -60,7 +60,9 @@ def run_api_bench(runs: int = 5, model_path: Path | None = None) -> dict[str, An
         try:
             _api_ttft(api, QUESTIONS[-1])  # warm-up: imports, first HTTP connection
             _in_process_ttft(core, QUESTIONS[-1])
-            api_runs, local_runs, cited = [], [], []
+            api_runs: list[float] = []
+            local_runs: list[float] = []
+            cited: list[int] = []
             for n in range(runs):
                 question = QUESTIONS[n % (len(QUESTIONS) - 1)]
                 sides = [("api", lambda q=question: _api_ttft(api, q)),
@@ -167,7 +169,7 @@ def _embeddings(api: Any, core: Loremind) -> dict[str, Any]:
 class _BenchKeyring(KeyringBackend):
     """A keyring in this process only: the bench's app token never reaches the user's."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def __init__(self) -> None:
         super().__init__()
