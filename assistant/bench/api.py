@@ -33,6 +33,7 @@ from assistant.config import Settings
 from assistant.connections.clients import Permissions
 from assistant.core import Loremind
 from assistant.engine.model import LocalModel
+from assistant.errors import LoremindError
 from assistant.migrations import open_database
 from assistant.paths import AppPaths
 
@@ -45,7 +46,11 @@ EMBED_TEXTS = ["How long does the fast train from Lisbon to Porto take?",
 
 def run_api_bench(runs: int = 5, model_path: Path | None = None) -> dict[str, Any]:
     """Every figure of one run, with the load average before and after."""
-    import openai
+    try:
+        import openai
+    except ImportError as exc:  # the bundle leaves the client out: it is a development tool
+        raise LoremindError("`loremind bench api` drives the API with the openai client: "
+                            "install it with `pip install openai`.") from exc
 
     from assistant.connect.http import ConnectServer
 
