@@ -163,3 +163,22 @@ def test_embeddings_are_the_embedders_in_both_encodings(connected, served, embed
     with pytest.raises(openai.APIStatusError, match="at most 256") as caught:
         api.embeddings.create(model="loremind-embeddings", input=["x"] * 300)
     assert caught.value.status_code == 413
+
+
+def test_two_apps_asking_at_once_both_get_whole_answers(connected, served):
+    from concurrent.futures import ThreadPoolExecutor
+
+    apps = [connected.connections.register(name, Permissions(read_memories=True))
+            for name in ("Jan", "Script")]
+
+    def ask(token: str) -> str:
+        stream = client_for(served, token).chat.completions.create(
+            model="loremind", stream=True, max_tokens=12,
+            messages=[{"role": "user", "content": QUESTION}])
+        return "".join(c.choices[0].finish_reason or "" for c in stream if c.choices)
+
+    with ThreadPoolExecutor(2, thread_name_prefix="test-app") as pool:
+        endings = list(pool.map(ask, [token for _app, token in apps]))
+    assert all(ending in ("stop", "length") for ending in endings)
+    for app, _token in apps:
+        assert [e.outcome for e in connected.connections.audit(app.id)] == ["ok"]
