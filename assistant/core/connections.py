@@ -99,7 +99,7 @@ class ConnectionsArea:
 
     @property
     def settings(self) -> ConnectSettings:
-        """The Connections settings in force, read again when the settings file changed: an
+        """The Connections settings in force, read again when the settings file changed: a
         ``loremind mcp`` started by another app stops serving when the user switches off."""
         path = self._core.paths.config_file
         try:
