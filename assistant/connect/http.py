@@ -1,10 +1,12 @@
 """One local port for other apps: MCP at ``/mcp`` and the OpenAI-compatible API at ``/v1``.
 
 Every request needs the token of a registered app (``Authorization: Bearer …``), on every
-address: without one it gets 401 and reaches nothing. The server listens on 127.0.0.1 unless
-the user allows the network (``connect.allow_network``); any other address is refused before a
-socket is opened. It runs on one thread it owns ("loremind-connect-http", uvicorn's event
-loop), the core's calls on its worker threads; ``stop`` ends both.
+address: without one it gets 401 and reaches nothing. The gate checks an ``/mcp`` request's
+token before the MCP SDK sees it; a ``/v1`` route checks it in the call that does its work.
+The server listens on 127.0.0.1 unless the user allows the network (``connect.allow_network``);
+any other address is refused before a socket is opened. It runs on one thread it owns
+("loremind-connect-http", uvicorn's event loop), the core's calls on its worker threads;
+``stop`` ends both.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from assistant.config import ConnectSettings
 from assistant.connect.mcp_server import build_mcp_server
-from assistant.connect.openai_api import CLIENT_KEY, api_routes, error_response
+from assistant.connect.openai_api import TOKEN_KEY, api_routes, error_response
 from assistant.connect.work import Workers
 from assistant.core import MAX_BODY_BYTES, Client, Loremind
 from assistant.errors import ConfigError, LoremindError, UnknownTokenError
 
 log = logging.getLogger(__name__)
+CLIENT_KEY = "loremind.client"  # where the gate leaves the app of an /mcp request
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 
@@ -166,8 +169,11 @@ class _Gate:
                 raise UnknownTokenError(
                     "Loremind needs the app's token: send 'Authorization: Bearer <token>' "
                     "(the token shown when the app was registered in Settings → Connections).")
-            area = self._core.connections
-            scope[CLIENT_KEY] = await self._workers.call(lambda: area.authenticate(token))
+            if scope["path"].startswith("/v1/"):
+                scope[TOKEN_KEY] = token  # checked by the route, in the call that does the work
+            else:
+                area = self._core.connections
+                scope[CLIENT_KEY] = await self._workers.call(lambda: area.authenticate(token))
         except LoremindError as exc:
             await error_response(exc)(scope, receive, send)
             return

@@ -7,7 +7,9 @@ An answer is the user's Loremind answering: the model in use (``loremind``, or
 A request may switch those off with an extension field, ``"loremind": {"knowledge": false,
 "memory": false, "temporary": true}``, and every answer says what it drew on in its own
 ``"loremind"`` field: the cited passages and the memories used. Errors use OpenAI's shape,
-``{"error": {"message", "type", "code"}}``, with the status an OpenAI client expects.
+``{"error": {"message", "type", "code"}}``, with the status an OpenAI client expects. Each
+route checks the request's token in the same worker call that does the work: one thread hop
+per request, not two.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from assistant.core import (
     EMBEDDING_MODEL,
     MAX_BODY_BYTES,
     AppQuestion,
-    Client,
     Done,
     Event,
     Failed,
@@ -52,7 +53,7 @@ from assistant.errors import (
     UnknownTokenError,
 )
 
-CLIENT_KEY = "loremind.client"  # where the gate leaves the calling app in the request's scope
+TOKEN_KEY = "loremind.token"  # where the gate leaves the request's token for the /v1 routes
 MAX_ANSWER_TOKENS = 32_768
 _SWITCHES = ("knowledge", "memory", "temporary")
 
@@ -62,9 +63,9 @@ def api_routes(core: Loremind, workers: Workers) -> list[Route]:
     area = core.connections
 
     async def models(request: Request) -> Response:
-        client = _client(request)
+        token = _token(request)
         try:
-            names = await workers.call(lambda: area.models(client))
+            names = await workers.call(lambda: area.models(area.authenticate(token)))
         except LoremindError as exc:
             return error_response(exc)
         return JSONResponse({"object": "list", "data": [
@@ -72,11 +73,11 @@ def api_routes(core: Loremind, workers: Workers) -> list[Route]:
             for name in names]})
 
     async def embeddings(request: Request) -> Response:
-        client = _client(request)
+        token = _token(request)
         try:
             body = await read_json(request)
             texts, model, as_base64 = _embedding_request(body)
-            result = await workers.call(lambda: area.embed(client, texts))
+            result = await workers.call(lambda: area.embed(area.authenticate(token), texts))
         except LoremindError as exc:
             return error_response(exc)
         data = [{"object": "embedding", "index": n,
@@ -88,11 +89,12 @@ def api_routes(core: Loremind, workers: Workers) -> list[Route]:
                                        "total_tokens": result.tokens}})
 
     async def chat_completions(request: Request) -> Response:
-        client = _client(request)
+        token = _token(request)
         try:
             body = await read_json(request)
             question, stream, usage = _chat_request(body)
-            opened = workers.stream(lambda: area.ask(client, question), question.cancel)
+            opened = workers.stream(lambda: area.ask(area.authenticate(token), question),
+                                    question.cancel)
             first = await _until_answer(opened)
         except LoremindError as exc:
             return error_response(exc)
@@ -347,11 +349,11 @@ def _embedding_request(body: dict[str, Any]) -> tuple[Any, str, bool]:
     return texts, model, encoding == "base64"
 
 
-def _client(request: Request) -> Client:
-    client = request.scope.get(CLIENT_KEY)
-    if not isinstance(client, Client):  # the gate lets nothing through without one
-        raise RuntimeError("A /v1 request reached its route without an app")
-    return client
+def _token(request: Request) -> str:
+    token = request.scope.get(TOKEN_KEY)
+    if not isinstance(token, str):  # the gate lets nothing through without one
+        raise RuntimeError("A /v1 request reached its route without a token")
+    return token
 
 
 # -- errors ------------------------------------------------------------------------------------

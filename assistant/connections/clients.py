@@ -14,7 +14,7 @@ import json
 import secrets
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,10 @@ from assistant.store import Store, sql_str
 TOOLS = ("search", "chat", "embeddings")
 TOKEN_PREFIX = "lm-"
 MAX_NAME_CHARS = 60
+# An app read this recently (its token was checked for the call in hand), with no change made
+# here since, is not read again: a read costs about as much as embedding a short text. A change
+# made by another process counts from the app's next call after that.
+FRESH_S = 0.5
 
 
 class ClientNotFound(LoremindError):
@@ -84,6 +88,7 @@ class Client:
     permissions: Permissions
     enabled: bool
     created_at: float
+    read_at: float = field(default=0.0, compare=False, repr=False)  # monotonic: when read
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "enabled": self.enabled,
@@ -100,6 +105,7 @@ class ClientRegistry:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._changed_at = time.monotonic()  # the last change made through this registry
 
     def list(self) -> list[Client]:
         """Every registered app, by name."""
@@ -135,6 +141,7 @@ class ClientRegistry:
             except BaseException:
                 delete_secret(client_token_name(client_id))  # nothing is kept of a failure
                 raise
+            self._changed()
         return _client(row), token
 
     def update(self, client_id: str, *, permissions: Permissions | None = None,
@@ -148,6 +155,7 @@ class ClientRegistry:
                 row["enabled"] = enabled
             row["updated_at"] = time.time()
             self.store.upsert(CLIENTS.name, [row])
+            self._changed()
         return _client(row)
 
     def renew_token(self, client_id: str) -> str:
@@ -158,6 +166,7 @@ class ClientRegistry:
             set_secret(row["token_key"], token)
             self.store.upsert(CLIENTS.name, [{**row, "token_hash": token_hash(token),
                                               "updated_at": time.time()}])
+            self._changed()
         return token
 
     def remove(self, client_id: str) -> Client:
@@ -166,6 +175,7 @@ class ClientRegistry:
             row = self._row(client_id)
             self.store.delete(CLIENTS.name, f"id = {sql_str(row['id'])}")
             delete_secret(row["token_key"])
+            self._changed()
         return _client(row)
 
     def authenticate(self, token: str) -> Client:
@@ -180,12 +190,23 @@ class ClientRegistry:
                                     "connect add NAME`) and use the token it shows.")
         return _client(rows[0])
 
+    def current(self, client: Client) -> Client:
+        """``client`` if it was read a moment ago and nothing changed here since, else the app
+        as registered now (see FRESH_S)."""
+        read = client.read_at
+        if read > self._changed_at and time.monotonic() - read < FRESH_S:
+            return client
+        return self.refreshed(client)
+
     def refreshed(self, client: Client) -> Client:
         """The app as registered now; raises UnknownTokenError when it was removed."""
         rows = self.store.rows(CLIENTS.name, where=f"id = {sql_str(client.id)}")
         if not rows:
             raise UnknownTokenError(f"'{client.name}' is no longer registered in Loremind.")
         return _client(rows[0])
+
+    def _changed(self) -> None:
+        self._changed_at = time.monotonic()
 
     def _row(self, client_id: str) -> dict[str, Any]:
         rows = self.store.rows(CLIENTS.name, where=f"id = {sql_str(client_id)}")
@@ -198,7 +219,8 @@ class ClientRegistry:
 def _client(row: dict[str, Any]) -> Client:
     return Client(id=row["id"], name=row["name"],
                   permissions=Permissions.from_json(json.loads(row["permissions"] or "{}")),
-                  enabled=bool(row["enabled"]), created_at=float(row["created_at"]))
+                  enabled=bool(row["enabled"]), created_at=float(row["created_at"]),
+                  read_at=time.monotonic())
 
 
 def _new_token() -> str:

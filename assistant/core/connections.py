@@ -179,7 +179,7 @@ class ConnectionsArea:
     def authenticate(self, token: str) -> Client:
         """The registered app this token belongs to; raises UnknownTokenError, or
         NotPermittedError when Connections or the app are switched off (recorded)."""
-        return self._admit(self._clients.authenticate(token), "connect", fresh=True)
+        return self._admit(self._clients.authenticate(token), "connect")
 
     def search(self, client: Client, query: Any, k: Any = 5) -> list[SearchResult]:
         """Passages of the documents the app may search that best answer ``query``."""
@@ -350,11 +350,10 @@ class ConnectionsArea:
                 f"{stopped}{ending}", len(used), [*sources, *used])
 
     def _admit(self, client: Client, action: str, *, tool: str | None = None,
-               read: bool = False, propose: bool = False, fresh: bool = False) -> Client:
-        """The app as registered now (``fresh``: ``client`` was just read), when Connections,
-        the app and its permissions allow the call; a refusal is recorded and raised as
-        NotPermittedError."""
-        current = client if fresh else self._clients.refreshed(client)
+               read: bool = False, propose: bool = False) -> Client:
+        """The app as registered now, when Connections, the app and its permissions allow the
+        call; a refusal is recorded and raised as NotPermittedError."""
+        current = self._clients.current(client)
         permissions = current.permissions
         reason = ""
         if not self.enabled:
