@@ -8,13 +8,14 @@ takes effect at its next call, in every process.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import json
 import secrets
 import time
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,6 @@ from assistant.store import Store, sql_str
 TOOLS = ("search", "chat", "embeddings")
 TOKEN_PREFIX = "lm-"
 MAX_NAME_CHARS = 60
-# An app read this recently (its token was checked for the call in hand), with no change made
-# here since, is not read again: a read costs about as much as embedding a short text. A change
-# made by another process counts from the app's next call after that.
-FRESH_S = 0.5
 
 
 class ClientNotFound(LoremindError):
@@ -88,7 +85,6 @@ class Client:
     permissions: Permissions
     enabled: bool
     created_at: float
-    read_at: float = field(default=0.0, compare=False, repr=False)  # monotonic: when read
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "enabled": self.enabled,
@@ -105,12 +101,11 @@ class ClientRegistry:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._changed_at = time.monotonic()  # the last change made through this registry
+        self._cache: tuple[int, builtins.list[dict[str, Any]]] | None = None  # (version, rows)
 
     def list(self) -> list[Client]:
         """Every registered app, by name."""
-        rows = self.store.rows(CLIENTS.name)
-        return sorted((_client(r) for r in rows), key=lambda c: c.name.lower())
+        return sorted((_client(r) for r in self._rows()), key=lambda c: c.name.lower())
 
     def get(self, name_or_id: str) -> Client:
         """The app with this id, or this name (any case)."""
@@ -141,7 +136,6 @@ class ClientRegistry:
             except BaseException:
                 delete_secret(client_token_name(client_id))  # nothing is kept of a failure
                 raise
-            self._changed()
         return _client(row), token
 
     def update(self, client_id: str, *, permissions: Permissions | None = None,
@@ -155,7 +149,6 @@ class ClientRegistry:
                 row["enabled"] = enabled
             row["updated_at"] = time.time()
             self.store.upsert(CLIENTS.name, [row])
-            self._changed()
         return _client(row)
 
     def renew_token(self, client_id: str) -> str:
@@ -166,7 +159,6 @@ class ClientRegistry:
             set_secret(row["token_key"], token)
             self.store.upsert(CLIENTS.name, [{**row, "token_hash": token_hash(token),
                                               "updated_at": time.time()}])
-            self._changed()
         return token
 
     def remove(self, client_id: str) -> Client:
@@ -175,38 +167,36 @@ class ClientRegistry:
             row = self._row(client_id)
             self.store.delete(CLIENTS.name, f"id = {sql_str(row['id'])}")
             delete_secret(row["token_key"])
-            self._changed()
         return _client(row)
 
     def authenticate(self, token: str) -> Client:
         """The app this token belongs to (switched on or not); raises UnknownTokenError."""
         digest = token_hash(token)
-        rows = self.store.rows(CLIENTS.name, where=f"token_hash = {sql_str(digest)}")
-        # The lookup found the row by its hash; comparing again in constant time keeps the
-        # answer's timing from saying how much of a guessed hash matched.
-        if len(rows) != 1 or not hmac.compare_digest(rows[0]["token_hash"], digest):
+        # Compared in constant time: the answer's timing does not say how much of a guess
+        # matched.
+        rows = [r for r in self._rows() if hmac.compare_digest(r["token_hash"], digest)]
+        if len(rows) != 1:
             raise UnknownTokenError("This token belongs to no app registered in Loremind. "
                                     "Register the app in Settings → Connections (or `loremind "
                                     "connect add NAME`) and use the token it shows.")
         return _client(rows[0])
 
-    def current(self, client: Client) -> Client:
-        """``client`` if it was read a moment ago and nothing changed here since, else the app
-        as registered now (see FRESH_S)."""
-        read = client.read_at
-        if read > self._changed_at and time.monotonic() - read < FRESH_S:
-            return client
-        return self.refreshed(client)
-
     def refreshed(self, client: Client) -> Client:
         """The app as registered now; raises UnknownTokenError when it was removed."""
-        rows = self.store.rows(CLIENTS.name, where=f"id = {sql_str(client.id)}")
+        rows = [r for r in self._rows() if r["id"] == client.id]
         if not rows:
             raise UnknownTokenError(f"'{client.name}' is no longer registered in Loremind.")
         return _client(rows[0])
 
-    def _changed(self) -> None:
-        self._changed_at = time.monotonic()
+    def _rows(self) -> builtins.list[dict[str, Any]]:
+        """Every row, read again only when the table changed (in any process): checking its
+        version costs a fraction of a millisecond, a read ten times more (more under load), on
+        every call an app makes."""
+        version = self.store.table(CLIENTS.name).version
+        cached = self._cache
+        if cached is None or cached[0] != version:
+            cached = self._cache = (version, self.store.rows(CLIENTS.name))
+        return cached[1]
 
     def _row(self, client_id: str) -> dict[str, Any]:
         rows = self.store.rows(CLIENTS.name, where=f"id = {sql_str(client_id)}")
@@ -219,8 +209,7 @@ class ClientRegistry:
 def _client(row: dict[str, Any]) -> Client:
     return Client(id=row["id"], name=row["name"],
                   permissions=Permissions.from_json(json.loads(row["permissions"] or "{}")),
-                  enabled=bool(row["enabled"]), created_at=float(row["created_at"]),
-                  read_at=time.monotonic())
+                  enabled=bool(row["enabled"]), created_at=float(row["created_at"]))
 
 
 def _new_token() -> str:

@@ -353,7 +353,7 @@ class ConnectionsArea:
                read: bool = False, propose: bool = False) -> Client:
         """The app as registered now, when Connections, the app and its permissions allow the
         call; a refusal is recorded and raised as NotPermittedError."""
-        current = self._clients.current(client)
+        current = self._clients.refreshed(client)
         permissions = current.permissions
         reason = ""
         if not self.enabled:

@@ -58,3 +58,19 @@ def test_permissions_change_and_switching_off_is_kept(store, tmp_path):
     again = registry.get("editor")
     assert again.permissions.folders == (str((tmp_path / "notes").resolve()),)
     assert again.permissions.tools == ("search",) and not again.enabled
+
+
+def test_a_change_made_through_another_connection_is_seen_at_the_next_call(store):
+    from assistant.migrations import open_database
+    from assistant.paths import app_paths
+
+    here = ClientRegistry(store)
+    client, token = here.register("Jan", Permissions())
+    assert here.authenticate(token).enabled  # read once, then kept while the table is unchanged
+    elsewhere = ClientRegistry(open_database(app_paths()))  # as another process opens it
+    elsewhere.update(client.id, enabled=False)
+    assert not here.authenticate(token).enabled
+    new = elsewhere.renew_token(client.id)
+    with pytest.raises(UnknownTokenError):
+        here.authenticate(token)
+    assert here.authenticate(new).id == client.id
