@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import socket
 import threading
 import time
@@ -82,7 +83,8 @@ class ConnectServer:
         # TCP, and with Nagle on, a keep-alive reply (headers, then body) waited for the
         # client's delayed ACK: 45 ms per request instead of 1.5 ms, measured here.
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if os.name == "posix":  # on Windows it would let another program take the port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self.settings.host, self.settings.port))
         except OSError as exc:
