@@ -49,7 +49,7 @@ class AuditEntry:
         when = datetime.fromtimestamp(self.at)
         clock = when.strftime("%H:%M") if when.date() == datetime.now().date() \
             else when.strftime("%d %b %H:%M")
-        return f"{self.client} {self.detail} at {clock}"
+        return f"{self.client} {self.detail.rstrip('.')} at {clock}"
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "client_id": self.client_id, "client": self.client,

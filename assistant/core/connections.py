@@ -371,9 +371,9 @@ class ConnectionsArea:
         elif propose and not permissions.propose_memories:
             reason = f"Loremind does not let {current.name} propose memories."
         if reason:
-            self._refuse(current, action, NotPermittedError,
-                         reason + (" The user can change that in Settings → Connections."
-                                   if "does not let" in reason else ""))
+            self._refuse(current, action, NotPermittedError, reason,
+                         hint=" The user can change that in Settings → Connections."
+                         if "does not let" in reason else "")
         return current
 
     def _checked(self, client: Client, action: str, check: Any, *args: Any) -> Any:
@@ -384,10 +384,11 @@ class ConnectionsArea:
             self._audit.record(client, action, "refused", f"was refused: {exc}")
             raise
 
-    def _refuse(self, client: Client, action: str, kind: type[LoremindError],
-                message: str) -> NoReturn:
+    def _refuse(self, client: Client, action: str, kind: type[LoremindError], message: str,
+                hint: str = "") -> NoReturn:
+        """Record the refusal (its reason) and raise it (with ``hint`` for the app)."""
         self._audit.record(client, action, "refused", f"was refused: {message}")
-        raise kind(message)
+        raise kind(message + hint)
 
     def _changed_memory(self, memory_id: str) -> None:
         self._core.changes.publish(Change(Area.MEMORY, "proposed", (memory_id,)))
