@@ -16,7 +16,7 @@ import dataclasses
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -272,9 +272,10 @@ class ConnectionsArea:
         """The model names an app can ask for: the model in use, with each adapter that fits
         it, and the embedder."""
         current = self._admit(client, "models")
-        names = [MODEL_NAME]
+        names = []
         if current.permissions.may("chat"):
-            names += [f"{MODEL_NAME}:{a.name}" for a in self._core.adapters.list() if a.compatible]
+            names = [MODEL_NAME, *(f"{MODEL_NAME}:{a.name}" for a in self._core.adapters.list()
+                                   if a.compatible)]
         if current.permissions.may("embeddings"):
             names.append(EMBEDDING_MODEL)
         return names
@@ -342,6 +343,8 @@ class ConnectionsArea:
                     outcome, ending = "failed", f" (failed: {event.message})"
                 yield event
         finally:
+            if isinstance(events, Generator):  # left early: the answer ends here, not at GC
+                events.close()
             stopped = " (stopped before the end)" if outcome == "stopped" else ""
             self._audit.record(
                 client, "chat", outcome,

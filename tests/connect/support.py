@@ -54,28 +54,35 @@ def write_docs(folder: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def connected(chat_model_2k, embedder, store, tmp_path):
-    """A core with Connections on (any free port), two indexed documents and one memory; the
-    settings are saved, so a child process reads the same."""
+def connected_core(model_path: Path | None, embedder, store, folder: Path):
+    """A core on ``model_path`` (None: the embedded SmolLM2) with Connections on (any free
+    port), the test documents indexed from ``folder`` and one memory; the settings are saved,
+    so a child process reads the same."""
     from assistant.core import Loremind
     from assistant.engine import LocalModel
     from assistant.paths import app_paths
 
     paths = app_paths().ensure()
     settings = Settings()
-    settings.model.path = str(chat_model_2k)
+    settings.model.path = str(model_path or "")
     settings.model.context_size = 2048
     settings.generation.max_tokens = 16
     settings.connect.enabled = True
     settings.connect.port = 0
     save_settings(settings, paths.config_file)
-    model = LocalModel.load(chat_model_2k, context_size=2048)
+    model = LocalModel.load(model_path, context_size=2048)
     core = Loremind(paths, settings, model=model, embedder=embedder, store=store)
-    folder = write_docs(tmp_path / "docs")
+    write_docs(folder)
     core.knowledge.add_folder(folder)
     core.knowledge.index(folder)
     core.memory.remember(MEMORY)
+    return core
+
+
+@pytest.fixture
+def connected(chat_model_2k, embedder, store, tmp_path):
+    """A core on the tiny model, ready for other apps (see connected_core)."""
+    core = connected_core(chat_model_2k, embedder, store, tmp_path / "docs")
     yield core
     core.close()
 

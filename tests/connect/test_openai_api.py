@@ -14,7 +14,7 @@ import pytest
 from assistant.bench.synthetic import write_lora
 from assistant.core import MemoryStatus, Permissions
 from assistant.engine import read_gguf
-from tests.connect.support import MEMORY, QUESTION
+from tests.connect.support import MEMORY, QUESTION, connected_core
 
 EVERYTHING = Permissions(read_memories=True, propose_memories=True)
 
@@ -87,21 +87,35 @@ def test_a_wrong_token_gets_401_and_a_disabled_app_gets_nothing(connected, serve
     assert {e.outcome for e in connected.connections.audit(app.id)} == {"refused"}
 
 
-def test_hanging_up_mid_stream_stops_the_answer(connected, served):
-    app, token = connected.connections.register("Script", Permissions())
-    api = client_for(served, token)
+@pytest.fixture
+def storyteller(embedder, store, tmp_path):
+    """The server over a core on the embedded SmolLM2, which writes a long story to the end
+    (the tiny random model may stop after a few tokens, before any app could hang up)."""
+    from assistant.connect.http import ConnectServer
+
+    core = connected_core(None, embedder, store, tmp_path / "docs")
+    server = ConnectServer(core, core.current_settings.connect)
+    yield core, server.start()
+    server.stop()
+    core.close()
+
+
+def test_hanging_up_mid_stream_stops_the_answer(storyteller):
+    core, url = storyteller
+    app, token = core.connections.register("Script", Permissions())
+    api = client_for(url, token)
     stream = api.chat.completions.create(
-        model="loremind", stream=True, max_tokens=1800, temperature=1.5,
-        messages=[{"role": "user", "content": "Tell me a very long story."}],
+        model="loremind", stream=True, max_tokens=1500,
+        messages=[{"role": "user", "content": "Write a very long story about a lighthouse."}],
         extra_body={"loremind": {"knowledge": False}})
     for chunk in stream:
         if chunk.choices and chunk.choices[0].delta.content:
             break
     stream.close()
-    deadline = time.monotonic() + 30
-    while not connected.connections.audit(app.id) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while not core.connections.audit(app.id) and time.monotonic() < deadline:
         time.sleep(0.05)
-    entry = connected.connections.audit(app.id)[0]
+    entry = core.connections.audit(app.id)[0]
     assert entry.outcome == "stopped" and "stopped before the end" in entry.detail
     again = api.chat.completions.create(model="loremind", max_tokens=4,
                                         messages=[{"role": "user", "content": "Hi again"}])
