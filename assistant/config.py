@@ -113,6 +113,19 @@ class StoreSettings:
 
 
 @dataclass
+class ConnectSettings:
+    """Other apps reaching Loremind (an MCP server and an OpenAI-compatible API on one port).
+    Off until the user turns it on; each app needs its own token (Settings → Connections)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8765
+    allow_network: bool = False  # listen beyond this computer (a host that is not loopback)
+    knowledge: bool = True  # API answers may cite documents (each app's own permissions apply)
+    memory: bool = True  # API answers may use memories (for apps allowed to read them)
+
+
+@dataclass
 class Settings:
     """All settings; ``Settings()`` is the default configuration."""
 
@@ -123,6 +136,7 @@ class Settings:
     memory: MemorySettings = field(default_factory=MemorySettings)
     ui: UiSettings = field(default_factory=UiSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
+    connect: ConnectSettings = field(default_factory=ConnectSettings)
 
 
 def load_settings(path: Path) -> Settings:

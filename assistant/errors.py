@@ -10,7 +10,13 @@
      ├── StoreError         the local database can't be read or written
      │    └── ReadOnlyStoreError     a shared store that another machine writes
      ├── DocumentError      a document can't be parsed (recorded per file, never fatal to a run)
-     └── InstanceError      the running app can't be reached over its local socket
+     ├── InstanceError      the running app can't be reached over its local socket
+     └── ConnectionsError   another app's call can't be served (Connections: MCP and the local API)
+          ├── UnknownTokenError      no registered app has that token (HTTP 401)
+          ├── NotPermittedError      the app is switched off, or may not do that (HTTP 403)
+          └── BadCallError           the call is malformed, unknown or too large (HTTP 400)
+               ├── UnknownNameError  it names a model or a route that does not exist (HTTP 404)
+               └── TooLargeError     an argument or a body is over its limit (HTTP 413)
 
 Library exceptions (llama_cpp, lancedb, OSError) are wrapped at the boundary with
 ``raise … from exc``.
@@ -69,3 +75,27 @@ class DocumentError(LoremindError):
 
 class InstanceError(LoremindError):
     """The running instance could not be reached, or its socket folder is not safe to use."""
+
+
+class ConnectionsError(LoremindError):
+    """Another app's call (over MCP or the local API) cannot be served; nothing was stored."""
+
+
+class UnknownTokenError(ConnectionsError):
+    """The token matches no app registered in Loremind → Connections."""
+
+
+class NotPermittedError(ConnectionsError):
+    """The app is switched off, Connections are off, or the app may not do what it asked."""
+
+
+class BadCallError(ConnectionsError):
+    """An app's call is malformed or names something unknown (a tool, a model, a field)."""
+
+
+class TooLargeError(BadCallError):
+    """An argument or a request body is larger than Loremind accepts."""
+
+
+class UnknownNameError(BadCallError):
+    """An app's call names a model (or a route) that Loremind does not have."""

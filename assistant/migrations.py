@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.chat.tables import MESSAGES, SESSIONS
+from assistant.connections.tables import CLIENT_EVENTS, CLIENTS
 from assistant.memory.tables import MEMORIES, MEMORY_EVENTS
 from assistant.paths import AppPaths
 from assistant.store import Migration, Store
@@ -44,11 +45,24 @@ def m004_chat_settings_and_answer_versions(store: Store) -> None:
     store.add_column(MESSAGES.name, "versions", "''")
 
 
+def m005_memory_source(store: Store) -> None:
+    """Memories say which connected app proposed them ("" for the user's own chats)."""
+    store.add_column(MEMORIES.name, "source", "''")
+
+
+def m006_connection_tables(store: Store) -> None:
+    """The apps the user registered for Connections, and the audit trail of their calls."""
+    for spec in (CLIENTS, CLIENT_EVENTS):
+        store.create_table(spec)
+
+
 MIGRATIONS: list[Migration] = [
     m001_knowledge_tables,
     m002_memory_and_chat_tables,
     m003_message_sent_text,
     m004_chat_settings_and_answer_versions,
+    m005_memory_source,
+    m006_connection_tables,
 ]
 
 

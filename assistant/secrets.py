@@ -2,7 +2,8 @@
 never in ``config.toml``: the settings file is plain text that people copy and share.
 
 Each secret is one keyring entry under the service ``loremind``, named by what it unlocks:
-``api-key:<server URL>`` or ``s3:<endpoint or bucket>``.
+``api-key:<server URL>``, ``s3:<endpoint or bucket>`` or ``connect-token:<app id>`` (the token
+of an app registered for Connections; the database keeps only its hash).
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ def api_key_name(server_root: str) -> str:
 def storage_key_name(endpoint_or_bucket: str) -> str:
     """The keyring entry of the object-storage credentials for an endpoint (or AWS bucket)."""
     return f"s3:{endpoint_or_bucket.rstrip('/')}"
+
+
+def client_token_name(client_id: str) -> str:
+    """The keyring entry of the token of the connected app ``client_id``."""
+    return f"connect-token:{client_id}"
 
 
 def get_secret(name: str) -> str | None:

@@ -25,6 +25,7 @@ from ui.qt import QApplication, QEvent, QKeyEvent, QObject, Qt, QTimer, Signal
 from ui.tasks import BackgroundOp, TaskManager
 
 if TYPE_CHECKING:
+    from assistant.connect.host import ConnectHost
     from assistant.core import Change, Job, Loremind
     from ui.instance_server import InstanceServer, QueryReply
     from ui.main_window import MainWindow
@@ -54,6 +55,7 @@ class LoremindApp(QObject):
         self.is_ready = False
         self.watching_paused = False
         self._loaded: dict[str, BaseException | None] = {}
+        self.connect_host: ConnectHost | None = None  # other apps' server, once ready
         self._unsubscribe = core.changes.subscribe(
             lambda change: self.tasks.post(lambda: self._announce(change)))
         self._unsubscribe_jobs = core.scheduler.subscribe(
@@ -135,6 +137,7 @@ class LoremindApp(QObject):
                          if self._loaded["model"] is None else
                          "The model did not load: choose another in Settings (Ctrl+,).", False)
         self.start_watching()
+        self._serve_other_apps()
         self.ready.emit()
 
     def serve(self, query: Query, reply: QueryReply) -> None:
@@ -152,6 +155,15 @@ class LoremindApp(QObject):
 
         self.tasks.track(reply.cancel)  # quitting the app stops the answer too
         serve_query(self.core, query, send, reply.cancel)  # returns at once
+
+    def _serve_other_apps(self) -> None:
+        """Serve other apps while Settings → Connections say so (started on the db lane; it
+        then follows every change of the settings)."""
+        from assistant.connect.host import ConnectHost
+
+        self.connect_host = ConnectHost(
+            self.core, on_error=lambda exc: self.tasks.post(lambda: show_error(None, exc)))
+        self.tasks.run("db", self.connect_host.apply)
 
     # -- settings ------------------------------------------------------------------------------
 
@@ -199,6 +211,8 @@ class LoremindApp(QObject):
         """Stop answers and indexing, wait for the workers, free the model."""
         self._unsubscribe()
         self._unsubscribe_jobs()
+        if self.connect_host is not None:
+            self.connect_host.close()
         self.tasks.shutdown()
         self.core.close()
 

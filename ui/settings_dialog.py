@@ -67,6 +67,7 @@ class SettingsDialog(QDialog):
         tabs.addTab(self._model_tab(s), "Model")
         tabs.addTab(self._generation_tab(s), "Answers")
         tabs.addTab(self._other_tab(s), "Memory && look")
+        tabs.addTab(self._connections_tab(s), "Connections")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
                                         | QDialogButtonBox.StandardButton.Cancel)
         self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
@@ -165,6 +166,53 @@ class SettingsDialog(QDialog):
                                   "Hint", wrap=True))
         return tab
 
+    def _connections_tab(self, s: Settings) -> QWidget:
+        tab = QWidget()
+        form = QFormLayout(tab)
+        form.setSpacing(10)
+        c = s.connect
+        self.connect_enabled = QCheckBox("Let other apps use Loremind (MCP and an "
+                                         "OpenAI-compatible API)")
+        self.connect_enabled.setChecked(c.enabled)
+        form.addRow("Other apps", self.connect_enabled)
+        form.addRow("", label("Off by default. Each app needs its own token and gets only what "
+                              "you allow it; every call is logged.", "Hint", wrap=True))
+        self.connect_port = _spin(1, 65_535, c.port or 8765)
+        form.addRow("Port", self.connect_port)
+        self.connect_network = QCheckBox("Let other computers connect too (not only this one)")
+        self.connect_network.setChecked(c.allow_network and c.host != "127.0.0.1")
+        form.addRow("Network", self.connect_network)
+        self.connect_knowledge = QCheckBox("Your documents (for apps allowed to search them)")
+        self.connect_knowledge.setChecked(c.knowledge)
+        self.connect_memory = QCheckBox("Your memories (for apps allowed to read them)")
+        self.connect_memory.setChecked(c.memory)
+        uses = QVBoxLayout()
+        uses.addWidget(self.connect_knowledge)
+        uses.addWidget(self.connect_memory)
+        form.addRow("API answers use", uses)
+        self.connect_address = label("", "Hint", wrap=True)
+        self.connect_port.valueChanged.connect(lambda _v: self._show_address())
+        self.connect_network.toggled.connect(lambda _on: self._show_address())
+        self._show_address()
+        form.addRow("", self.connect_address)
+        apps = QPushButton("Apps, their permissions and log…")
+        apps.clicked.connect(self.show_connections)
+        form.addRow("", apps)
+        return tab
+
+    def _show_address(self) -> None:
+        host = "0.0.0.0" if self.connect_network.isChecked() else "127.0.0.1"
+        base = f"http://{host}:{self.connect_port.value()}"
+        self.connect_address.setText(f"Apps connect to {base}/v1 (OpenAI-compatible) and "
+                                     f"{base}/mcp (MCP); `loremind mcp` serves MCP over stdio.")
+
+    def show_connections(self) -> None:
+        """Open the list of apps, their permissions and their log."""
+        from ui.connections_dialog import ConnectionsDialog
+
+        self.connections_dialog = ConnectionsDialog(self.app, self)
+        self.connections_dialog.open()
+
     # -- checks --------------------------------------------------------------------------------
 
     def choose_model(self) -> None:
@@ -231,7 +279,13 @@ class SettingsDialog(QDialog):
         memory = dataclasses.replace(s.memory, mode=self.memory_mode.currentData())
         ui = dataclasses.replace(s.ui, appearance=self.appearance.currentData(),
                                  close_to_tray=self.close_to_tray.isChecked())
-        return dataclasses.replace(s, model=model, generation=generation, memory=memory, ui=ui)
+        network = self.connect_network.isChecked()
+        connect = dataclasses.replace(
+            s.connect, enabled=self.connect_enabled.isChecked(), port=self.connect_port.value(),
+            host="0.0.0.0" if network else "127.0.0.1", allow_network=network,
+            knowledge=self.connect_knowledge.isChecked(), memory=self.connect_memory.isChecked())
+        return dataclasses.replace(s, model=model, generation=generation, memory=memory, ui=ui,
+                                   connect=connect)
 
     def save(self) -> None:
         """Write the settings; the model reloads in the background if its settings changed."""

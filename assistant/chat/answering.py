@@ -83,6 +83,9 @@ class AskOptions:
     cancel: threading.Event = field(default_factory=threading.Event)
     system_prompt: str | None = None  # None: the chat's own, else the settings'
     knowledge_folders: list[str] | None = None  # None: every watched folder
+    # An answer for another app (Connections) runs in a temporary chat, yet may read the
+    # memories the user lets that app read: it still stores and proposes nothing.
+    temporary_reads_memory: bool = False
 
 
 class AnswerParts(Protocol):
@@ -176,13 +179,15 @@ class Answerer:
             session.temporary = True  # a library another machine writes, or a read-only folder
             yield Notice(f"{parts.store.read_only_reason} This chat is temporary: nothing of "
                          "it is stored.")
-        remembering = (not warming and not session.temporary and options.use_memory
-                       and not parts.memory.paused)
+        reading = (not warming and options.use_memory
+                   and (not session.temporary or options.temporary_reads_memory)
+                   and not parts.memory.paused)
+        remembering = reading and not session.temporary
         searching = options.use_knowledge and not warming
         # The question is embedded once, and its vector serves memory choice, the document
         # search and the stored message alike.
         vector = (parts.embedder.encode_query(text)
-                  if remembering or searching or (not warming and not session.temporary)
+                  if reading or searching or (not warming and not session.temporary)
                   else None)
         earlier = session.messages if new_turn else session.messages[:-1]
         # Earlier turns exactly as the model read them (questions with their sources), so the
@@ -197,7 +202,7 @@ class Answerer:
         chosen = (choose_memories(answers_memories(earlier),
                                   parts.memory.list(MemoryStatus.ACTIVE),
                                   parts.memory.relevant(text, vector))
-                  if remembering else MemoryChoice())
+                  if reading else MemoryChoice())
         citations = self._citations(text, vector, options) if searching else []
         gen = parts.settings.generation
         params = options.sampling or SamplingParams.from_settings(gen)

@@ -27,15 +27,16 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 # Each module registers its commands on import; they are imported only when a command is looked
 # up, so that `loremind` alone opens the window without loading LanceDB, llama.cpp or torch first.
-COMMAND_MODULES = ("adapter_cmds", "bench", "chat_cmds", "desktop_cmds", "engine_cmds", "gui_cmds",
-                   "knowledge_cmds", "memory_cmds", "model_cmds", "remote_cmds", "session_io_cmds",
-                   "store_cmds", "train_cmds")
+COMMAND_MODULES = ("adapter_cmds", "bench", "chat_cmds", "connect_cmds", "desktop_cmds",
+                   "engine_cmds", "gui_cmds", "knowledge_cmds", "memory_cmds", "model_cmds",
+                   "remote_cmds", "session_io_cmds", "store_cmds", "train_cmds")
 # Commands found in a single module: looking one up imports only that module (`ask --popup`
 # then hands over to the running app in a fraction of a second; `search` and `ask` ask it).
 # Others import every module.
 COMMAND_HOMES = {"ask": "chat_cmds", "chat": "chat_cmds", "install-desktop": "desktop_cmds",
                  "uninstall-desktop": "desktop_cmds", "models": "model_cmds",
-                 "search": "knowledge_cmds"}
+                 "search": "knowledge_cmds", "mcp": "connect_cmds", "serve": "connect_cmds",
+                 "connect": "connect_cmds"}
 
 
 class _CommandsOnDemand(click.Group):

@@ -41,7 +41,8 @@ def _show(memories: list[Memory], as_json: bool) -> None:
         click.echo("No memories.")
     for m in memories:
         pin = "📌 " if m.pinned else ""
-        click.echo(f"{m.id}  {m.status:<9} {pin}{m.text}")
+        source = f"  (proposed by {m.source})" if m.source else ""
+        click.echo(f"{m.id}  {m.status:<9} {pin}{m.text}{source}")
 
 
 @main.group()
@@ -113,21 +114,23 @@ def memory_restore(memory_id: str) -> None:
 def memory_history(memory_id: str, as_json: bool) -> None:
     """Every change to a memory: what, by whom, when."""
     book = open_memory()
-    events = book.history(book.get(memory_id).id)
+    memory = book.get(memory_id)
+    events = book.history(memory.id)
     if as_json:
         click.echo(json.dumps([e.to_json() for e in events], indent=2))
         return
     for e in events:
         change = f"'{e.old_text}' → '{e.new_text}'" if e.old_text != e.new_text else ""
         status = f"{e.old_status or '-'} → {e.new_status}" if e.old_status != e.new_status else ""
-        click.echo(f"{_when(e.at)}  {e.event:<9} by {e.actor:<9} {status} {change}".rstrip())
+        actor = memory.source if e.actor == "app" and memory.source else e.actor
+        click.echo(f"{_when(e.at)}  {e.event:<9} by {actor:<9} {status} {change}".rstrip())
 
 
 @memory.command("pending")
 @JSON_OPTION
 @reports_errors
 def memory_pending(as_json: bool) -> None:
-    """Memories proposed from your chats, waiting for your approval."""
+    """Memories proposed from your chats or by connected apps, waiting for your approval."""
     _show(open_memory().list(MemoryStatus.PENDING), as_json)
 
 

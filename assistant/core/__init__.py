@@ -40,9 +40,19 @@ if TYPE_CHECKING:
         source_title,
         split_blocks,
     )
+    from assistant.connections.audit import AuditEntry
+    from assistant.connections.clients import TOOLS, Client, Permissions
+    from assistant.connections.limits import (
+        MAX_BODY_BYTES,
+        MAX_MEMORY_CHARS,
+        MAX_QUERY_CHARS,
+        MAX_RESULTS,
+    )
+    from assistant.connections.questions import EMBEDDING_MODEL, MODEL_NAME, AppQuestion
     from assistant.core.answers import AnswerRun
     from assistant.core.app import Loremind
     from assistant.core.changes import Area, Change, ChangeFeed
+    from assistant.core.connections import Embeddings
     from assistant.core.models import run_download_worker
     from assistant.core.scheduler import Job, JobState
     from assistant.core.served import serve_query
@@ -112,6 +122,18 @@ _HOMES = {
     "Change": "assistant.core.changes",
     "ChangeFeed": "assistant.core.changes",
     "serve_query": "assistant.core.served",
+    "AuditEntry": "assistant.connections.audit",
+    "TOOLS": "assistant.connections.clients",
+    "Client": "assistant.connections.clients",
+    "Permissions": "assistant.connections.clients",
+    "MAX_BODY_BYTES": "assistant.connections.limits",
+    "MAX_MEMORY_CHARS": "assistant.connections.limits",
+    "MAX_QUERY_CHARS": "assistant.connections.limits",
+    "MAX_RESULTS": "assistant.connections.limits",
+    "EMBEDDING_MODEL": "assistant.connections.questions",
+    "MODEL_NAME": "assistant.connections.questions",
+    "AppQuestion": "assistant.connections.questions",
+    "Embeddings": "assistant.core.connections",
     "AskOptions": "assistant.chat.answering",
     "ChatMessage": "assistant.chat.conversations",
     "ChatSession": "assistant.chat.conversations",
@@ -149,11 +171,20 @@ _HOMES = {
 }
 
 __all__ = [
+    "EMBEDDING_MODEL",
+    "MAX_BODY_BYTES",
+    "MAX_MEMORY_CHARS",
+    "MAX_QUERY_CHARS",
+    "MAX_RESULTS",
+    "MODEL_NAME",
+    "TOOLS",
     "AdapterInfo",
     "AnswerRun",
     "AnswerStats",
+    "AppQuestion",
     "Area",
     "AskOptions",
+    "AuditEntry",
     "Block",
     "CatalogueEntry",
     "Change",
@@ -162,9 +193,11 @@ __all__ = [
     "ChatSession",
     "ChatSettings",
     "Citation",
+    "Client",
     "DocumentStatus",
     "Done",
     "DownloadProgress",
+    "Embeddings",
     "Event",
     "Failed",
     "FinishReason",
@@ -185,6 +218,7 @@ __all__ = [
     "ModelProfile",
     "ModelRow",
     "Notice",
+    "Permissions",
     "Progress",
     "SamplingParams",
     "SearchResult",

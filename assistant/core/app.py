@@ -27,6 +27,7 @@ from assistant.paths import AppPaths, app_paths
 if TYPE_CHECKING:
     from assistant.core.adapters import AdaptersArea
     from assistant.core.chat import ChatArea
+    from assistant.core.connections import ConnectionsArea
     from assistant.core.knowledge import KnowledgeArea
     from assistant.core.memory import MemoryArea
     from assistant.core.models import ModelsArea
@@ -133,6 +134,13 @@ class Loremind:
         return ModelsArea(self)
 
     @cached_property
+    def connections(self) -> ConnectionsArea:
+        """Other apps (MCP, the local API): who may do what, and the audit trail."""
+        from assistant.core.connections import ConnectionsArea
+
+        return ConnectionsArea(self)
+
+    @cached_property
     def settings(self) -> SettingsArea:
         """The settings, saved and announced when changed."""
         from assistant.core.settings import SettingsArea
@@ -209,6 +217,8 @@ class Loremind:
             self.knowledge.stop_watching()
         if "adapters" in self.__dict__:
             self.adapters.stop_watching()
+        if "connections" in self.__dict__:
+            self.connections.close()
         self.scheduler.shutdown()
         if self._parts is not None:
             self._parts.close()

@@ -26,6 +26,7 @@ class Area(StrEnum):
     ADAPTERS = "adapters"
     MODEL = "model"
     SETTINGS = "settings"
+    CONNECTIONS = "connections"  # the apps registered for Connections, and their audit trail
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from assistant.memory.tables import MEMORIES, MEMORY_EVENTS
 from assistant.statuses import MemoryStatus
 from assistant.store import Store, sql_str
 
-Actor = Literal["user", "assistant"]
+# "app": a connected app (over MCP or the local API), named by the memory's ``source``.
+Actor = Literal["user", "assistant", "app"]
 DUPLICATE_SIMILARITY = 0.9  # this close to an active memory: the same fact again
 UPDATE_SIMILARITY = 0.6  # this close but not a duplicate: probably the same topic, changed
 # From this cosine a memory goes into a prompt (pinned ones always do). all-MiniLM-L6-v2 tells
@@ -68,6 +69,7 @@ class Memory(_Record):
     message_id: str
     created_at: float
     updated_at: float
+    source: str = ""  # the connected app that proposed it; "" for the user's own chats
 
 
 @dataclass(frozen=True)
@@ -138,10 +140,10 @@ class MemoryBook:
             return None
         return Memory.from_row(rows[0]), 1.0 - float(rows[0]["_distance"])
 
-    def relevant(self, text: str, vector: np.ndarray | None = None,
-                 limit: int = 8) -> builtins.list[Memory]:
+    def relevant(self, text: str, vector: np.ndarray | None = None, limit: int = 8,
+                 threshold: float = MEMORY_RELEVANCE) -> builtins.list[Memory]:
         """Memories to put in a prompt about ``text`` (``vector``: its embedding, when the
-        caller has it): the pinned ones, and the closest others that are about it at all."""
+        caller has it): the pinned ones, and the closest others at least ``threshold`` close."""
         if self.paused:
             return []
         pinned = [m for m in self.list(MemoryStatus.ACTIVE) if m.pinned]
@@ -149,8 +151,7 @@ class MemoryBook:
         rows = self.store.search_vector(MEMORIES.name, vector, limit,
                                         where=f"status = '{MemoryStatus.ACTIVE}' AND NOT pinned",
                                         columns=_columns())
-        near = [Memory.from_row(r) for r in rows
-                if 1.0 - float(r["_distance"]) >= MEMORY_RELEVANCE]
+        near = [Memory.from_row(r) for r in rows if 1.0 - float(r["_distance"]) >= threshold]
         return pinned + near
 
     @property
@@ -179,9 +180,10 @@ class MemoryBook:
                                 session_id, message_id)
 
     def propose(self, text: str, *, auto_approve: bool = False, session_id: str = "",
-                message_id: str = "") -> Memory | None:
+                message_id: str = "", source: str = "") -> Memory | None:
         """Suggest ``text`` as a memory. Returns None for a near-duplicate of an active memory;
-        one close to an active memory becomes a pending update of it, never applied silently."""
+        one close to an active memory becomes a pending update of it, never applied silently.
+        ``source`` names the connected app that proposed it (the "app" actor in its history)."""
         text = _clean(text)
         vector = self.embedder.encode_query(text)
         with self.store.writing():
@@ -195,8 +197,9 @@ class MemoryBook:
             replaces = near[0].id if near and near[1] >= UPDATE_SIMILARITY else ""
             status = (MemoryStatus.ACTIVE if auto_approve and not replaces
                       else MemoryStatus.PENDING)
-            return self._create(text, "proposed", status, vector, "assistant", session_id,
-                                message_id, replaces)
+            return self._create(text, "proposed", status, vector,
+                                "app" if source else "assistant", session_id, message_id,
+                                replaces, source)
 
     def approve(self, memory_id: str, actor: Actor = "user") -> Memory:
         """Make a pending memory active; an update replaces the memory it updates."""
@@ -311,11 +314,13 @@ class MemoryBook:
     # -- internals -----------------------------------------------------------------------------
 
     def _create(self, text: str, origin: str, status: MemoryStatus, vector: np.ndarray,
-                actor: Actor, session_id: str, message_id: str, replaces: str = "") -> Memory:
+                actor: Actor, session_id: str, message_id: str, replaces: str = "",
+                source: str = "") -> Memory:
         now = time.time()
         row = {**_memory_defaults(now), "id": uuid.uuid4().hex[:12], "text": text,
                "origin": origin, "status": status, "replaces": replaces,
-               "session_id": session_id, "message_id": message_id, "vector": vector}
+               "session_id": session_id, "message_id": message_id, "vector": vector,
+               "source": source}
         self.store.add(MEMORIES.name, [row])
         event = "created" if status == MemoryStatus.ACTIVE else "proposed"
         self._record(row["id"], event, "", text, "", status, actor)
@@ -358,7 +363,8 @@ def _columns() -> list[str]:
 
 def _memory_defaults(now: float) -> dict[str, Any]:
     return {"origin": "imported", "status": MemoryStatus.ACTIVE, "pinned": False, "replaces": "",
-            "session_id": "", "message_id": "", "created_at": now, "updated_at": now}
+            "session_id": "", "message_id": "", "created_at": now, "updated_at": now,
+            "source": ""}
 
 
 def _clean(text: str) -> str:

@@ -22,9 +22,9 @@ EXPORT_FORMAT = "loremind-memories"
 EXPORT_VERSION = 1
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_TEXT_CHARS = 10_000  # a memory is a fact or a preference, not a document
-_TEXT_FIELDS = ("origin", "replaces", "session_id", "message_id")
+_TEXT_FIELDS = ("origin", "replaces", "session_id", "message_id", "source")
 _EVENT_TEXT_FIELDS = ("old_text", "new_text", "old_status", "new_status")
-_ACTORS = ("user", "assistant")
+_ACTORS = ("user", "assistant", "app")
 
 
 class ImportFileError(LoremindError):
@@ -116,8 +116,8 @@ def _event(item: Any, where: str, now: float) -> dict[str, Any]:
         row[name] = _text(item, name, where, default="")
     row["actor"] = _text(item, "actor", where, default="user")
     if row["actor"] not in _ACTORS:
-        raise ImportFileError(f"{where}.actor is {_short(row['actor'])}; it must be user or "
-                              "assistant.")
+        raise ImportFileError(f"{where}.actor is {_short(row['actor'])}; it must be user, "
+                              "assistant or app.")
     row["at"] = _time(item, "at", where, now)
     return row
 

@@ -20,6 +20,9 @@ MEMORIES = TableSpec(
         ("created_at", pa.float64()),
         ("updated_at", pa.float64()),
         vector_field("vector", dim),
+        # Last, where migration m005 adds it: the app that proposed the memory over Connections
+        # (its name as registered), "" for the user's own chats.
+        ("source", pa.string()),
     ]),
     key="id",
     fts=("text",),
@@ -37,7 +40,7 @@ MEMORY_EVENTS = TableSpec(
         ("new_text", pa.string()),
         ("old_status", pa.string()),
         ("new_status", pa.string()),
-        ("actor", pa.string()),  # user / assistant
+        ("actor", pa.string()),  # user / assistant / app (a connected app: the memory's source)
         ("at", pa.float64()),
     ]),
     key="id",

@@ -146,6 +146,8 @@ class MemoryPanel(Panel):
             text = ("📌 " if memory.pinned else "") + memory.text
             if memory.status != "active":
                 text += f"   ({memory.status})"
+            if memory.source:  # proposed by a connected app, not from the user's own chats
+                text += f"   · from {memory.source}"
             item = QListWidgetItem(text)
             item.setData(_ID, memory.id)
             self.list.addItem(item)
@@ -190,10 +192,13 @@ class MemoryPanel(Panel):
         from datetime import datetime
 
         self.history.clear()
+        memory = self.selected()
         for event in events:
             when = datetime.fromtimestamp(event.at).strftime("%d %b %H:%M")
             change = f"“{event.new_text}”" if event.new_text and event.event != "proposed" else ""
-            self.history.addItem(f"{when}  {event.event} by {event.actor} {change}".strip())
+            actor = memory.source if event.actor == "app" and memory and memory.source \
+                else event.actor
+            self.history.addItem(f"{when}  {event.event} by {actor} {change}".strip())
 
     # -- changing ------------------------------------------------------------------------------
 
