@@ -18,6 +18,10 @@ from assistant.errors import ContextOverflowError
 
 MEMORY_HEADER = "What you know about the user (they asked you to remember it):"
 TURN_MEMORY_HEADER = "Also about the user (they asked you to remember it):"
+# Where the instructions about sources sit was measured with `loremind bench echo` (SmolLM2-135M,
+# 54 answers with the app's sampling, 33 of them with sources): heading the sources, as here,
+# no answer repeated them and 3 cited; moved to the system block, 3 answers repeated them
+# word for word; cut to a short label, none repeated it and none cited (README).
 SOURCES_HEADER = (
     "Numbered sources from the user's documents follow. Use them when they help, and cite "
     "them like [1] right after the statement they support."
@@ -90,6 +94,11 @@ def compose(
         parts.append(TURN_MEMORY_HEADER + "\n" + "\n".join(f"- {m}" for m in turn_memories))
     user = "\n\n".join([*parts, f"Question: {user_text}"]) if parts else user_text
     return [{"role": "system", "content": system}, *history, {"role": "user", "content": user}]
+
+
+def instruction_texts(system_prompt: str) -> list[str]:
+    """Every text the prompt adds around the user's words (what an answer must not repeat)."""
+    return [system_prompt, SOURCES_HEADER, MEMORY_HEADER, TURN_MEMORY_HEADER]
 
 
 def _source_block(citation: Citation) -> str:

@@ -76,3 +76,19 @@ def bench_engine(model_path: Path | None, engine_url: str | None, as_json: bool,
     print_result(run_engine_bench(path, threads=settings.model.threads, contend=contend),
                  as_json)
     sys.stdout.flush()
+
+
+@bench.command("echo")
+@MODEL_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@reports_errors
+def bench_echo(model_path: Path | None, as_json: bool) -> None:
+    """How often answers repeat the prompt's own instructions (sources and memories in the
+    prompt, as a user's are)."""
+    from assistant.bench.echo import run_echo_bench
+
+    if not as_json:
+        click.echo("Asking the benchmark's questions (a minute or two)…", err=True)
+    configured = cli_context().settings.model.path
+    chosen = model_path or (Path(configured).expanduser() if configured else None)
+    print_result(run_echo_bench(chosen), as_json)

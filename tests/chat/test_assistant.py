@@ -79,7 +79,7 @@ def test_temporary_chat_leaves_the_store_unchanged(assistant):
 def test_explicit_memory_reaches_another_chat(assistant):
     first = assistant.chat.new_session()
     events = run(assistant.chat.ask(first, "Remember that I prefer metric units.",
-                               AskOptions(sampling=SHORT)))
+                                    AskOptions(sampling=SHORT)))
     saved = of(MemoryProposed, events)
     assert [p.memory.status for p in saved] == ["active"]
     assert saved[0].memory.text == "I prefer metric units."
@@ -88,7 +88,7 @@ def test_explicit_memory_reaches_another_chat(assistant):
     used = of(MemoriesUsed, events)[0].memories
     assert [m.text for m in used] == ["I prefer metric units."]
     stored = assistant.parts.conversations.get(second.id).messages[-1]
-    assert stored.memories_used == [{"id": used[0].id, "text": used[0].text}]
+    assert stored.memories_used == [{"id": used[0].id, "text": used[0].text, "in": "chat"}]
 
 
 def test_a_fact_told_in_one_chat_is_found_by_chat_search(assistant):

@@ -13,8 +13,12 @@ RESERVE = 64
 
 
 @pytest.fixture(scope="module")
-def tiny(tiny_model_path):
-    model = LocalModel.load(tiny_model_path, context_size=512)
+def tiny(tmp_path_factory):
+    # The tiny model's vocabulary spends about a token per character: room for a system block.
+    from assistant.bench.synthetic import write_tiny_model
+
+    path = write_tiny_model(tmp_path_factory.mktemp("prompt") / "tiny-1k.gguf", context=1024)
+    model = LocalModel.load(path, context_size=1024)
     yield model
     model.close()
 
@@ -54,6 +58,15 @@ def test_sources_are_numbered_and_the_model_is_told_to_cite(tiny):
     assert "[2] (/notes/doc2.md, Intro)\nDescale" in user
     assert "cite them like [1]" in user
     assert user.endswith("Question: What is E42?")
+
+
+def test_memories_new_to_a_turn_ride_on_it_and_the_system_block_stays(tiny):
+    first = compose("Be brief.", ["I like tea"], [], [], "A?")
+    later = compose("Be brief.", ["I like tea"], [citation(1, "red mat")], [], "B?",
+                    ["I live in Leeds"])
+    assert later[0] == first[0]
+    assert "Also about the user (they asked you to remember it):\n- I live in Leeds" \
+        in later[-1]["content"]
 
 
 def test_sources_then_memories_give_way_after_history(tiny):

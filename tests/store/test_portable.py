@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 CHILD = """
-import importlib, pkgutil, sys, tempfile, warnings
+import importlib, pkgutil, sys, tempfile, traceback, warnings
 from pathlib import Path
 for name in ("fcntl", "termios", "pwd", "grp", "resource"):
     sys.modules[name] = None  # as on Windows: importing it raises ImportError
@@ -20,7 +20,12 @@ for info in pkgutil.walk_packages(assistant.__path__, "assistant."):
         try:
             importlib.import_module(info.name)
         except ImportError as exc:
-            failed.append(f"{info.name}: {exc}")
+            # Where the import of a missing module was written: a library that imports it only
+            # on POSIX (mcp's stdio server does) runs its POSIX branch here, not on Windows.
+            frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                      if not f.filename.startswith("<frozen")]
+            if "site-packages" not in frames[-1].filename:
+                failed.append(f"{info.name}: {exc} ({frames[-1].filename})")
 from assistant.migrations import open_database
 store = open_database(Path(tempfile.mkdtemp()))
 store.set_meta("written", "yes")
