@@ -82,6 +82,8 @@ class KnowledgeSettings:
     folders: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     max_file_mb: int = 50
+    # A document still being read after this long is skipped, so the folder behind it goes on.
+    max_read_seconds: float = 120.0
 
 
 @dataclass

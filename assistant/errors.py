@@ -10,6 +10,7 @@
      ├── StoreError         the local database can't be read or written
      │    └── ReadOnlyStoreError     a shared store that another machine writes
      ├── DocumentError      a document can't be parsed (recorded per file, never fatal to a run)
+     │    └── DocumentBudgetError    it took too long to read, or unpacks too large (skipped)
      ├── InstanceError      the running app can't be reached over its local socket
      └── ConnectionsError   another app's call can't be served (Connections: MCP and the local API)
           ├── UnknownTokenError      no registered app has that token (HTTP 401)
@@ -71,6 +72,11 @@ class RemoteEngineError(ModelError):
 
 class DocumentError(LoremindError):
     """A document could not be read or parsed."""
+
+
+class DocumentBudgetError(DocumentError):
+    """A document took longer than its time budget to read, or unpacks larger than its size
+    budget; raised inside a parser's loops and recorded as "skipped" with this reason."""
 
 
 class InstanceError(LoremindError):

@@ -30,6 +30,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "generation.seed": (-1, 2**32 - 1),
     "adapters.max_resident_mb": (0, 1 << 30),
     "knowledge.max_file_mb": (1, 1 << 20),
+    "knowledge.max_read_seconds": (1, 86_400),
     "connect.port": (0, 65_535),  # 0: any free port (tests)
 }
 
