@@ -12,6 +12,7 @@
      ├── DocumentError      a document can't be parsed (recorded per file, never fatal to a run)
      │    └── DocumentBudgetError    it took too long to read, or unpacks too large (skipped)
      ├── InstanceError      the running app can't be reached over its local socket
+     ├── UserFileError      a file the user named can't be read or written as asked
      └── ConnectionsError   another app's call can't be served (Connections: MCP and the local API)
           ├── UnknownTokenError      no registered app has that token (HTTP 401)
           ├── NotPermittedError      the app is switched off, or may not do that (HTTP 403)
@@ -81,6 +82,11 @@ class DocumentBudgetError(DocumentError):
 
 class InstanceError(LoremindError):
     """The running instance could not be reached, or its socket folder is not safe to use."""
+
+
+class UserFileError(LoremindError):
+    """A file the user named cannot be used as asked: missing, a folder, a device or a pipe,
+    too large, or in a folder that does not exist or cannot be written."""
 
 
 class ConnectionsError(LoremindError):

@@ -12,7 +12,7 @@ from assistant.cli.memory_cmds import sessions
 
 @sessions.command("export")
 @click.argument("session_id")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @reports_errors
 def sessions_export(session_id: str, file: Path) -> None:
     """Write a chat to FILE: JSON (to import again) for a .json name, else Markdown."""
@@ -22,7 +22,7 @@ def sessions_export(session_id: str, file: Path) -> None:
 
 
 @sessions.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @reports_errors
 def sessions_import(file: Path) -> None:
     """Store a chat exported as JSON (a copy with a new id if the chat still exists)."""
