@@ -27,17 +27,17 @@ def read_user_file(path: Path, *, max_bytes: int, what: str,
     try:
         info = path.stat()
         if stat.S_ISDIR(info.st_mode):
-            raise error(f"{path} is a folder; give the file with {what}.")
+            raise error(f"{path} is a folder, not {what}.")
         if not stat.S_ISREG(info.st_mode):
-            raise error(f"{path} is not a regular file (a device, a pipe or a socket); give the "
-                        f"file with {what}.")
+            raise error(f"{path} is not a regular file (a device, a pipe or a socket), so not "
+                        f"{what}.")
         if info.st_size > max_bytes:
             raise error(f"{path} is larger than {max_bytes // 2**20} MB; {what} is far smaller.")
         # O_NONBLOCK: a file swapped for a FIFO after the check must not block the open.
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(descriptor, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise error(f"{path} is not a regular file; give the file with {what}.")
+                raise error(f"{path} is not a regular file, so not {what}.")
             data = handle.read(max_bytes + 1)
     except FileNotFoundError as exc:
         raise error(f"There is no file {path}.") from exc
@@ -48,13 +48,19 @@ def read_user_file(path: Path, *, max_bytes: int, what: str,
     return data
 
 
+def shown(path: Path | str) -> str:
+    """``path`` as a person reads it: bytes of its name that are not UTF-8 written as
+    ``\\xff`` (printing them as they are fails on a UTF-8 terminal)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def check_output_file(path: Path, example: str = "export.json") -> Path:
     """``path`` made absolute, when a file can be written there: not a folder, not a device
     or pipe, inside a folder that exists; raises :class:`UserFileError` otherwise."""
     path = Path(path).expanduser().absolute()
     try:
         info: os.stat_result | None = path.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # the folder part is checked below
         info = None
     except OSError as exc:
         raise UserFileError(f"Cannot write {path}: {exc.strerror or exc}.") from exc

@@ -11,6 +11,7 @@ import click
 
 from assistant.cli.app import cli_core, main, reports_errors
 from assistant.core import Memory, MemoryStatus
+from assistant.user_files import shown
 
 if TYPE_CHECKING:
     from assistant.core.chat import ChatArea
@@ -158,7 +159,7 @@ def memory_reject(memory_ids: tuple[str, ...]) -> None:
 def memory_export(file: Path) -> None:
     """Write every memory and its history to a JSON file."""
     written, count = open_memory().export_to(file)
-    click.echo(f"Exported {count} memories to {written}.")
+    click.echo(f"Exported {count} memories to {shown(written)}.")
 
 
 @memory.command("import")

@@ -8,6 +8,7 @@ import click
 
 from assistant.cli.app import cli_core, reports_errors
 from assistant.cli.memory_cmds import sessions
+from assistant.user_files import shown
 
 
 @sessions.command("export")
@@ -18,7 +19,7 @@ def sessions_export(session_id: str, file: Path) -> None:
     """Write a chat to FILE: JSON (to import again) for a .json name, else Markdown."""
     chat = cli_core().chat
     written = chat.export(chat.get(session_id), file)
-    click.echo(f"Exported to {written}.")
+    click.echo(f"Exported to {shown(written)}.")
 
 
 @sessions.command("import")
