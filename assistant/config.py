@@ -38,7 +38,13 @@ class RemoteSettings:
     local_copy: str = ""  # a GGUF copy of the server's model: exact token counts, adapter checks
     lora: Literal["auto", "per_request", "fixed", "none"] = "auto"  # auto: ask /lora-adapters
     server_adapters: list[str] = field(default_factory=list)  # "NAME[:SCALE]" fixed at start
+    # Limits on the server's replies (assistant/engine/remote_limits.py): a reply must start
+    # (and one not streamed must end) within timeout_s, an answer's pieces may be at most
+    # idle_timeout_s apart, and a whole answer may take answer_timeout_s.
     timeout_s: float = 120.0
+    connect_timeout_s: float = 10.0
+    idle_timeout_s: float = 60.0
+    answer_timeout_s: float = 600.0
 
 
 @dataclass
