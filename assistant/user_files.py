@@ -54,10 +54,16 @@ def shown(path: Path | str) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def check_output_file(path: Path, example: str = "export.json") -> Path:
+def check_output_file(path: Path, example: str = "export.json",
+                      keep_out: Path | None = None) -> Path:
     """``path`` made absolute, when a file can be written there: not a folder, not a device
-    or pipe, inside a folder that exists; raises :class:`UserFileError` otherwise."""
+    or pipe, inside a folder that exists and not inside ``keep_out`` (Loremind's data folder:
+    erasing a chat or a memory must leave no copy there); raises :class:`UserFileError`
+    otherwise."""
     path = Path(path).expanduser().absolute()
+    if keep_out is not None and _inside(path, keep_out):
+        raise UserFileError(f"{shown(path)} is inside Loremind's data folder ({shown(keep_out)}), "
+                            "which holds only what Loremind can erase; choose another place.")
     try:
         info: os.stat_result | None = path.stat()
     except (FileNotFoundError, NotADirectoryError):  # the folder part is checked below
@@ -77,9 +83,10 @@ def check_output_file(path: Path, example: str = "export.json") -> Path:
     return path
 
 
-def write_user_file(path: Path, text: str, example: str = "export.json") -> Path:
+def write_user_file(path: Path, text: str, example: str = "export.json",
+                    keep_out: Path | None = None) -> Path:
     """Write ``text`` (UTF-8) to ``path`` whole, or not at all; returns the absolute path."""
-    path = check_output_file(path, example)
+    path = check_output_file(path, example, keep_out)
     temporary = ""
     try:
         descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
@@ -96,3 +103,12 @@ def write_user_file(path: Path, text: str, example: str = "export.json") -> Path
         raise UserFileError(f"Could not write {path}: {exc.strerror or exc}. Nothing was "
                             "written; choose another place.") from exc
     return path
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or below it, links resolved."""
+    try:
+        target, root = path.resolve(), Path(folder).resolve()
+    except (OSError, RuntimeError):
+        return False
+    return target == root or root in target.parents

@@ -29,6 +29,7 @@ MAX_SHORT_CHARS = 4_096  # titles, paths, names
 MAX_MESSAGES = 100_000
 MAX_ITEMS = 1_000  # sources, memories used, answer versions, adapters, folders of one part
 ROLES = ("user", "assistant")
+TEACH_EXAMPLES = "teach_examples"  # in the copy an undone delete brings back; not in exports
 
 
 class ChatImportError(LoremindError):
@@ -76,6 +77,22 @@ def check_chat(data: Any, now: float) -> ChatSession:
                                 if data.get("settings") is not None else {}, "settings"),
         messages=messages, created_at=created,
         updated_at=_SHAPES.time(data, "updated_at", "", created))
+
+
+def check_teach_examples(data: Any) -> list[dict[str, Any]]:
+    """The Teach examples a copy of a deleted chat carries (``{"message_id", "rewrite",
+    "marked_at"}``), checked like the rest of it."""
+    if not isinstance(data, dict):
+        return []
+    examples = []
+    for index, value in enumerate(_SHAPES.items(data, TEACH_EXAMPLES, "", MAX_MESSAGES)):
+        where = f"{TEACH_EXAMPLES}[{index}]"
+        example = _SHAPES.object(value, where)
+        examples.append({"message_id": _SHAPES.ident(example, "message_id", where),
+                         "rewrite": _SHAPES.text(example, "rewrite", where,
+                                                 max_chars=MAX_TEXT_CHARS),
+                         "marked_at": _SHAPES.time(example, "marked_at", where, 0.0)})
+    return examples
 
 
 def check_message(item: Any, where: str, now: float) -> ChatMessage:

@@ -67,13 +67,14 @@ def chat_to_markdown(session: ChatSession) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def export_chat(session: ChatSession, path: Path) -> Path:
-    """Write the chat to ``path``: JSON for a ``.json`` name, else Markdown."""
+def export_chat(session: ChatSession, path: Path, keep_out: Path | None = None) -> Path:
+    """Write the chat to ``path``: JSON for a ``.json`` name, else Markdown (never inside
+    ``keep_out``, the data folder)."""
     path = Path(path)
     as_json = path.suffix.lower() == ".json"
     text = json.dumps(chat_to_json(session), indent=2, ensure_ascii=False) if as_json \
         else chat_to_markdown(session)
-    return write_user_file(path, text, "chat.json" if as_json else "chat.md")
+    return write_user_file(path, text, "chat.json" if as_json else "chat.md", keep_out)
 
 
 def import_chat(conversations: Conversations, source: Path | dict[str, Any]) -> ChatSession:

@@ -58,10 +58,11 @@ class MemoryArea:
         written whole or not at all); returns where and how many memories."""
         from assistant.user_files import check_output_file, write_user_file
 
-        check_output_file(path, "memories.json")
+        keep_out = self._core.paths.data_dir  # erasing a memory could not reach a copy there
+        check_output_file(path, "memories.json", keep_out)
         data = self.export()
         written = write_user_file(path, json.dumps(data, indent=2, ensure_ascii=False),
-                                  "memories.json")
+                                  "memories.json", keep_out)
         return written, len(data["memories"])
 
     # -- changing ------------------------------------------------------------------------------

@@ -150,6 +150,9 @@ class RemoteModel:
         """Nothing was kept here (the server's prompt cache serves repeated prefixes)."""
         return False
 
+    def forget_chat(self, session_id: str) -> None:
+        """Nothing of a chat is kept here (what the server caches is the server's)."""
+
     def close(self) -> None:
         """Close the connections to the server."""
         self.counter.close()
