@@ -49,6 +49,14 @@ class JsonShapes:
             self.fail(f"{at(where, name)} holds {len(value)} items; at most {max_items} fit.")
         return value
 
+    def strings(self, item: dict[str, Any], name: str, where: str, max_items: int,
+                max_chars: int) -> list[str]:
+        """The list of strings under ``name`` (missing or null: empty)."""
+        place = at(where, name)
+        return [self.text({"": value}, "", f"{place}[{index}]", required=True,
+                          max_chars=max_chars)
+                for index, value in enumerate(self.items(item, name, where, max_items))]
+
     def text(self, item: dict[str, Any], name: str, where: str, *, required: bool = False,
              default: str = "", max_chars: int | None = None) -> str:
         """The string under ``name``: no NUL, no half of a surrogate pair, not too long."""
@@ -124,7 +132,10 @@ class JsonShapes:
 
 
 def at(where: str, name: str) -> str:
-    """The place of field ``name`` inside ``where`` (``messages[3]`` + ``role``)."""
+    """The place of field ``name`` inside ``where`` (``messages[3]`` + ``role``); an empty
+    name is ``where`` itself (an item of a list)."""
+    if not name:
+        return where
     return f"{where}.{name}" if where else name
 
 

@@ -184,12 +184,12 @@ def check_adapters(item: dict[str, Any], where: str, name: str) -> list[dict[str
     for index, value in enumerate(_SHAPES.items(item, name, where, MAX_ITEMS)):
         place = f"{where}.{name}[{index}]" if where else f"{name}[{index}]"
         adapter = _SHAPES.object(value, place)
+        if adapter.get("scale") is None:
+            raise ChatImportError(f"{place} has no \"scale\".")
         checked: dict[str, Any] = {
             "name": _SHAPES.text(adapter, "name", place, required=True,
                                  max_chars=MAX_SHORT_CHARS),
             "scale": _SHAPES.number(adapter, "scale", place, 1.0, -100, 100)}
-        if adapter.get("scale") is None:
-            raise ChatImportError(f"{place} has no \"scale\".")
         for key in ("sha256", "path"):
             if adapter.get(key) is not None:
                 checked[key] = _SHAPES.text(adapter, key, place, max_chars=MAX_SHORT_CHARS)
@@ -204,9 +204,7 @@ def check_settings(data: dict[str, Any], where: str) -> ChatSettings:
         "knowledge": KnowledgeScope(_SHAPES.choice(data, "knowledge", where,
                                                    tuple(k.value for k in KnowledgeScope),
                                                    KnowledgeScope.ALL.value)),
-        "folders": [_SHAPES.text({"folder": f}, "folder", f"{where}.folders[{i}]",
-                                 required=True, max_chars=MAX_SHORT_CHARS)
-                    for i, f in enumerate(_SHAPES.items(data, "folders", where, MAX_ITEMS))]}
+        "folders": _SHAPES.strings(data, "folders", where, MAX_ITEMS, MAX_SHORT_CHARS)}
     for name in ("temperature", "top_p"):
         low, high = RANGES[f"generation.{name}"]
         if data.get(name) is not None:

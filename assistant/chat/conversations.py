@@ -109,7 +109,8 @@ class Conversations:
         from assistant.store import sql_str
         rows = self.store.rows(SESSIONS.name, where=f"id = {sql_str(session_id)}")
         if not rows:
-            matches = [r for r in self.store.rows(SESSIONS.name) if r["id"].startswith(session_id)]
+            matches = [r for r in self.store.rows(SESSIONS.name)
+                       if (r["id"] or "").startswith(session_id)]
             if len(matches) != 1:
                 raise SessionNotFound(f"No chat has the id '{session_id}'. "
                                       "List them with: loremind sessions list")

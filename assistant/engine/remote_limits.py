@@ -49,7 +49,10 @@ class LimitError(RemoteEngineError):
 
 class Sockets:
     """The sockets a client opened, learnt from httpcore's ``trace`` hook as each connects,
-    so that a request still waiting for its reply's headers can be cut too."""
+    so that a request still waiting for its reply's headers can be cut too: which pooled
+    socket it uses is not known then, so all of its client's are (another request of the same
+    client in flight at that moment fails as a broken connection, retried if nothing of its
+    answer had come)."""
 
     def __init__(self) -> None:
         self._open: weakref.WeakSet[socket.socket] = weakref.WeakSet()

@@ -11,23 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from assistant.cli import main
-from assistant.config import Settings
 from assistant.core import Loremind
-from assistant.engine import LocalModel
 from assistant.errors import UserFileError
-from assistant.paths import app_paths
 
 SECRETS = [b"zephyrquill", b"marblewhisk", b"tundrafable", b"quokkajam"]
-
-
-@pytest.fixture
-def core(tiny_model_path, embedder, store):
-    model = LocalModel.load(tiny_model_path, context_size=512)
-    settings = Settings()
-    settings.generation.max_tokens = 8
-    core = Loremind(app_paths(), settings, model=model, embedder=embedder, store=store)
-    yield core
-    core.close()
 
 
 def files_holding(root: Path, needle: bytes) -> list[Path]:
