@@ -207,8 +207,8 @@ def stream_problems(outcomes: list[Outcome], startup_s: float = 40.0) -> list[st
     problems = []
     for outcome in outcomes:
         if outcome.seconds > STREAM_DEADLINE_S + startup_s:
-            problems.append(f"{outcome.id}: ran {outcome.seconds:.0f} s")
+            problems.append(f"late {outcome.id} ran {outcome.seconds:.0f} s")
         if "_s under [model.remote]" not in outcome.stderr:
-            problems.append(f"{outcome.id}: the message names no limit: "
+            problems.append(f"unnamed {outcome.id}: the message names no limit: "
                             f"{outcome.stderr.strip()[-200:]!r}")
     return problems
