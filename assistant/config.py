@@ -17,7 +17,12 @@ from typing import Any, Literal, get_args, get_origin
 import tomli_w
 
 from assistant.errors import ConfigError
-from assistant.setting_ranges import check_range
+from assistant.json_shapes import nesting, short
+from assistant.setting_ranges import check_range, check_text
+from assistant.user_files import read_user_file
+
+MAX_FILE_BYTES = 1024 * 1024  # a settings file is a few KB
+MAX_DEPTH = 16  # tables and arrays inside each other; Loremind's own settings use four
 
 GpuLayers = int | Literal["auto"]
 
@@ -33,7 +38,13 @@ class RemoteSettings:
     local_copy: str = ""  # a GGUF copy of the server's model: exact token counts, adapter checks
     lora: Literal["auto", "per_request", "fixed", "none"] = "auto"  # auto: ask /lora-adapters
     server_adapters: list[str] = field(default_factory=list)  # "NAME[:SCALE]" fixed at start
+    # Limits on the server's replies (assistant/engine/remote_limits.py): a reply must start
+    # (and one not streamed must end) within timeout_s, an answer's pieces may be at most
+    # idle_timeout_s apart, and a whole answer may take answer_timeout_s.
     timeout_s: float = 120.0
+    connect_timeout_s: float = 10.0
+    idle_timeout_s: float = 60.0
+    answer_timeout_s: float = 600.0
 
 
 @dataclass
@@ -82,6 +93,8 @@ class KnowledgeSettings:
     folders: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     max_file_mb: int = 50
+    # A document still being read after this long is skipped, so the folder behind it goes on.
+    max_read_seconds: float = 120.0
 
 
 @dataclass
@@ -143,12 +156,21 @@ def load_settings(path: Path) -> Settings:
     """Read settings from ``path``; a missing file means the defaults."""
     if not path.exists():
         return Settings()
+    data = read_user_file(path, max_bytes=MAX_FILE_BYTES, what="a settings file",
+                          error=ConfigError)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Cannot read the settings file {path}: {exc}") from exc
+        raw = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"Cannot read the settings file {path}: it is not UTF-8 text.") \
+            from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"The settings file {path} is not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"The settings file {path} nests arrays or tables more than "
+                          f"{MAX_DEPTH} levels deep.") from exc
+    if nesting(raw) > MAX_DEPTH:
+        raise ConfigError(f"The settings file {path} nests arrays or tables more than "
+                          f"{MAX_DEPTH} levels deep.")
     return _build(Settings, raw, "", path)
 
 
@@ -181,11 +203,11 @@ def _build(cls: type, raw: Any, prefix: str, path: Path) -> Any:
 
 def _check(kind: Any, value: Any, key: str, path: Path) -> Any:
     if _matches(kind, value):
-        return check_range(key, value, path)
+        return check_text(key, check_range(key, value, path), path)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return check_range(key, float(value), path)
     raise ConfigError(
-        f"Setting '{key}' in {path} is {value!r}, but it must be {_describe(kind)}."
+        f"Setting '{key}' in {path} is {short(value)}, but it must be {_describe(kind)}."
     )
 
 

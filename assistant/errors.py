@@ -10,7 +10,9 @@
      ├── StoreError         the local database can't be read or written
      │    └── ReadOnlyStoreError     a shared store that another machine writes
      ├── DocumentError      a document can't be parsed (recorded per file, never fatal to a run)
+     │    └── DocumentBudgetError    it took too long to read, or unpacks too large (skipped)
      ├── InstanceError      the running app can't be reached over its local socket
+     ├── UserFileError      a file the user named can't be read or written as asked
      └── ConnectionsError   another app's call can't be served (Connections: MCP and the local API)
           ├── UnknownTokenError      no registered app has that token (HTTP 401)
           ├── NotPermittedError      the app is switched off, or may not do that (HTTP 403)
@@ -73,8 +75,18 @@ class DocumentError(LoremindError):
     """A document could not be read or parsed."""
 
 
+class DocumentBudgetError(DocumentError):
+    """A document took longer than its time budget to read, or unpacks larger than its size
+    budget; raised inside a parser's loops and recorded as "skipped" with this reason."""
+
+
 class InstanceError(LoremindError):
     """The running instance could not be reached, or its socket folder is not safe to use."""
+
+
+class UserFileError(LoremindError):
+    """A file the user named cannot be used as asked: missing, a folder, a device or a pipe,
+    too large, or in a folder that does not exist or cannot be written."""
 
 
 class ConnectionsError(LoremindError):

@@ -269,6 +269,9 @@ class MainWindow(WindowActions, QMainWindow):
         def shown(session: ChatSession) -> None:
             self.chat.show_session(session)
             self._session_shown()
+            if session.damaged:  # parts an older version stored malformed are left out
+                self.app.status.emit(f"Part of this chat could not be read and is not shown: "
+                                     f"{session.damaged[0]}", False)
 
         BackgroundOp(self, lambda: chat.get(session_id),
                      shown).run(self.app.tasks, "db")

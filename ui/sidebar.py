@@ -236,11 +236,7 @@ class Sidebar(QFrame):
             return
 
         def work() -> dict[str, Any]:
-            from assistant.core import chat_to_json
-
-            copy = chat_to_json(chat.get(session_id))
-            chat.delete(session_id)
-            return copy
+            return chat.take_out(session_id)
 
         def done(copy: dict[str, Any]) -> None:
             self.deleted.emit(session_id)

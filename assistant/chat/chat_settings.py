@@ -61,16 +61,6 @@ class ChatSettings:
         data["knowledge"] = str(self.knowledge)
         return json.dumps(data)
 
-    @classmethod
-    def from_json(cls, text: str | dict[str, Any] | None) -> ChatSettings:
-        """Read what :meth:`to_json` wrote; unknown keys (a newer version's) are ignored."""
-        data = json.loads(text) if isinstance(text, str) and text else text or {}
-        known = {f.name for f in dataclasses.fields(cls)}
-        settings = cls(**{k: v for k, v in data.items() if k in known})
-        settings.knowledge = KnowledgeScope(settings.knowledge)
-        settings.folders = [str(f) for f in settings.folders]
-        return settings
-
 
 def apply_chat_settings(options: AskOptions, chat: ChatSettings,
                         defaults: GenerationSettings) -> AskOptions:

@@ -72,6 +72,9 @@ class ChatSession:
     settings: ChatSettings = field(default_factory=ChatSettings)
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
+    # What could not be read back from the database (a part of a row an older version stored
+    # malformed): the chat is shown without those parts, and says so. Never stored.
+    damaged: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -99,12 +102,15 @@ class Conversations:
         return sorted((_session(r) for r in rows), key=lambda s: -s.updated_at)
 
     def get(self, session_id: str) -> ChatSession:
-        """A stored chat with its messages in order."""
+        """A stored chat with its messages in order (parts that cannot be read are left out
+        and named in ``damaged``)."""
+        from assistant.chat.chat_file import stored_message
         from assistant.chat.tables import MESSAGES, SESSIONS
         from assistant.store import sql_str
         rows = self.store.rows(SESSIONS.name, where=f"id = {sql_str(session_id)}")
         if not rows:
-            matches = [r for r in self.store.rows(SESSIONS.name) if r["id"].startswith(session_id)]
+            matches = [r for r in self.store.rows(SESSIONS.name)
+                       if (r["id"] or "").startswith(session_id)]
             if len(matches) != 1:
                 raise SessionNotFound(f"No chat has the id '{session_id}'. "
                                       "List them with: loremind sessions list")
@@ -114,14 +120,11 @@ class Conversations:
                                    columns=["id", "ordinal", "role", "text", "sources",
                                             "memories_used", "created_at", "sent_text",
                                             "stats", "versions"])
-        session.messages = [
-            ChatMessage(role=m["role"], text=m["text"], id=m["id"],
-                        sources=json.loads(m["sources"] or "[]"),
-                        memories_used=json.loads(m["memories_used"] or "[]"),
-                        created_at=m["created_at"], sent_text=m["sent_text"] or "",
-                        stats=json.loads(m["stats"] or "{}"), **_versions(m["versions"]))
-            for m in sorted(messages, key=lambda m: m["ordinal"])
-        ]
+        for number, row in enumerate(sorted(messages, key=lambda m: m["ordinal"] or 0), 1):
+            message, problems = stored_message(row, number, session.created_at)
+            session.damaged += problems
+            if message is not None:
+                session.messages.append(message)
         return session
 
     def save_session(self, session: ChatSession) -> None:
@@ -165,6 +168,15 @@ class Conversations:
             "stats": json.dumps(message.stats), "sent_text": message.sent_text,
             "versions": json.dumps({"current": message.version, "all": message.versions})
             if message.versions else ""})
+
+    def taken_message_ids(self, ids: builtins.list[str]) -> set[str]:
+        """Which of ``ids`` a stored turn already has."""
+        from assistant.chat.tables import MESSAGES
+        from assistant.store import sql_in
+        if not ids:
+            return set()
+        return {r["id"] for r in self.store.rows(MESSAGES.name, where=sql_in("id", ids),
+                                                 columns=["id"])}
 
     def restore(self, session: ChatSession) -> None:
         """Store a whole chat with its turns at once (an imported chat, an undone delete)."""
@@ -249,21 +261,14 @@ def _refuse_temporary(session: ChatSession) -> None:
 
 
 def _session(row: dict[str, Any]) -> ChatSession:
-    return ChatSession(id=row["id"], title=row["title"], model=row["model"],
-                       adapters=json.loads(row["adapters"] or "[]"),
-                       settings=ChatSettings.from_json(row.get("settings")),
-                       created_at=row["created_at"], updated_at=row["updated_at"])
+    from assistant.chat.chat_file import stored_session
+    return stored_session(row)
 
 
 def _session_row(session: ChatSession) -> dict[str, Any]:
     return {"id": session.id, "title": session.title, "created_at": session.created_at,
             "updated_at": session.updated_at, "model": session.model,
             "adapters": json.dumps(session.adapters), "settings": session.settings.to_json()}
-
-
-def _versions(text: str | None) -> dict[str, Any]:
-    data = json.loads(text) if text else {}
-    return {"versions": data.get("all", []), "version": int(data.get("current", 0))}
 
 
 def _message_row(session: ChatSession, message: ChatMessage, ordinal: int,

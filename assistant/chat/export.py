@@ -15,25 +15,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.chat.chat_settings import ChatSettings
-from assistant.chat.conversations import ChatMessage, ChatSession
+from assistant.chat.chat_file import FORMAT, VERSION, ChatImportError, check_chat, read_chat_file
+from assistant.chat.conversations import ChatSession
 from assistant.chat.rendering import answer_stats_line, source_title
-from assistant.errors import LoremindError
+from assistant.user_files import write_user_file
 
 if TYPE_CHECKING:
     from assistant.chat.conversations import Conversations
 
-FORMAT = "loremind-chat"
-VERSION = 1
-_MESSAGE_FIELDS = [f.name for f in dataclasses.fields(ChatMessage)]
-
-
-class ChatImportError(LoremindError):
-    """A file that is not a chat exported by Loremind."""
+__all__ = ["ChatImportError", "chat_to_json", "chat_to_markdown", "export_chat", "import_chat"]
 
 
 def chat_to_json(session: ChatSession) -> dict[str, Any]:
-    """The whole chat as plain data (what :func:`chat_from_json` reads back)."""
+    """The whole chat as plain data (what :func:`~assistant.chat.chat_file.check_chat` reads
+    back)."""
     return {
         "format": FORMAT, "version": VERSION, "exported_at": time.time(),
         "id": session.id, "title": session.title, "model": session.model,
@@ -44,31 +39,11 @@ def chat_to_json(session: ChatSession) -> dict[str, Any]:
     }
 
 
-def chat_from_json(data: Any) -> ChatSession:
-    """A chat from :func:`chat_to_json`'s data; raises :class:`ChatImportError` otherwise."""
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise ChatImportError("This file is not a chat exported by Loremind (export one with "
-                              "Export chat… as JSON).")
-    if int(data.get("version", 0)) > VERSION:
-        raise ChatImportError("This chat was exported by a newer Loremind: update to import it.")
-    try:
-        messages = [ChatMessage(**{k: v for k, v in m.items() if k in _MESSAGE_FIELDS})
-                    for m in data.get("messages", [])]
-        return ChatSession(
-            id=str(data.get("id") or uuid.uuid4().hex[:12]), title=str(data["title"]),
-            model=str(data.get("model", "")), adapters=list(data.get("adapters", [])),
-            settings=ChatSettings.from_json(data.get("settings") or {}), messages=messages,
-            created_at=float(data.get("created_at", time.time())),
-            updated_at=float(data.get("updated_at", time.time())))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ChatImportError(f"This chat file is damaged ({exc}): export the chat again.") \
-            from exc
-
-
 def chat_to_markdown(session: ChatSession) -> str:
     """The chat for people to read: its turns, each answer's sources and stats."""
     when = datetime.fromtimestamp(session.created_at).strftime("%Y-%m-%d %H:%M")
     lines = [f"# {session.title}", "", f"*Exported from Loremind · started {when}*"]
+    lines += [f"*Damaged in the database, left out: {problem}*" for problem in session.damaged]
     if session.adapters:
         lines.append("*Adapters: " + ", ".join(f"{a['name']} ×{a['scale']:g}"
                                                  for a in session.adapters) + "*")
@@ -92,36 +67,26 @@ def chat_to_markdown(session: ChatSession) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def export_chat(session: ChatSession, path: Path) -> Path:
-    """Write the chat to ``path``: JSON for a ``.json`` name, else Markdown."""
+def export_chat(session: ChatSession, path: Path, keep_out: Path | None = None) -> Path:
+    """Write the chat to ``path``: JSON for a ``.json`` name, else Markdown (never inside
+    ``keep_out``, the data folder)."""
     path = Path(path)
-    if path.suffix.lower() == ".json":
-        text = json.dumps(chat_to_json(session), indent=2, ensure_ascii=False)
-    else:
-        text = chat_to_markdown(session)
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise LoremindError(f"Could not write {path}: {exc.strerror}. Choose another folder.") \
-            from exc
-    return path
+    as_json = path.suffix.lower() == ".json"
+    text = json.dumps(chat_to_json(session), indent=2, ensure_ascii=False) if as_json \
+        else chat_to_markdown(session)
+    return write_user_file(path, text, "chat.json" if as_json else "chat.md", keep_out)
 
 
 def import_chat(conversations: Conversations, source: Path | dict[str, Any]) -> ChatSession:
-    """Store a chat from an exported JSON file (or its data); a chat whose id is taken (it was
-    never deleted) comes in as a copy with a new id."""
-    if isinstance(source, dict):
-        data: Any = source
-    else:
-        try:
-            data = json.loads(Path(source).read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ChatImportError(f"Could not read {source}: {exc.strerror}.") from exc
-        except ValueError as exc:
-            raise ChatImportError(f"{Path(source).name} is not JSON: choose a chat exported "
-                                  "as JSON.") from exc
-    session = chat_from_json(data)
-    if conversations.exists(session.id):
+    """Store a chat from an exported JSON file (or its data), all of it or, when any part is
+    malformed, nothing; a chat whose id is taken (it was never deleted) comes in as a copy
+    with new ids."""
+    data = source if isinstance(source, dict) else read_chat_file(Path(source))
+    session = check_chat(data, time.time())
+    if conversations.exists(session.id) or conversations.taken_message_ids(
+            [m.id for m in session.messages]):
         session.id = uuid.uuid4().hex[:12]
+        for message in session.messages:
+            message.id = uuid.uuid4().hex
     conversations.restore(session)
     return session

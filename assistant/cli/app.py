@@ -19,6 +19,7 @@ import click
 from assistant.config import Settings, load_settings
 from assistant.defaults import force_offline
 from assistant.errors import LoremindError
+from assistant.json_shapes import storable
 from assistant.paths import AppPaths, app_paths
 
 if TYPE_CHECKING:
@@ -117,17 +118,49 @@ def cli_core() -> Loremind:
 
 
 def reports_errors(func: F) -> F:
-    """Turn a :class:`LoremindError` into ``Error: …`` on stderr and exit status 1."""
+    """Turn a :class:`LoremindError` into ``Error: …`` on stderr and exit status 1; text
+    arguments that are not valid UTF-8 are refused the same way before the command runs."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            refuse_undecodable(kwargs)
             return func(*args, **kwargs)
         except LoremindError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            # A message may quote what the user typed; bytes that are not UTF-8 are shown
+            # escaped rather than ending the report in an encoding error.
+            message = str(exc).encode("utf-8", "backslashreplace").decode("utf-8")
+            click.echo(f"Error: {message}", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def refuse_undecodable(values: dict[str, Any]) -> None:
+    """Raise :class:`LoremindError` naming the first text argument that holds bytes which are
+    not UTF-8 (Python hands them over as lone surrogates, which no tokenizer or database
+    takes). Path arguments may: a file's name is whatever bytes the file system holds."""
+    ctx = click.get_current_context(silent=True)
+    params = {p.name: p for p in ctx.command.params} if ctx is not None else {}
+    for name, value in values.items():
+        param = params.get(name)
+        if param is not None and isinstance(param.type, click.Path):
+            continue
+        for text in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(text, str) and not storable(text):
+                label = param.human_readable_name if param is not None else name
+                raise LoremindError(
+                    f"The argument {label} is not valid UTF-8 text ('{_escaped(text)[:60]}'). "
+                    "Type it again in a terminal that uses UTF-8 (check LANG and LC_ALL).")
+
+
+def _escaped(text: str) -> str:
+    """``text`` with the bytes that are not UTF-8 written as ``\\xff``."""
+    try:
+        raw = text.encode("utf-8", "surrogateescape")  # the bytes as typed
+    except UnicodeEncodeError:  # a lone surrogate that did not come from a byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 @click.group(cls=_CommandsOnDemand, invoke_without_command=True)

@@ -11,6 +11,7 @@ import click
 
 from assistant.cli.app import cli_core, main, reports_errors
 from assistant.core import Memory, MemoryStatus
+from assistant.user_files import shown
 
 if TYPE_CHECKING:
     from assistant.core.chat import ChatArea
@@ -157,13 +158,12 @@ def memory_reject(memory_ids: tuple[str, ...]) -> None:
 @reports_errors
 def memory_export(file: Path) -> None:
     """Write every memory and its history to a JSON file."""
-    data = open_memory().export()
-    file.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    click.echo(f"Exported {len(data['memories'])} memories to {file}.")
+    written, count = open_memory().export_to(file)
+    click.echo(f"Exported {count} memories to {shown(written)}.")
 
 
 @memory.command("import")
-@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.argument("file", type=click.Path(path_type=Path))
 @reports_errors
 def memory_import(file: Path) -> None:
     """Merge memories from a JSON export (nothing is duplicated)."""
@@ -221,10 +221,14 @@ def sessions_list(as_json: bool) -> None:
 def sessions_show(session_id: str, as_json: bool) -> None:
     """A chat's messages."""
     chat = open_conversations().get(session_id)
+    for problem in chat.damaged:
+        click.echo(f"Note: damaged in the database, left out: {problem}", err=True)
     if as_json:
-        click.echo(json.dumps({"id": chat.id, "title": chat.title, "messages": [
-            {"role": m.role, "text": m.text, "sources": m.sources,
-             "memories_used": m.memories_used} for m in chat.messages]}))
+        click.echo(json.dumps({"id": chat.id, "title": chat.title, "damaged": chat.damaged,
+                               "messages": [{"role": m.role, "text": m.text,
+                                             "sources": m.sources,
+                                             "memories_used": m.memories_used}
+                                            for m in chat.messages]}))
         return
     click.echo(f"# {chat.title}")
     for m in chat.messages:

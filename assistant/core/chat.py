@@ -178,28 +178,70 @@ class ChatArea:
         return choose_version(self._core.parts.conversations, session, message, index)
 
     def export(self, session: ChatSession, path: Path) -> Path:
-        """Write a chat as Markdown or JSON (the file's suffix picks which)."""
+        """Write a chat as Markdown or JSON (the file's suffix picks which), never into the
+        data folder, where deleting the chat could not reach the copy."""
         from assistant.chat.export import export_chat
 
-        return export_chat(session, path)
+        return export_chat(session, path, self._core.paths.data_dir)
 
     def import_(self, source: Path | dict[str, Any]) -> ChatSession:
-        """Store a chat exported as JSON (a file, or its data: an undone delete)."""
+        """Store a chat exported as JSON (a file, or its data: an undone delete, whose Teach
+        examples are marked again)."""
+        from assistant.chat.chat_file import check_teach_examples
         from assistant.chat.export import import_chat
+        from assistant.training.chat_examples import ChatExample
 
+        examples = []
+        if isinstance(source, dict):
+            examples = check_teach_examples(source)  # before anything is stored
         session = import_chat(self._core.parts.conversations, source)
+        ids = {m.id for m in session.messages}
+        self._core.teach.examples.put_back([ChatExample(session.id, **e) for e in examples
+                                            if e["message_id"] in ids])
         self._core.changes.publish(Change(Area.CHATS, "imported", (session.id,)))
         return session
 
     def delete(self, session_id: str) -> Change:
-        """Delete a stored chat and its messages for good (an answer in flight is stopped)."""
+        """Delete a stored chat for good, with every trace of it (see :meth:`take_out`); an
+        answer in flight is stopped."""
         session = self._core.parts.conversations.get(session_id)
-        run = self.running(session.id)
+        self._erase(session.id)
+        return self._core.changes.publish(Change(Area.CHATS, "deleted", (session.id,)))
+
+    def take_out(self, session_id: str) -> dict[str, Any]:
+        """Delete a stored chat for good and return a copy of it, to undo with
+        :meth:`import_` (the copy lives in memory only, never on disk).
+
+        Every trace goes: its messages (no older table version keeps them), the Teach
+        examples marked from it (rewrites included), the memories proposed from it and never
+        accepted, and what the model keeps of it in memory.
+        """
+        from assistant.chat.chat_file import TEACH_EXAMPLES
+        from assistant.chat.export import chat_to_json
+
+        session = self._core.parts.conversations.get(session_id)
+        copy = chat_to_json(session)
+        copy[TEACH_EXAMPLES] = [{"message_id": e.message_id, "rewrite": e.rewrite,
+                                 "marked_at": e.marked_at} for e in self._erase(session.id)]
+        self._core.changes.publish(Change(Area.CHATS, "deleted", (session.id,)))
+        return copy
+
+    def _erase(self, session_id: str) -> builtins.list[Any]:
+        """Delete chat ``session_id`` everywhere (stopping an answer in flight first); returns
+        the Teach examples it had."""
+        run = self.running(session_id)
         if run is not None:
             run.cancel()
             run.wait(5.0)
-        self._core.parts.conversations.delete(session.id)
-        return self._core.changes.publish(Change(Area.CHATS, "deleted", (session.id,)))
+        parts = self._core.parts
+        parts.conversations.delete(session_id)
+        model = parts.loaded_model
+        if model is not None:
+            model.forget_chat(session_id)
+        if parts.memory.erase_proposals_from(session_id):
+            self._core.changes.publish(Change(Area.MEMORY, "erased"))
+        # Last: should the examples file be unreadable, the chat itself is gone already.
+        return self._core.teach.examples.forget_chat(session_id)
 
     def _announced(self, session: ChatSession, events: Iterator[Event]) -> Iterator[Event]:
         """Pass the events through; then say the chat changed, and memory if one was proposed."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,18 @@ class MemoryArea:
     def export(self) -> dict[str, Any]:
         """Every memory and its history, as JSON-ready data."""
         return self._book.export()
+
+    def export_to(self, path: Path) -> tuple[Path, int]:
+        """Write every memory and its history to the JSON file ``path`` (checked first, then
+        written whole or not at all); returns where and how many memories."""
+        from assistant.user_files import check_output_file, write_user_file
+
+        keep_out = self._core.paths.data_dir  # erasing a memory could not reach a copy there
+        check_output_file(path, "memories.json", keep_out)
+        data = self.export()
+        written = write_user_file(path, json.dumps(data, indent=2, ensure_ascii=False),
+                                  "memories.json", keep_out)
+        return written, len(data["memories"])
 
     # -- changing ------------------------------------------------------------------------------
 
@@ -103,11 +116,17 @@ class MemoryArea:
     def read_import(self, path: Path) -> Any:
         """A memory export read and checked (ImportFileError names the first problem and
         where), before the embedder or the database is loaded."""
-        from assistant.memory.importing import check_export, read_json_file
+        from assistant.memory.importing import check_export, read_memory_file
 
-        data = read_json_file(path)
+        data = read_memory_file(path)
         check_export(data, 0.0)
         return data
+
+    def import_file(self, path: Path,
+                    progress: ImportProgress | None = None) -> tuple[int, int]:
+        """Merge the memories of an export file in (all of it, or nothing when any part is
+        malformed); returns (added, already known)."""
+        return self.import_(self.read_import(path), progress)
 
     def propose(self, text: str, *, auto_approve: bool = False) -> Change | None:
         """Suggest ``text`` as a memory, waiting for the user's approval (None when it is

@@ -99,7 +99,19 @@ class ChatStates:
         with self._lock:
             return self._states.pop(key, None)
 
+    def forget_chat(self, session_id: str) -> None:
+        """Drop the states saved for chat ``session_id`` (it is being deleted), whatever
+        adapter set computed them."""
+        with self._lock:
+            for key in [k for k in self._states if _chat_of(k) == session_id]:
+                del self._states[key]
+
     def clear(self) -> None:
         """Forget every saved state (the model or its weights changed)."""
         with self._lock:
             self._states.clear()
+
+
+def _chat_of(key: Hashable) -> object:
+    """The chat a state key names (keys are ``(session id, adapter set)``)."""
+    return key[0] if isinstance(key, tuple) and key else key

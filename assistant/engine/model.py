@@ -292,6 +292,17 @@ class LocalModel:
                 return
             self.chat_states.put(owner, capture(self.llama))
 
+    def forget_chat(self, session_id: str) -> None:
+        """Chat ``session_id`` is being deleted: drop its saved states, and the cache when
+        the chat owns it, so none of its tokens stay in memory."""
+        self.chat_states.forget_chat(session_id)
+        with self.lock:
+            owner = self._cache_owner
+            if isinstance(owner, tuple) and owner and owner[0] == session_id:
+                llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(self.llama.ctx), True)
+                self.llama.reset()
+                self._cache_owner = None
+
     def enter_chat(self, key: Hashable) -> bool:
         """Make chat ``key`` the owner of the cache, restoring its saved state when the cache
         holds something else; True when a state was restored. Call it after the chat's

@@ -78,6 +78,10 @@ class ChatEngine(Protocol):
         """Bring back what was kept for the chat ``key``; True when something was."""
         ...
 
+    def forget_chat(self, session_id: str) -> None:
+        """Drop whatever is kept of chat ``session_id`` (it is being deleted)."""
+        ...
+
     def close(self) -> None:
         """Release what the engine holds (memory, connections)."""
         ...

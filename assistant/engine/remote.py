@@ -19,7 +19,8 @@ from typing import Any
 from assistant.config import RemoteSettings
 from assistant.engine.chat_template import Message
 from assistant.engine.model import GenerationStats, SamplingParams, TokenStream
-from assistant.engine.remote_http import ServerClient, server_root
+from assistant.engine.remote_http import Cancelled, ServerClient, server_root
+from assistant.engine.remote_limits import Limits
 from assistant.engine.remote_tokens import TokenCounter
 from assistant.errors import ContextOverflowError, RemoteEngineError
 from assistant.secrets import api_key_name, get_secret
@@ -52,7 +53,7 @@ class RemoteModel:
                                     "[model.remote] in the settings.")
         if api_key is None:
             api_key = get_secret(api_key_name(server_root(settings.base_url)))
-        client = ServerClient(settings.base_url, api_key, settings.timeout_s)
+        client = ServerClient(settings.base_url, api_key, Limits.of(settings))
         try:
             listed = client.get_json("/v1/models")
             model, card = _pick_model(listed, settings.model, client.root)
@@ -149,6 +150,9 @@ class RemoteModel:
         """Nothing was kept here (the server's prompt cache serves repeated prefixes)."""
         return False
 
+    def forget_chat(self, session_id: str) -> None:
+        """Nothing of a chat is kept here (what the server caches is the server's)."""
+
     def close(self) -> None:
         """Close the connections to the server."""
         self.counter.close()
@@ -196,6 +200,8 @@ class RemoteModel:
                             yield text
                         if choice.get("finish_reason"):
                             reason = str(choice["finish_reason"])
+        except Cancelled:
+            reason = "cancelled"  # Stop while the server was silent: ended like any Stop
         finally:
             stats.seconds = time.perf_counter() - started
             stats.finish_reason = reason or "stop"

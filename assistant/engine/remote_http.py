@@ -7,6 +7,9 @@ telling "unreachable" from "cut mid-answer" needs.
 Retry policy: a request is retried only before the server has sent any of the answer — when it
 cannot be reached, answers 429 (after its ``Retry-After``, if that is short) or a 5xx. Once tokens
 have streamed, a failure is reported, never retried: a second answer would not continue the first.
+
+Every request runs under a :class:`~assistant.engine.remote_limits.Watch` (connect, reply, idle
+and answer limits, and Stop), retries included.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 import httpx2
 
+from assistant.engine.remote_limits import LimitError, Limits, Sockets, Watch
 from assistant.errors import ContextOverflowError, RemoteEngineError
 
 log = logging.getLogger(__name__)
@@ -49,13 +53,17 @@ def server_root(base_url: str) -> str:
 class ServerClient:
     """One keep-alive connection pool to one server, with the retry policy above."""
 
-    def __init__(self, base_url: str, api_key: str | None = None, timeout_s: float = 120.0,
+    def __init__(self, base_url: str, api_key: str | None = None, limits: Limits | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.root = server_root(base_url)
+        self.limits = limits or Limits()
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx2.Client(
             base_url=self.root, headers=headers,
-            timeout=httpx2.Timeout(timeout_s, connect=min(10.0, timeout_s)))
+            # A backstop: the watch enforces the limits, reads as a whole and between pieces.
+            timeout=httpx2.Timeout(max(self.limits.reply_s, self.limits.idle_s),
+                                   connect=self.limits.connect_s))
+        self._sockets = Sockets()
         self._sleep = sleep
 
     def close(self) -> None:
@@ -64,20 +72,12 @@ class ServerClient:
 
     def get_json(self, path: str, *, missing_ok: bool = False) -> Any:
         """GET ``path`` as JSON; None for a 404 (or 405/501) when ``missing_ok``."""
-        with self._request("GET", path, None, None, missing_ok) as response:
-            if response is None:
-                return None
-            response.read()
-            return _json(response, self.root)
+        return self._whole("GET", path, None, None, missing_ok)
 
     def post_json(self, path: str, body: dict[str, Any], *, missing_ok: bool = False,
                   cancel: threading.Event | None = None) -> Any:
         """POST ``body`` to ``path`` and return the JSON reply (None for 404 when missing_ok)."""
-        with self._request("POST", path, body, cancel, missing_ok) as response:
-            if response is None:
-                return None
-            response.read()
-            return _json(response, self.root)
+        return self._whole("POST", path, body, cancel, missing_ok)
 
     @contextmanager
     def stream_events(self, path: str, body: dict[str, Any],
@@ -85,40 +85,70 @@ class ServerClient:
         """POST ``body`` and yield the server-sent events' JSON objects until ``[DONE]``.
 
         Leaving the block closes the connection, which is how a server learns that the answer
-        was cancelled. An event stream that ends without ``[DONE]`` raises
+        was cancelled; setting ``cancel`` ends the events at once, even mid-read. An event
+        stream that ends without ``[DONE]``, or passes a limit, raises
         :class:`RemoteEngineError` (the answer was cut off)."""
-        with self._request("POST", path, body, cancel, False) as response:
-            assert response is not None
-            yield _sse_objects(response, self.root)
+        limits = self.limits
+        with Watch(self._sockets, total_s=limits.answer_s, first_s=limits.reply_s,
+                   idle_s=limits.idle_s, cancel=cancel) as watch:
+            with self._request("POST", path, body, cancel, False, watch) as response:
+                assert response is not None
+                yield _sse_objects(response, self.root, watch, limits)
 
     # -- internals ----------------------------------------------------------------------------
 
+    def _whole(self, method: str, path: str, body: dict[str, Any] | None,
+               cancel: threading.Event | None, missing_ok: bool) -> Any:
+        """A request whose whole reply (retries included) must come within ``reply_s``."""
+        with Watch(self._sockets, total_s=self.limits.reply_s, cancel=cancel) as watch:
+            with self._request(method, path, body, cancel, missing_ok, watch) as response:
+                if response is None:
+                    return None
+                try:
+                    response.read()
+                except httpx2.TransportError as exc:
+                    raise _cut_error(watch, self.root, self.limits, exc) from exc
+                return _json(response, self.root)
+
     @contextmanager
     def _request(self, method: str, path: str, body: dict[str, Any] | None,
-                 cancel: threading.Event | None,
-                 missing_ok: bool) -> Iterator[httpx2.Response | None]:
+                 cancel: threading.Event | None, missing_ok: bool,
+                 watch: Watch) -> Iterator[httpx2.Response | None]:
         for attempt in range(RETRIES + 1):
             last = attempt == RETRIES
-            request = self._client.build_request(method, path, json=body)
+            if watch.fired or watch.cancelled:  # it passed while waiting to try again
+                raise _cut_error(watch, self.root, self.limits, RemoteEngineError("limit"))
+            watch.bind(None)
+            request = self._client.build_request(method, path, json=body,
+                                                 extensions={"trace": self._sockets.trace})
             try:
                 response = self._client.send(request, stream=True)
+            except httpx2.ConnectTimeout as exc:
+                raise LimitError(
+                    f"Could not connect to the server at {self.root} within "
+                    f"{self.limits.connect_s:g} s (connect_timeout_s under [model.remote]). "
+                    "Check that it is running and reachable.") from exc
             except httpx2.TimeoutException as exc:
-                raise RemoteEngineError(
-                    f"The server at {self.root} did not answer in time ({exc}). It may be busy "
-                    "or overloaded; try again, or raise timeout_s in the settings.") from exc
+                raise _cut_error(watch, self.root, self.limits, exc) from exc
             except httpx2.TransportError as exc:
-                if last or _cancelled(cancel):
+                if watch.fired or watch.cancelled:
+                    raise _cut_error(watch, self.root, self.limits, exc) from exc
+                if last:
                     raise RemoteEngineError(
                         f"Cannot reach the server at {self.root} ({exc}). Check that it is "
                         "running and that the address in the settings is right.") from exc
                 self._wait(BACKOFF_S * 2 ** attempt, cancel)
                 continue
+            watch.bind(response)
             try:
                 status = response.status_code
                 if status < 400:
                     yield response
                     return
-                response.read()
+                try:
+                    response.read()
+                except httpx2.TransportError as exc:
+                    raise _cut_error(watch, self.root, self.limits, exc) from exc
                 if missing_ok and status in (404, 405, 501):
                     yield None
                     return
@@ -140,6 +170,32 @@ class ServerClient:
 
 def _cancelled(cancel: threading.Event | None) -> bool:
     return cancel is not None and cancel.is_set()
+
+
+class Cancelled(RemoteEngineError):
+    """The answer was stopped (Stop, Ctrl+C) while the server was still being waited for."""
+
+
+def _cut_error(watch: Watch, root: str, limits: Limits, exc: Exception) -> RemoteEngineError:
+    """The error for a request that failed to read: the limit that cut it, or the timeout."""
+    if watch.fired == "cancelled" or watch.cancelled:
+        return Cancelled("Stopped before the server finished.")
+    if watch.fired == "total" and watch.idle_s is not None:
+        return LimitError(
+            f"The answer from {root} took longer than {limits.answer_s:g} s "
+            "(answer_timeout_s under [model.remote]) and was stopped; the partial answer was "
+            "not kept. Ask for a shorter answer, or raise answer_timeout_s.")
+    if watch.fired == "idle":
+        return LimitError(
+            f"The server at {root} sent nothing for {limits.idle_s:g} s in the middle of the "
+            "answer (idle_timeout_s under [model.remote]); the partial answer was not kept. "
+            "Ask again, or raise idle_timeout_s.")
+    if watch.fired in ("first", "total") or isinstance(exc, httpx2.TimeoutException):
+        return LimitError(
+            f"The server at {root} did not answer within {limits.reply_s:g} s (timeout_s "
+            "under [model.remote]). It may be busy or overloaded; try again, or raise "
+            "timeout_s.")
+    return RemoteEngineError(f"The connection to {root} broke ({exc}). Ask again.")
 
 
 def _retry_delay(response: httpx2.Response, attempt: int) -> float | None:
@@ -234,8 +290,10 @@ def _json(response: httpx2.Response, root: str) -> Any:
                                 "server?") from exc
 
 
-def _sse_objects(response: httpx2.Response, root: str) -> Iterator[dict[str, Any]]:
-    """The JSON objects of a server-sent event stream, in order, up to ``[DONE]``."""
+def _sse_objects(response: httpx2.Response, root: str, watch: Watch,
+                 limits: Limits) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a server-sent event stream, in order, up to ``[DONE]``; each one
+    counts as progress for ``watch`` (a keep-alive comment does not)."""
     data: list[str] = []
     try:
         for line in response.iter_lines():
@@ -247,15 +305,19 @@ def _sse_objects(response: httpx2.Response, root: str) -> Iterator[dict[str, Any
             payload, data = "\n".join(data), []
             if payload.strip() == "[DONE]":
                 return
+            watch.progress()
             yield _event_object(payload, root)
         if data and "\n".join(data).strip() == "[DONE]":
             return
     except httpx2.TimeoutException as exc:
-        raise RemoteEngineError(f"The server at {root} stopped sending mid-answer ({exc}); the "
-                                "partial answer was not kept. Ask again.") from exc
+        raise _cut_error(watch, root, limits, exc) from exc
     except httpx2.TransportError as exc:
+        if watch.fired:
+            raise _cut_error(watch, root, limits, exc) from exc
         raise RemoteEngineError(f"The connection to {root} broke mid-answer ({exc}); the partial "
                                 "answer was not kept. Ask again.") from exc
+    if watch.fired:  # the cut came between two reads: the stream just ended
+        raise _cut_error(watch, root, limits, RemoteEngineError("cut"))
     raise RemoteEngineError(f"The server at {root} ended the answer without finishing it (the "
                             "stream stopped before [DONE]); the partial answer was not kept. "
                             "Ask again.")

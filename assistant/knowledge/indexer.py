@@ -32,7 +32,8 @@ from assistant.knowledge.files import (
     read_document,
     scan,
 )
-from assistant.knowledge.parsers import Skipped, parser_for
+from assistant.knowledge.parsers import ReadBudget, Skipped, parse_document, timed_out_after
+from assistant.knowledge.parsers.base import UNPACK_FACTOR
 from assistant.knowledge.streaming import stream_chunks
 from assistant.statuses import DocumentStatus
 from assistant.store import CHUNKS, DOCUMENTS, Store, sql_in, sql_str
@@ -106,6 +107,7 @@ class Indexer:
         self.store = store
         self.embedder = embedder
         self.rules = FileRules(tuple(settings.ignore), settings.max_file_mb * 1024 * 1024)
+        self.read_seconds = settings.max_read_seconds
 
     # -- embedder identity ---------------------------------------------------------------------
 
@@ -224,9 +226,11 @@ class Indexer:
         return known, stale | set(orphans), everyone
 
     def _retry(self, row: dict[str, Any]) -> bool:
-        """Whether an unchanged file must be read again: pending, or now within the size limit."""
+        """Whether an unchanged file must be read again: pending, or now within the size or
+        time limit."""
         too_large = row["reason"].startswith("larger than") and row["size"] <= self.rules.max_bytes
-        return row["status"] == DocumentStatus.PENDING or too_large
+        too_slow = (timed_out_after(row["reason"]) or self.read_seconds) < self.read_seconds
+        return row["status"] == DocumentStatus.PENDING or too_large or too_slow
 
     def _record_problems(self, folder: Path, found: Scan, known: dict[str, dict[str, Any]],
                          report: SyncReport) -> None:
@@ -336,8 +340,8 @@ class Indexer:
             ):
                 report.renamed += 1
                 return None
-            parser = parser_for(extension(path))
-            parsed = parser(data) if parser else Skipped("unsupported file type")
+            budget = ReadBudget(self.read_seconds, self.rules.max_bytes * UNPACK_FACTOR)
+            parsed = parse_document(extension(path), data, budget)
             if isinstance(parsed, Skipped):
                 self._left_out(key, folder, info, DocumentStatus.SKIPPED, parsed.reason, report)
                 return None

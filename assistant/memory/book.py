@@ -21,7 +21,7 @@ from assistant.knowledge.embedder import Embedder
 from assistant.memory.importing import check_export
 from assistant.memory.tables import MEMORIES, MEMORY_EVENTS
 from assistant.statuses import MemoryStatus
-from assistant.store import Store, sql_str
+from assistant.store import Store, sql_in, sql_str
 
 # "app": a connected app (over MCP or the local API), named by the memory's ``source``.
 Actor = Literal["user", "assistant", "app"]
@@ -247,6 +247,18 @@ class MemoryBook:
             # fragments until those are gone: erase them before saying "erased".
             self.store.purge(MEMORIES.name)
             self.store.purge(MEMORY_EVENTS.name)
+
+    def erase_proposals_from(self, session_id: str) -> int:
+        """Erase for good the memories proposed from chat ``session_id`` that were never
+        accepted (pending or rejected): its words, which deleting the chat must not leave
+        behind. Accepted ones are the user's memories now and stay. Returns how many."""
+        statuses = sql_in("status", [MemoryStatus.PENDING, MemoryStatus.REJECTED])
+        with self.store.writing():
+            rows = self.store.rows(MEMORIES.name, columns=["id"], where=(
+                f"session_id = {sql_str(session_id)} AND origin = 'proposed' AND {statuses}"))
+            for row in rows:
+                self.forget(row["id"], permanent=True, actor="user")
+        return len(rows)
 
     def restore(self, memory_id: str, actor: Actor = "user") -> Memory:
         """Undo the last change to a memory (a forget, an edit, an approval, a rejection …)."""

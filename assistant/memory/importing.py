@@ -7,15 +7,13 @@ so the user can fix the file by hand. Ids must be unique within the file.
 
 from __future__ import annotations
 
-import json
-import math
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import LoremindError
+from assistant.json_shapes import JsonShapes, read_json_file, short
 from assistant.statuses import MemoryStatus
 
 EXPORT_FORMAT = "loremind-memories"
@@ -29,6 +27,9 @@ _ACTORS = ("user", "assistant", "app")
 
 class ImportFileError(LoremindError):
     """A memory export is malformed; the message says where and what to fix."""
+
+
+_SHAPES = JsonShapes(ImportFileError)
 
 
 @dataclass
@@ -48,7 +49,7 @@ def check_export(data: Any, now: float) -> CheckedImport:
     version = data.get("version", EXPORT_VERSION)
     if version != EXPORT_VERSION or isinstance(version, bool):
         raise ImportFileError(
-            f"That memory export has version {_short(version)}; this Loremind reads version "
+            f"That memory export has version {short(version)}; this Loremind reads version "
             f"{EXPORT_VERSION}. Update Loremind to import it.")
     return CheckedImport(memories=_unique_rows(data, "memories", "memory", _memory, now),
                          events=_unique_rows(data, "events", "event", _event, now))
@@ -60,7 +61,7 @@ def _unique_rows(data: dict[str, Any], key: str, noun: str,
     """The checked rows under ``key``, refusing an id given twice (with where it repeats)."""
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for index, item in enumerate(_list(data, key)):
+    for index, item in enumerate(_SHAPES.items(data, key)):
         where = f"{key}[{index}]"
         row = convert(item, where, now)
         if row["id"] in seen:
@@ -71,114 +72,41 @@ def _unique_rows(data: dict[str, Any], key: str, noun: str,
     return rows
 
 
-def _list(data: dict[str, Any], key: str) -> list[Any]:
-    value = data.get(key, [])
-    if value is None:
-        value = []
-    if not isinstance(value, list):
-        raise ImportFileError(f"\"{key}\" in the file must be a list, not {_kind(value)}.")
-    return value
-
-
 def _memory(item: Any, where: str, now: float) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise ImportFileError(f"{where} must be an object, not {_kind(item)}.")
-    text = " ".join(_text(item, "text", where, required=True).split())
+    item = _SHAPES.object(item, where)
+    text = " ".join(_SHAPES.text(item, "text", where, required=True).split())
     if not text:
         raise ImportFileError(f"{where}.text is empty; a memory needs some text.")
     if len(text) > MAX_TEXT_CHARS:
         raise ImportFileError(f"{where}.text is longer than {MAX_TEXT_CHARS} characters.")
-    status = _text(item, "status", where, default=MemoryStatus.ACTIVE)
-    if status not in set(MemoryStatus):
-        allowed = ", ".join(s.value for s in MemoryStatus)
-        raise ImportFileError(f"{where}.status is {_short(status)}; it must be one of {allowed}.")
-    pinned = item.get("pinned", False)
-    if not isinstance(pinned, bool):
-        raise ImportFileError(f"{where}.pinned is {_short(pinned)}; it must be true or false.")
-    row: dict[str, Any] = {"id": _id(item, where), "text": text, "status": str(status),
-                           "pinned": pinned}
+    status = _SHAPES.choice(item, "status", where, tuple(s.value for s in MemoryStatus),
+                            MemoryStatus.ACTIVE.value)
+    row: dict[str, Any] = {"id": _SHAPES.ident(item, "id", where), "text": text,
+                           "status": status, "pinned": _SHAPES.flag(item, "pinned", where)}
     for name in _TEXT_FIELDS:
-        row[name] = _text(item, name, where, default="imported" if name == "origin" else "")
-    row["created_at"] = _time(item, "created_at", where, now)
-    row["updated_at"] = _time(item, "updated_at", where, row["created_at"])
+        row[name] = _SHAPES.text(item, name, where,
+                                 default="imported" if name == "origin" else "")
+    row["created_at"] = _SHAPES.time(item, "created_at", where, now)
+    row["updated_at"] = _SHAPES.time(item, "updated_at", where, row["created_at"])
     return row
 
 
 def _event(item: Any, where: str, now: float) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise ImportFileError(f"{where} must be an object, not {_kind(item)}.")
-    row: dict[str, Any] = {"id": _id(item, where),
-                           "memory_id": _text(item, "memory_id", where, required=True),
-                           "event": _text(item, "event", where, required=True)}
+    item = _SHAPES.object(item, where)
+    row: dict[str, Any] = {"id": _SHAPES.ident(item, "id", where),
+                           "memory_id": _SHAPES.text(item, "memory_id", where, required=True),
+                           "event": _SHAPES.text(item, "event", where, required=True)}
     if not row["memory_id"] or not row["event"]:
         raise ImportFileError(f"{where} needs a non-empty \"memory_id\" and \"event\".")
     for name in _EVENT_TEXT_FIELDS:
-        row[name] = _text(item, name, where, default="")
-    row["actor"] = _text(item, "actor", where, default="user")
-    if row["actor"] not in _ACTORS:
-        raise ImportFileError(f"{where}.actor is {_short(row['actor'])}; it must be user, "
-                              "assistant or app.")
-    row["at"] = _time(item, "at", where, now)
+        row[name] = _SHAPES.text(item, name, where)
+    row["actor"] = _SHAPES.choice(item, "actor", where, _ACTORS, "user")
+    row["at"] = _SHAPES.time(item, "at", where, now)
     return row
 
 
-def _id(item: dict[str, Any], where: str) -> str:
-    value = _text(item, "id", where, required=True)
-    if not value.strip() or len(value) > 200:
-        raise ImportFileError(f"{where}.id must be a non-empty string of at most 200 characters.")
-    return value
-
-
-def _text(item: dict[str, Any], name: str, where: str, *, required: bool = False,
-          default: str = "") -> str:
-    if name not in item or (item[name] is None and not required):
-        if required:
-            raise ImportFileError(f"{where} has no \"{name}\".")
-        return default
-    value = item[name]
-    if not isinstance(value, str):
-        raise ImportFileError(f"{where}.{name} is {_kind(value)}; it must be a string.")
-    if "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value):
-        raise ImportFileError(f"{where}.{name} holds characters that cannot be stored "
-                              "(a NUL or half of a surrogate pair).")
-    return value
-
-
-def _time(item: dict[str, Any], name: str, where: str, default: float) -> float:
-    value = item.get(name)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or not 0 <= value < 1e11:
-        raise ImportFileError(f"{where}.{name} is {_short(value)}; it must be a time in seconds "
-                              "since 1970.")
-    return float(value)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "…"
-
-
-def _kind(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false",
-             int: "a number", float: "a number", type(None): "null"}
-    return names.get(type(value), type(value).__name__)
-
-
-def read_json_file(path: Path) -> Any:
-    """Parse a JSON file, or raise :class:`ImportFileError` saying why it cannot be read."""
-    try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise ImportFileError(f"{path} is not a regular file.")
-        if info.st_size > MAX_FILE_BYTES:
-            raise ImportFileError(f"{path} is larger than {MAX_FILE_BYTES // 2**20} MB; "
-                                  "a memory export is far smaller.")
-        return json.loads(path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise ImportFileError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(f"{path} is not UTF-8 text, so not a memory export.") from exc
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise ImportFileError(f"{path} is not valid JSON ({exc}).") from exc
+def read_memory_file(path: Path) -> Any:
+    """Parse a memory export file, or raise :class:`ImportFileError` saying why it cannot be
+    read (not a regular file, too large, not UTF-8, not JSON, nested too deeply)."""
+    return read_json_file(path, max_bytes=MAX_FILE_BYTES, what="a memory export",
+                          error=ImportFileError)

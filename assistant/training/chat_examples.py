@@ -1,8 +1,9 @@
 """Answers from chats that the user marked as examples to learn from, or rewrote themselves.
 
 Only references are kept (chat id, message id, and the user's rewrite when there is one): the
-prompt and the answer are read from the chat when training starts, so deleting a chat removes
-its examples too. The file is ``<data>/training/chat_examples.json``.
+prompt and the answer are read from the chat when training starts. Deleting a chat removes its
+examples from the file (:meth:`ChatExamples.forget_chat`), rewrites included, so none of the
+chat's words stay behind. The file is ``<data>/training/chat_examples.json``.
 """
 
 from __future__ import annotations
@@ -44,13 +45,12 @@ class ChatExamples:
     def all(self) -> list[ChatExample]:
         """Every marked answer, oldest first."""
         try:
-            rows = json.loads(self.path.read_text(encoding="utf-8"))
+            return [ChatExample(**row) for row in json.loads(self.path.read_text("utf-8"))]
         except FileNotFoundError:
             return []
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError, TypeError) as exc:  # unreadable, not JSON, not its rows
             raise TrainingError(f"The chat examples file {self.path} cannot be read: {exc}") \
                 from exc
-        return [ChatExample(**row) for row in rows]
 
     def mark(self, session_id: str, message_id: str, rewrite: str = "") -> ChatExample:
         """Use this answer (or the user's rewrite of it) as an example to train on."""
@@ -67,6 +67,24 @@ class ChatExamples:
             kept = [e for e in examples if e.message_id != message_id]
             self._write(kept)
         return len(kept) != len(examples)
+
+    def forget_chat(self, session_id: str) -> list[ChatExample]:
+        """Remove every example marked from chat ``session_id`` (it is being deleted);
+        returns them, so that undoing the deletion can put them back."""
+        with self._lock:
+            examples = self.all()
+            gone = [e for e in examples if e.session_id == session_id]
+            if gone:
+                self._write([e for e in examples if e.session_id != session_id])
+        return gone
+
+    def put_back(self, examples: list[ChatExample]) -> None:
+        """Mark ``examples`` again (a deleted chat was brought back)."""
+        if not examples:
+            return
+        with self._lock:
+            ids = {e.message_id for e in examples}
+            self._write([*(e for e in self.all() if e.message_id not in ids), *examples])
 
     def pairs(self, conversations: Any) -> tuple[list[Pair], DataSource, list[str]]:
         """The marked answers as pairs (prompt: the user's turn before), read from the chats.

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from assistant.chat.answering import AskOptions
+from assistant.chat.chat_file import check_settings
 from assistant.chat.chat_settings import ChatSettings, KnowledgeScope, apply_chat_settings
 from assistant.chat.events import Done, Sources
 from assistant.chat.export import (
@@ -108,7 +109,7 @@ def test_import_refuses_other_files(assistant, tmp_path):
         import_chat(assistant.parts.conversations, other)
     broken = tmp_path / "broken.json"
     broken.write_text("{")
-    with pytest.raises(ChatImportError, match="not JSON"):
+    with pytest.raises(ChatImportError, match="is not valid JSON"):
         import_chat(assistant.parts.conversations, broken)
 
 
@@ -122,7 +123,7 @@ def test_chat_settings_fill_only_what_the_caller_left_open():
     assert not options.use_knowledge
     plain = apply_chat_settings(AskOptions(), ChatSettings(), defaults)
     assert plain.system_prompt == defaults.system_prompt and plain.use_knowledge
-    assert ChatSettings.from_json(chat.to_json()) == chat
+    assert check_settings(json.loads(chat.to_json()), "settings") == chat
     assert ChatSettings().to_json() == ""
 
 

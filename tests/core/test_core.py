@@ -8,25 +8,12 @@ from pathlib import Path
 import pytest
 
 from assistant.bench.synthetic import write_lora
-from assistant.config import Settings
-from assistant.core import Area, Change, Loremind
-from assistant.engine import LocalModel, read_gguf
+from assistant.core import Area, Change
+from assistant.engine import read_gguf
 from assistant.paths import app_paths
 from tests.knowledge.helpers import assert_consistent
 
 TOPICS = ["garden", "bicycle", "oven", "printer", "router", "kettle", "camera", "boiler"]
-
-
-@pytest.fixture
-def core(tiny_model_path, embedder, store):
-    """A core over the tiny model, the real embedder and this test's database."""
-    model = LocalModel.load(tiny_model_path, context_size=512)
-    settings = Settings()
-    settings.generation.max_tokens = 8
-    core = Loremind(app_paths(), settings, model=model, embedder=embedder, store=store)
-    yield core
-    core.close()
-    model.close()
 
 
 @pytest.fixture

@@ -170,3 +170,111 @@ def delta(text: str, finish: str | None = None) -> str:
     """One chat-completion chunk carrying ``text``."""
     return json.dumps({"choices": [{"index": 0, "delta": {"content": text},
                                     "finish_reason": finish}]})
+
+
+class HostileServer:
+    """An OpenAI-compatible server on 127.0.0.1 that misbehaves in one way (``behaviour``):
+
+    ``forever`` streams tokens without end, ``pings`` sends only keep-alive comments,
+    ``tokens-then-pings`` a few tokens and then only comments, ``trickle`` the bytes of an
+    answer one every ``pace_s`` (slowloris), ``trickle-headers`` its status line and headers so,
+    ``silent`` never replies, ``slow-models`` trickles its model list. Token counting and usage
+    requests are answered plainly, so only the answer (or the model list) misbehaves.
+    """
+
+    BEHAVIOURS = ("forever", "pings", "tokens-then-pings", "trickle", "trickle-headers",
+                  "silent", "slow-models")
+
+    def __init__(self, behaviour: str, pace_s: float = 0.3) -> None:
+        assert behaviour in self.BEHAVIOURS, behaviour
+        self.behaviour = behaviour
+        self.stopping = threading.Event()
+        hostile = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                if self.path != "/v1/models":
+                    send_json(self, 404, {"detail": "Not Found"})
+                elif behaviour == "slow-models":
+                    hostile._trickle(self, b'{"data": [{"id": "hostile"}]}' * 1000, pace_s)
+                else:
+                    send_json(self, 200, {"data": [{"id": "hostile", "max_model_len": 4096}]})
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("content-length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if not self.path.startswith("/v1/chat"):
+                    send_json(self, 404, {"detail": "Not Found"})
+                elif not body.get("stream"):  # the token counter measuring the template
+                    send_json(self, 200, {"usage": {"prompt_tokens": 12}, "choices": [
+                        {"message": {"content": "x"}, "finish_reason": "length"}]})
+                else:
+                    hostile._misbehave(self, behaviour, pace_s)
+
+        class _Server(ThreadingHTTPServer):
+            daemon_threads = True
+            block_on_close = False
+
+        self.server = _Server(("127.0.0.1", 0), _Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        """Stop serving; handlers still looping end at their next write or tick."""
+        self.stopping.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _misbehave(self, handler: BaseHTTPRequestHandler, behaviour: str, pace_s: float) -> None:
+        head = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                b"connection: close\r\n\r\n")
+        try:
+            if behaviour == "silent":
+                self.stopping.wait()
+                return
+            if behaviour == "trickle-headers":
+                self._trickle(handler, head + b"data: " + delta("hi").encode(), pace_s)
+                return
+            handler.wfile.write(head)
+            handler.wfile.flush()
+            if behaviour == "trickle":
+                self._trickle(handler, b"data: " + delta("trickled").encode() * 100, pace_s)
+            elif behaviour == "forever":
+                while not self.stopping.is_set():
+                    handler.wfile.write(f"data: {delta('la ')}\n\n".encode())
+                    handler.wfile.flush()
+                    time.sleep(0.01)
+            else:
+                if behaviour == "tokens-then-pings":
+                    for word in ("Hello", " there"):
+                        handler.wfile.write(f"data: {delta(word)}\n\n".encode())
+                handler.wfile.flush()
+                while not self.stopping.wait(pace_s):
+                    handler.wfile.write(b": ping\n\n")
+                    handler.wfile.flush()
+        except OSError:
+            pass  # the client cut the connection: what a limit or Stop does
+        handler.close_connection = True
+
+    def _trickle(self, handler: BaseHTTPRequestHandler, data: bytes, pace_s: float) -> None:
+        """Send ``data`` a byte at a time, one every ``pace_s``: each read gets something."""
+        try:
+            if not data.startswith(b"HTTP/"):
+                handler.send_response(200)
+                handler.send_header("content-type", "application/json")
+                handler.send_header("content-length", str(len(data)))
+                handler.end_headers()
+            for byte in data:
+                if self.stopping.wait(pace_s):
+                    return
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+        except OSError:
+            pass
+        handler.close_connection = True

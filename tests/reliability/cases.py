@@ -1,9 +1,12 @@
 """A small generator of hostile inputs for the ``loremind`` CLI.
 
-Five families: memory files of every malformed JSON shape, out-of-range and mistyped settings,
-hostile file names and text encodings in an indexed folder, special files given as models,
-adapters and documents, and hostile command-line arguments. Each function writes what its cases
-need under ``work`` and returns :class:`Case` objects for :func:`runner.run_cases`.
+Five families: memory files of every malformed JSON shape, out-of-range, mistyped, oversized
+and deeply nested settings, hostile file names, text encodings and pathological documents in an
+indexed folder, special files given as models, adapters and documents, and hostile
+command-line arguments (text that is not UTF-8, export paths that cannot be written). Chat
+files, stored malformed chats and servers that never finish are in :mod:`chat_cases`. Each
+function writes what its cases need under ``work`` and returns :class:`Case` objects for
+:func:`runner.run_cases`.
 """
 
 from __future__ import annotations
@@ -123,7 +126,15 @@ def settings_cases() -> list[Case]:
            "memory-mode": '[memory]\nmode = "never"\n', "huge-int": "[model]\nthreads = "
            "9223372036854775807\n", "folders-int": "[knowledge]\nfolders = [1, 2]\n",
            "path-newline": '[model]\npath = "a\\nb.gguf"\n', "binary": "\x00\x01\x02",
-           "deep-table": "[model.remote.x]\ny = 1\n", "bom": "\ufeff[model]\nthreads = 1\n"}
+           "deep-table": "[model.remote.x]\ny = 1\n", "bom": "\ufeff[model]\nthreads = 1\n",
+           "deep-array": "a = " + "[" * 100_000 + "]" * 100_000 + "\n",
+           "deep-inline-table": "a = " + "{b = " * 5_000 + "1" + "}" * 5_000 + "\n",
+           "nested-folders": "[knowledge]\nfolders = [" + "[" * 50 + "]" * 50 + "]\n",
+           "huge-model-path": '[model]\npath = "' + "m" * 10_000_000 + '"\n',
+           "long-model-path": '[model]\npath = "' + "m" * 5_000 + '"\n',
+           "nul-model-path": '[model]\npath = "a\\u0000b.gguf"\n',
+           "many-folders": "[knowledge]\nfolders = [" + ", ".join(['"/x"'] * 5_000) + "]\n",
+           "remote-limits-zero": "[model.remote]\nidle_timeout_s = 0\n"}
     for name, config in odd.items():
         cases.append(Case(f"settings:{name}", ["knowledge", "status", "--json"], config=config))
     return cases
@@ -170,6 +181,11 @@ ENCODED_TEXTS: dict[str, bytes] = {
     "rst-adornments.rst": b"=====\n=====\n-----\n", "fake.pdf": b"%PDF-1.7\n%%EOF",
     "fake.docx": b"PK\x03\x04 not really a zip", "json-as-text.json": b'{"a": [1, 2, {"b": null}]}',
     "deep-json.json": b"[" * 50_000 + b"]" * 50_000, "csv-quotes.csv": b'a,"b""c",d\n1,2,3\n',
+    # Issue 26: shapes that made the parsers backtrack or walk the tree per string.
+    "heading-like.md": ("#" + " " * 1500 + "#" * 1500 + " " * 1500 + "x\n").encode() * 4,
+    "nested-spans.html": b"<html><body>" + b"<span>x" * 57_000,
+    "nested-left-out.html": b"<html><body><main>" + b"<div><aside>a<nav>n<h2>t</h2>" * 10_000,
+    "near-adornments.rst": (b"=" * 3000 + b" " * 3000 + b"x\n" + b"-" * 3000 + b"\n") * 3,
 }
 
 
@@ -271,7 +287,38 @@ def argument_cases(work: Path) -> list[Case]:
     for spec in ("x:nan", "x:inf", "x:1e30", ":", ":1", "x:"):
         cases.append(Case(f"args:adapter:{spec}", ["ask", "--adapter", spec, "hi"],
                           expect_ok=False, home="args"))
+    cases += _undecodable_and_path_cases(work)
     cases.append(Case("args:index-missing", ["index", str(work / "nowhere")], expect_ok=False))
     cases.append(Case("args:index-file", ["index", str(Path(__file__))], expect_ok=False))
     return cases
 
+
+
+# Bytes that are not UTF-8 reach Python as lone surrogates: b"\xff" is "\udcff".
+UNDECODABLE = [os.fsdecode(b"caf\xe9"), os.fsdecode(b"\xff\xfe"), "half \ud800 pair",
+               os.fsdecode(b"ok \xc3\x28 bad")]
+
+
+def _undecodable_and_path_cases(work: Path) -> list[Case]:
+    """Text arguments that are not UTF-8, and export paths that cannot be written."""
+    cases = []
+    for index, text in enumerate(UNDECODABLE):
+        for command in (["memory", "add"], ["search"], ["sessions", "search"],
+                        ["memory", "list", "--search"], ["memory", "forget"],
+                        ["sessions", "show"], ["ask", "--no-knowledge"]):
+            cases.append(Case(f"args:undecodable:{'-'.join(command)}:{index}", [*command, text],
+                              expect_ok=False, home="args"))
+    (work / "a-file").parent.mkdir(parents=True, exist_ok=True)
+    (work / "a-file").write_text("a file where a folder should be")
+    targets = {"folder": str(work), "missing-folder": str(work / "nowhere" / "x.json"),
+               "file-as-folder": str(work / "a-file" / "x.json"), "dev-null": "/dev/null",
+               "proc-new": "/proc/loremind-export.json", "proc-file": "/proc/version",
+               "empty": ""}
+    for name, target in targets.items():
+        cases.append(Case(f"args:memory-export:{name}", ["memory", "export", target],
+                          expect_ok=False, home="args"))
+        cases.append(Case(f"args:sessions-export:{name}", ["sessions", "export", "nope", target],
+                          expect_ok=False, home="args"))
+    cases.append(Case("args:model-path-1mb", ["adapters", "list", "--json", "--model",
+                                              "m" * 1_000_000], expect_ok=False))
+    return cases

@@ -153,6 +153,36 @@ def test_deleting_a_chat_can_be_undone(qtbot, window):
     assert [m.role for m in restored.messages] == ["user", "assistant"]
 
 
+def test_undoing_a_delete_marks_its_teach_examples_again(qtbot, window):
+    send(qtbot, window, "Mark this answer")
+    session = window.chat.session
+    examples = window.app.core.teach.examples
+    examples.mark(session.id, session.messages[-1].id, rewrite="A better answer")
+    qtbot.waitUntil(lambda: window.sidebar.list.count() == 1, timeout=30000)
+    window.sidebar.delete(session.id)
+    qtbot.waitUntil(lambda: window.undo_bar.isVisible(), timeout=30000)
+    assert examples.all() == []
+    window.undo_bar.undo_button.click()
+    wait_lanes(qtbot, window)
+    assert [e.rewrite for e in examples.all()] == ["A better answer"]
+
+
+def test_a_chat_stored_damaged_opens_and_says_so(qtbot, window, errors):
+    from assistant.chat.conversations import ChatMessage, ChatSession
+
+    chats = window.app.core.parts.conversations
+    session = ChatSession(title="Damaged")
+    chats.append(session, ChatMessage("user", "A question about tides"))
+    chats.append(session, ChatMessage("assistant", "An answer about tides"))
+    window.app.core.parts.store.update("messages", f"session_id = '{session.id}'",
+                                       {"sources": "{not json", "versions": "[1]"})
+    window.open_chat(session.id)
+    wait_lanes(qtbot, window)
+    assert window.chat.session.id == session.id and len(answers(window)) == 1
+    assert "could not be read" in window.status_text.text()
+    assert errors == []
+
+
 def test_forget_offers_undo_at_once(qtbot, window):
     book = window.app.core.memory
     window.show_panel("memory")

@@ -217,3 +217,33 @@ def test_indexing_stops_from_the_knowledge_panel(qtbot, window, tmp_path):
     assert_consistent(store)
     card_text = " ".join(w.text() for w in panel.cards[0].findChildren(type(window.title)))
     assert "indexed" in card_text  # the panel shows what was kept
+
+
+def test_memory_panel_export_and_import_check_the_file(qtbot, window, tmp_path, monkeypatch,
+                                                       errors):
+    book = window.app.core.memory
+    book.remember("I keep bees")
+    window.show_panel("memory")
+    panel = window.panel("memory")
+    chosen: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (chosen[-1], ""))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (chosen[-1], ""))
+    chosen.append(str(tmp_path))  # a folder, not a file
+    panel.export_button.click()
+    wait_lanes(qtbot, window)
+    assert errors and "is a folder" in errors[-1]
+    chosen.append(str(tmp_path / "memories.json"))
+    panel.export_button.click()
+    wait_lanes(qtbot, window)
+    assert "I keep bees" in (tmp_path / "memories.json").read_text()
+    deep = tmp_path / "deep.json"
+    deep.write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    chosen.append(str(deep))
+    panel.import_button.click()
+    wait_lanes(qtbot, window)
+    assert "nests more than 64 levels deep" in errors[-1]
+    book.forget(book.list()[0].id, permanent=True)
+    chosen.append(str(tmp_path / "memories.json"))
+    panel.import_button.click()
+    wait_lanes(qtbot, window)
+    assert [m.text for m in book.list()] == ["I keep bees"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -252,10 +251,10 @@ class MemoryPanel(Panel):
         if not path or book is None:
             return
 
-        def write() -> None:
-            Path(path).write_text(json.dumps(book.export(), indent=2), encoding="utf-8")
+        def done(result: tuple[Path, int]) -> None:
+            self.app.status.emit(f"Exported {result[1]} memories to {result[0]}.", False)
 
-        BackgroundOp(self, write).run(self.app.tasks, "db")
+        BackgroundOp(self, lambda: book.export_to(Path(path)), done).run(self.app.tasks, "db")
 
     def import_(self) -> None:
         """Merge memories from an exported JSON file."""
@@ -264,17 +263,8 @@ class MemoryPanel(Panel):
         if not path or book is None:
             return
 
-        def read() -> tuple[int, int]:
-            from assistant.errors import LoremindError
-
-            try:
-                data = json.loads(Path(path).read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise LoremindError(f"Cannot read {path}: {exc}") from exc
-            return book.import_(data)
-
         def done(counts: tuple[int, int]) -> None:
             self.app.status.emit(f"Imported {counts[0]} memories ({counts[1]} already known).",
                                  False)
 
-        BackgroundOp(self, read, done).run(self.app.tasks, "db")
+        BackgroundOp(self, lambda: book.import_file(Path(path)), done).run(self.app.tasks, "db")

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 
-from assistant.knowledge.parsers.base import ParsedDocument, Section, Skipped, decode_text
+from assistant.errors import DocumentBudgetError
+from assistant.knowledge.parsers.base import (
+    ParsedDocument,
+    ReadBudget,
+    Section,
+    Skipped,
+    decode_text,
+    timed_out_after,
+)
 from assistant.knowledge.parsers.html import parse_html
 from assistant.knowledge.parsers.office import parse_docx
 from assistant.knowledge.parsers.pdf import parse_pdf
 from assistant.knowledge.parsers.text import parse_markdown, parse_plain, parse_rst
 
-Parser = Callable[[bytes], ParsedDocument | Skipped]
+
+class Parser(Protocol):
+    """Turns a file's bytes into sections; gives up when ``budget`` runs out."""
+
+    def __call__(self, data: bytes, budget: ReadBudget | None = None
+                 ) -> ParsedDocument | Skipped: ...
+
 
 CODE_AND_CONFIG = (
     ".py .pyi .js .jsx .ts .tsx .java .kt .c .h .cc .cpp .hpp .cs .go .rs .rb .php .swift .scala "
@@ -37,4 +51,17 @@ def parser_for(ext: str) -> Parser | None:
     return PARSERS.get(ext)
 
 
-__all__ = ["PARSERS", "ParsedDocument", "Section", "Skipped", "decode_text", "parser_for"]
+def parse_document(ext: str, data: bytes, budget: ReadBudget) -> ParsedDocument | Skipped:
+    """A file's sections by its extension; a file that runs out of ``budget`` (time, or size
+    once unpacked) is skipped with the reason, like an unsupported one."""
+    parser = parser_for(ext)
+    if parser is None:
+        return Skipped("unsupported file type")
+    try:
+        return parser(data, budget)
+    except DocumentBudgetError as exc:
+        return Skipped(str(exc))
+
+
+__all__ = ["PARSERS", "ParsedDocument", "ReadBudget", "Section", "Skipped", "decode_text",
+           "parse_document", "parser_for", "timed_out_after"]

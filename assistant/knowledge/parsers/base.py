@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 
 from charset_normalizer import from_bytes
 
+from assistant.errors import DocumentBudgetError
+
 COMMON_ENCODINGS = ("cp1252", "iso8859_15", "latin_1")
+UNPACK_FACTOR = 4  # a packed document (docx) may unpack to this many times the file size limit
 NEAR_TIE_CHAOS = 0.05
 
 
@@ -37,6 +42,46 @@ class ParsedDocument:
         """Append a section, dropping it when it holds only whitespace."""
         if text.strip():
             self.sections.append(Section(text.strip(), heading, page))
+
+
+class ReadBudget:
+    """How long one document may take to read, and how large its parts may unpack: parsers
+    check it inside their loops, so one odd file cannot hold up the folder behind it."""
+
+    def __init__(self, seconds: float = math.inf, max_bytes: int | None = None) -> None:
+        self.seconds = seconds
+        self.max_bytes = max_bytes
+        self._deadline = time.monotonic() + seconds
+
+    def check(self) -> None:
+        """Raise :class:`DocumentBudgetError` once the time is up."""
+        if time.monotonic() > self._deadline:
+            raise DocumentBudgetError(time_reason(self.seconds))
+
+    def check_size(self, size: int, what: str) -> None:
+        """Raise :class:`DocumentBudgetError` when ``what`` unpacks to more than allowed."""
+        if self.max_bytes is not None and size > self.max_bytes:
+            raise DocumentBudgetError(f"{what} unpacks to {size / 2**20:.0f} MB, more than the "
+                                      f"{self.max_bytes / 2**20:.0f} MB a document may unpack "
+                                      f"to ({UNPACK_FACTOR} × knowledge.max_file_mb)")
+
+
+_TIME_PREFIX = "took longer than "
+
+
+def time_reason(seconds: float) -> str:
+    """The reason recorded for a document that ran out of time."""
+    return f"{_TIME_PREFIX}{seconds:g} s to read (knowledge.max_read_seconds)"
+
+
+def timed_out_after(reason: str) -> float | None:
+    """The budget a recorded :func:`time_reason` names, or None for any other reason."""
+    if not reason.startswith(_TIME_PREFIX):
+        return None
+    try:
+        return float(reason[len(_TIME_PREFIX):].split(" ", 1)[0])
+    except ValueError:
+        return None
 
 
 def decode_text(data: bytes) -> str | Skipped:

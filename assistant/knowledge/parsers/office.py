@@ -20,7 +20,7 @@ from docx.oxml.text.paragraph import CT_P
 from lxml import etree
 
 from assistant.errors import DocumentError
-from assistant.knowledge.parsers.base import HeadingTrail, ParsedDocument
+from assistant.knowledge.parsers.base import HeadingTrail, ParsedDocument, ReadBudget
 
 _HEADING_NAME = re.compile(r"^heading (\d)$", re.IGNORECASE)
 _HEADING_ID = re.compile(r"^Heading(\d)$")  # the ids English Word, LibreOffice and python-docx use
@@ -29,21 +29,26 @@ _OFFICE_DOCUMENT = "/officeDocument"
 _ERRORS = (zipfile.BadZipFile, KeyError, ValueError, etree.XMLSyntaxError, AttributeError)
 
 
-def parse_docx(data: bytes) -> ParsedDocument:
+def parse_docx(data: bytes, budget: ReadBudget | None = None) -> ParsedDocument:
     """Paragraphs and tables in reading order; ``Title`` and ``Heading N`` styles make the trail."""
+    budget = budget or ReadBudget()
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as package:
             main = _main_part(package)
+            # A zip's sizes are what it says; a small file may unpack to gigabytes.
+            budget.check_size(package.getinfo(main).file_size, "its text")
             body = parse_xml(package.read(main)).body
-            return _read_body(body, _style_levels(package, main))
+            return _read_body(body, _style_levels(package, main, budget), budget)
     except _ERRORS as exc:
         raise DocumentError(f"not a readable Word document ({exc})") from exc
 
 
-def _read_body(body: etree._Element, level_of: Callable[[str], int]) -> ParsedDocument:
+def _read_body(body: etree._Element, level_of: Callable[[str], int],
+               budget: ReadBudget) -> ParsedDocument:
     doc, trail = ParsedDocument(), HeadingTrail()
     lines: list[str] = []
     for block in body.iterchildren():
+        budget.check()
         if isinstance(block, CT_Tbl):
             lines.extend(" | ".join(_cell_text(tc) for tc in tr.tc_lst) for tr in block.tr_lst)
             continue
@@ -70,7 +75,8 @@ def _main_part(package: zipfile.ZipFile) -> str:
     raise KeyError("the package names no main document")
 
 
-def _style_levels(package: zipfile.ZipFile, main: str) -> Callable[[str], int]:
+def _style_levels(package: zipfile.ZipFile, main: str,
+                  budget: ReadBudget) -> Callable[[str], int]:
     """A style id's heading level (0: not a heading), reading the styles part only if needed."""
     part = posixpath.join(posixpath.dirname(main), "styles.xml")
     cache: dict[str, int] = {}
@@ -83,6 +89,7 @@ def _style_levels(package: zipfile.ZipFile, main: str) -> Callable[[str], int]:
                 cache[style_id] = int(by_id.group(1)) + 1 if by_id else 1
             else:
                 if not names and part in package.namelist():
+                    budget.check_size(package.getinfo(part).file_size, "its styles")
                     names.update(_style_names(package.read(part)))
                 cache[style_id] = _level_for_name(names.get(style_id, ""))
         return cache[style_id]

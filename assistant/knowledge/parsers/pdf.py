@@ -5,11 +5,12 @@ from __future__ import annotations
 import pypdfium2 as pdfium
 
 from assistant.errors import DocumentError
-from assistant.knowledge.parsers.base import ParsedDocument
+from assistant.knowledge.parsers.base import ParsedDocument, ReadBudget
 
 
-def parse_pdf(data: bytes) -> ParsedDocument:
+def parse_pdf(data: bytes, budget: ReadBudget | None = None) -> ParsedDocument:
     """One section per page, numbered from 1, so citations can name the page."""
+    budget = budget or ReadBudget()
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -19,6 +20,7 @@ def parse_pdf(data: bytes) -> ParsedDocument:
     doc = ParsedDocument()
     try:
         for number in range(len(pdf)):
+            budget.check()
             page = pdf[number]
             textpage = page.get_textpage()
             try:
