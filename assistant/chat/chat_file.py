@@ -17,6 +17,7 @@ from typing import Any
 
 from assistant.chat.chat_settings import ChatSettings, KnowledgeScope
 from assistant.chat.conversations import ChatMessage, ChatSession
+from assistant.chat.memory_choice import IN_CHAT, IN_TURN
 from assistant.errors import LoremindError
 from assistant.json_shapes import JsonShapes, parse_json, read_json_file, short
 from assistant.setting_ranges import RANGES
@@ -29,6 +30,7 @@ MAX_SHORT_CHARS = 4_096  # titles, paths, names
 MAX_MESSAGES = 100_000
 MAX_ITEMS = 1_000  # sources, memories used, answer versions, adapters, folders of one part
 ROLES = ("user", "assistant")
+MEMORY_PLACES = (IN_CHAT, IN_TURN)
 TEACH_EXAMPLES = "teach_examples"  # in the copy an undone delete brings back; not in exports
 
 
@@ -128,13 +130,17 @@ def check_answer(item: dict[str, Any], where: str, required: bool = False) -> di
 
 
 def check_memories_used(item: dict[str, Any], where: str) -> list[dict[str, Any]]:
-    """The memories an answer was given (``{"id", "text"}``)."""
+    """The memories an answer was given (``{"id", "text"}``, and ``"in"``: where the prompt
+    held each one, which later turns read to keep the prompt's prefix)."""
     used = []
     for index, value in enumerate(_SHAPES.items(item, "memories_used", where, MAX_ITEMS)):
         place = f"{where}.memories_used[{index}]" if where else f"memories_used[{index}]"
         memory = _SHAPES.object(value, place)
-        used.append({"id": _SHAPES.text(memory, "id", place, max_chars=MAX_SHORT_CHARS),
-                     "text": _SHAPES.text(memory, "text", place, max_chars=MAX_TEXT_CHARS)})
+        checked = {"id": _SHAPES.text(memory, "id", place, max_chars=MAX_SHORT_CHARS),
+                   "text": _SHAPES.text(memory, "text", place, max_chars=MAX_TEXT_CHARS)}
+        if memory.get("in") is not None:
+            checked["in"] = _SHAPES.choice(memory, "in", place, MEMORY_PLACES, IN_CHAT)
+        used.append(checked)
     return used
 
 
