@@ -13,8 +13,10 @@ returns what changed and announces it on ``changes``, and every job on ``schedul
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
+import weakref
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -41,6 +43,17 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Cores not closed yet. A process that ends without closing its core (a script that stops
+# reading an answer half-way) must not leave llama.cpp decoding on a lane while the
+# interpreter frees the model under it: they are closed at exit, before anything is freed.
+_open_cores: weakref.WeakSet[Loremind] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_cores() -> None:
+    for core in list(_open_cores):
+        core.close()
+
 
 class Loremind:
     """The running app, whatever its front end: the GUI, the CLI, the tests."""
@@ -58,6 +71,7 @@ class Loremind:
         self._parts_lock = threading.Lock()
         self._parts: Parts | None = None
         self._closed = False
+        _open_cores.add(self)
 
     @classmethod
     def open(cls, paths: AppPaths | None = None, settings: Settings | None = None, *,
@@ -213,6 +227,7 @@ class Loremind:
         if self._closed:
             return
         self._closed = True
+        _open_cores.discard(self)
         if "knowledge" in self.__dict__:
             self.knowledge.stop_watching()
         if "adapters" in self.__dict__:

@@ -68,18 +68,19 @@ class ChatArea:
 
     def ask(self, session: ChatSession, text: str,
             options: AskOptions | None = None) -> Iterator[Event]:
-        """Answer ``text`` in ``session``: events ending in Done or Failed."""
-        return self.start(session, text, options).events()
+        """Answer ``text`` in ``session``: events ending in Done or Failed. An iterator closed
+        before the end stops the answer (what was written so far is kept, as with Stop)."""
+        return _read(self.start(session, text, options))
 
     def regenerate(self, session: ChatSession,
                    options: AskOptions | None = None) -> Iterator[Event]:
         """Answer the last user message again, replacing the last answer."""
-        return self.start_regenerate(session, options).events()
+        return _read(self.start_regenerate(session, options))
 
     def edit_last(self, session: ChatSession, text: str,
                   options: AskOptions | None = None) -> Iterator[Event]:
         """Replace the last user message with ``text`` and answer it afresh."""
-        return self.start_edit(session, text, options).events()
+        return _read(self.start_edit(session, text, options))
 
     def running(self, session_id: str) -> AnswerRun | None:
         """The answer in flight in this chat, if any."""
@@ -264,3 +265,12 @@ class ChatArea:
 def _last_user(session: ChatSession) -> int:
     """The index of the chat's last user message (-1 when it has none)."""
     return max((i for i, m in enumerate(session.messages) if m.role == "user"), default=-1)
+
+
+def _read(run: AnswerRun) -> Iterator[Event]:
+    """A run's events for a reader that owns it: one that stops reading stops the answer."""
+    try:
+        yield from run.events()
+    finally:
+        if not run.ended:
+            run.cancel()
