@@ -82,8 +82,9 @@ class ChatView(QWidget):
 
     @property
     def busy(self) -> bool:
-        """Whether the chat on screen has an answer in flight."""
-        return self._run is not None and not self._run.ended
+        """Whether the chat on screen has an answer this view has not shown the end of (the
+        run ends on its lane a moment before its last event reaches the screen)."""
+        return self._run is not None
 
     # -- which chat ------------------------------------------------------------------------------
 
