@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,7 @@ class LoremindApp(QObject):
     changed = Signal(object)  # a Change from the core, delivered on the main thread
     job_changed = Signal(object)  # a Job of the core's scheduler, on the main thread
     indexing_progress = Signal(str)  # what indexing is doing now; "" when it is done
+    theme_changed = Signal(str)  # the palette now in use: icons drawn in the old one redraw
 
     def __init__(self, core: Loremind, watch_folders: bool = True) -> None:
         super().__init__()
@@ -172,6 +174,14 @@ class LoremindApp(QObject):
         changed, and every view refreshes from the change."""
         BackgroundOp(None, lambda: self.core.settings.update(settings)).run(self.tasks, "db")
 
+    def apply_theme(self, appearance: str) -> None:
+        """Restyle the running app in ``appearance`` and tell the views that drew icons."""
+        from ui.theme import apply_theme
+
+        qt_app = QApplication.instance()
+        if isinstance(qt_app, QApplication):
+            self.theme_changed.emit(apply_theme(qt_app, appearance))
+
     def reload_model(self) -> None:
         """Load the model the settings name and swap it in once it is ready."""
         if not self.is_ready:
@@ -281,10 +291,28 @@ def _single_instance(paths: AppPaths, request: Request | None
     return (server, None) if server.listen(request) else (None, None)
 
 
+class _FirstExpose(QObject):
+    """Calls ``then`` once a top-level window's first expose has been handled: Qt paints and
+    flushes the window's first frame while handling it, so that is when it is on screen."""
+
+    def __init__(self, exposed: Callable[[], bool], then: Callable[[], None],
+                 parent: QObject) -> None:
+        super().__init__(parent)
+        self._exposed = exposed
+        self._then: Callable[[], None] | None = then
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if self._then is not None and event.type() == QEvent.Type.Expose and self._exposed():
+            QTimer.singleShot(0, self._then)  # after the expose's paint and flush
+            self._then = None
+        return super().eventFilter(watched, event)
+
+
 def _report_startup(app: LoremindApp, window: MainWindow, started: float) -> None:
-    """For the start-up benchmark: print when the window is up, when a question typed as soon as
-    the window takes it shows its first token (or why it failed), and when everything is loaded.
-    The question goes in as a user's would: typed into the chat's box and sent with Enter."""
+    """For the start-up benchmark: print the Qt platform and when the window's first frame is
+    painted, when a question typed as soon as the window takes it shows its first token (or why
+    it failed), and when everything is loaded. The question goes in as a user's would: typed
+    into the chat's box and sent with Enter."""
     question = os.environ.get(STARTUP_QUESTION_ENV, "")
 
     def say(event: str, detail: str = "") -> None:
@@ -316,7 +344,15 @@ def _report_startup(app: LoremindApp, window: MainWindow, started: float) -> Non
         window.chat.event_shown.disconnect(shown)
         QTimer.singleShot(0, QApplication.quit)
 
-    QTimer.singleShot(0, lambda: say("window_shown"))
+    def first_frame() -> None:
+        say("platform", QApplication.platformName())
+        say("window_shown")
+
+    handle = window.windowHandle()
+    if handle is None or handle.isExposed():
+        QTimer.singleShot(0, first_frame)
+    else:
+        handle.installEventFilter(_FirstExpose(handle.isExposed, first_frame, window))
     window.chat.event_shown.connect(shown)
     app.answering.connect(type_question)
     app.ready.connect(type_question)  # the model failed: the question then says why

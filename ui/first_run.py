@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.core import CatalogueEntry, InstalledModel, Machine, gigabytes, uses_embedded_demo
 from assistant.core import DownloadProgress as Progress
 from ui.message_widgets import label
-from ui.model_downloads import model_downloads, model_manager, use_model
+from ui.model_downloads import import_model, model_downloads, model_manager, use_model
 from ui.qt import (
     QDialog,
     QFileDialog,
@@ -63,10 +63,13 @@ class FirstRunDialog(QDialog):
         self.downloads = model_downloads(app)
         self.entry: CatalogueEntry | None = None
         self.setWindowTitle("Welcome to Loremind")
-        self.setMinimumWidth(560)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.setSpacing(12)
+        # Always exactly as tall as what it shows (progress rows come and go, wrapped text
+        # arrives late); and with no size of its own to drag, window managers draw no resize
+        # handle, the stray line under the buttons.
+        layout.setSizeConstraint(QVBoxLayout.SizeConstraint.SetFixedSize)
         layout.addWidget(label("Choose a real model", "EmptyTitle"))
         layout.addWidget(label(DEMO_TEXT, "", wrap=True))
         card = QFrame()
@@ -143,7 +146,6 @@ class FirstRunDialog(QDialog):
         self.download.setEnabled(True)
         if self.downloads.is_active(entry.name):
             self._show_downloading(True)
-        self.adjustSize()  # wrapped text arrived: grow to fit it
 
     # -- the recommended download --------------------------------------------------------------
 
@@ -167,7 +169,6 @@ class FirstRunDialog(QDialog):
         if downloading:
             self.progress.setRange(0, 0)
             self.progress_text.setText("Connecting…")
-        self.adjustSize()  # the progress rows come and go
 
     def _progressed(self, name: str, progress: Progress) -> None:
         if self.entry is None or name != self.entry.name:
@@ -202,14 +203,14 @@ class FirstRunDialog(QDialog):
             self.use_file(Path(path))
 
     def use_file(self, path: Path) -> None:
-        """Import ``path`` (checked on the db lane) and answer with it; closes the screen."""
-        manager = model_manager(self.app)
+        """Import ``path`` (checked on the db lane) and answer with it; closes the screen. A
+        file without a chat template is used only if the user still wants it once told."""
 
         def imported(model: InstalledModel) -> None:
             use_model(self.app, model.path)
             self.accept()
 
-        BackgroundOp(self, lambda: manager.import_file(path), imported).run(self.app.tasks, "db")
+        import_model(self.app, self, path, imported)
 
     def show_all(self) -> None:
         """Close this screen and open the Models page."""

@@ -26,6 +26,7 @@ from ui.qt import (
     QProgressBar,
     QShortcut,
     QSize,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     Qt,
@@ -121,11 +122,17 @@ class MainWindow(WindowActions, QMainWindow):
         row.setContentsMargins(20, 10, 12, 10)
         titles = QVBoxLayout()
         titles.setSpacing(0)
-        # Both wrap: a long chat title or model name must not widen the window.
-        self.title = label("New chat", "HeaderTitle", wrap=True)
-        self.subtitle = label("", "HeaderSubtitle", wrap=True)
-        titles.addWidget(self.title)
-        titles.addWidget(self.subtitle)
+        self.title = label("", "HeaderTitle")
+        self.subtitle = label("", "HeaderSubtitle")
+        self._header_texts: dict[QLabel, str] = {}
+        for line in (self.title, self.subtitle):
+            # One line each, cut with "…" to the room left and whole in the tooltip: wrapped,
+            # a long title took three lines in the smallest window and a model name broke
+            # mid-word; at its full width, it would widen the window.
+            line.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            line.installEventFilter(self)  # cut again to each new width
+            titles.addWidget(line)
+        self.set_header_text(self.title, "New chat")
         row.addLayout(titles, 1)
         for key, text in PANELS:
             button = QToolButton()
@@ -160,9 +167,28 @@ class MainWindow(WindowActions, QMainWindow):
         return area
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is getattr(self, "_area", None) and event.type() == QEvent.Type.Resize:
-            self._fit_header()
+        if event.type() == QEvent.Type.Resize:
+            if watched is getattr(self, "_area", None):
+                self._fit_header()
+            elif isinstance(watched, QLabel) and watched in self._header_texts:
+                self._elide(watched)
         return super().eventFilter(watched, event)
+
+    def set_header_text(self, line: QLabel, text: str) -> None:
+        """Show ``text`` in the header's title or subtitle, cut to one line when too long."""
+        self._header_texts[line] = text
+        self._elide(line)
+
+    def header_text(self, line: QLabel) -> str:
+        """The whole text of the header's title or subtitle (the label may show it cut)."""
+        return self._header_texts[line]
+
+    def _elide(self, line: QLabel) -> None:
+        text = self._header_texts[line]
+        shown = line.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight,
+                                               line.contentsRect().width())
+        line.setText(shown)
+        line.setToolTip(text if shown != text else "")
 
     def _fit_header(self) -> None:
         """Panel toggles with their names when the chat area is wide, icons alone when a panel
@@ -176,7 +202,8 @@ class MainWindow(WindowActions, QMainWindow):
                 button.setToolTip(button.text())
 
     def _status_bar(self) -> None:
-        self._status = ("Starting…", True)
+        self._status = ("Starting…", True)  # the app's last word
+        self._shown_status = self._status  # what the bar says, under any indexing progress
         self._indexing_text = ""
         self.status_text = label("Starting…")
         self.progress = QProgressBar()
@@ -199,6 +226,7 @@ class MainWindow(WindowActions, QMainWindow):
         self.sidebar.undoable.connect(self.undo_bar.offer)
         self.app.indexing_progress.connect(self._indexing)
         self.chat.session_updated.connect(self._session_updated)
+        self.chat.busy_changed.connect(self._chat_busy)
         self.panel_buttons.buttonToggled.connect(self._panel_toggled)
         self.settings_button.clicked.connect(self.open_settings)
 
@@ -212,6 +240,16 @@ class MainWindow(WindowActions, QMainWindow):
 
     def set_status(self, message: str, busy: bool) -> None:
         self._status = (message, busy)
+        if self.chat.busy and not busy and message.startswith("Ready"):
+            return  # the chat is answering: "Ready" comes back once it is done
+        self._show_status(message, busy)
+
+    def _chat_busy(self, busy: bool) -> None:
+        """While the chat shown answers, the status bar says so, then goes back."""
+        self._show_status(*(("Answering…", True) if busy else self._status))
+
+    def _show_status(self, message: str, busy: bool) -> None:
+        self._shown_status = (message, busy)
         if not self._indexing_text:
             self.status_text.setText(message)
             self.progress.setVisible(busy)
@@ -219,7 +257,7 @@ class MainWindow(WindowActions, QMainWindow):
     def _indexing(self, progress: str) -> None:
         """While folders are indexed the status bar says so (not "Ready"), then goes back."""
         self._indexing_text = progress
-        message, busy = (progress, True) if progress else self._status
+        message, busy = (progress, True) if progress else self._shown_status
         self.status_text.setText(message)
         self.progress.setVisible(busy)
 
@@ -253,7 +291,7 @@ class MainWindow(WindowActions, QMainWindow):
             parts.append(", ".join(f"{a['name']}×{a['scale']:g}" for a in session.adapters))
         if session is not None and session.temporary:
             parts.insert(0, "Temporary: not saved, nothing remembered")
-        self.subtitle.setText(" · ".join(parts))
+        self.set_header_text(self.subtitle, " · ".join(parts))
 
     def new_chat(self, temporary: bool = False) -> None:
         """Start a new chat (it is stored once the first message is sent, unless temporary)."""
@@ -279,8 +317,8 @@ class MainWindow(WindowActions, QMainWindow):
     def _session_shown(self) -> None:
         session = self.chat.session
         assert session is not None
-        self.title.setText("Temporary chat" if session.temporary and not session.messages
-                            else session.title)
+        self.set_header_text(self.title, "Temporary chat"
+                             if session.temporary and not session.messages else session.title)
         self.sidebar.select(None if session.temporary else session.id)
         self._update_subtitle()
         panel = self._panel_widgets.get("adapters")
@@ -289,16 +327,18 @@ class MainWindow(WindowActions, QMainWindow):
 
     def _session_updated(self, session: ChatSession) -> None:
         if session is self.chat.session:
-            self.title.setText(session.title if not session.temporary else "Temporary chat")
+            self.set_header_text(self.title, session.title if not session.temporary
+                                 else "Temporary chat")
             self._update_subtitle()  # a chat on a read-only library turned temporary
+            self.sidebar.select(None if session.temporary else session.id)
         if not session.temporary:
-            self.sidebar.refresh(select=session.id)
+            self.sidebar.refresh()  # the highlight stays on the chat shown
 
     def _renamed(self, session_id: str, title: str) -> None:
         session = self.chat.session
         if session is not None and session.id == session_id:
             session.title = title
-            self.title.setText(title)
+            self.set_header_text(self.title, title)
 
     def _deleted(self, session_id: str) -> None:
         if self.chat.session is not None and self.chat.session.id == session_id:
@@ -351,7 +391,7 @@ class MainWindow(WindowActions, QMainWindow):
         """Show a chat begun elsewhere (in quick ask) and raise the window to continue it."""
         self.chat.show_session(session)
         self._session_shown()
-        self.sidebar.refresh(select=None if session.temporary else session.id)
+        self.sidebar.refresh()
         self.bring_up()
 
     def bring_up(self) -> None:

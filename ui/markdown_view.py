@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from functools import cache
 
-from assistant.core import Block, link_citations, split_blocks
+from assistant.core import Block, keep_line_breaks, link_citations, split_blocks
 from ui import theme
 from ui.qt import (
+    QFont,
     QFrame,
     QGuiApplication,
     QHBoxLayout,
@@ -59,6 +60,29 @@ class FittedBrowser(QTextBrowser):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit()
+
+    def show_markdown(self, markdown: str) -> None:
+        """Show ``markdown`` the same way whether the view is new or has been on screen.
+
+        Qt's Markdown reader spaces paragraphs by the document font's *point* size, read at
+        each call: before the stylesheet reached the view that was the application font's
+        (paragraphs apart), after it a pixel size, which has no point size (paragraphs run
+        together). So a streamed answer, drawn again into a view on screen, lost the spacing
+        the same answer had when its chat was reopened. The view is styled first, and reads
+        with the pixel size given as points.
+        """
+        self.ensurePolished()
+        document = self.document()
+        font = document.defaultFont()
+        if font.pointSize() > 0:
+            document.setMarkdown(markdown)
+            return
+        sized = QFont(font)
+        sized.setPointSizeF(font.pixelSize() * 72 / self.logicalDpiY())
+        document.clear()  # not laid out again in the borrowed font
+        document.setDefaultFont(sized)
+        document.setMarkdown(markdown)
+        document.setDefaultFont(font)
 
 
 @cache
@@ -138,7 +162,7 @@ class MarkdownBody(QWidget):
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(8)
-        self._pieces: list[tuple[str, QWidget, str]] = []  # (kind, widget, text shown)
+        self._pieces: list[tuple[str, QWidget, str]] = []  # (kind, widget, what it shows)
         self.citations: set[int] = set()
 
     def set_text(self, text: str) -> None:
@@ -150,13 +174,16 @@ class MarkdownBody(QWidget):
             if index >= len(self._pieces):
                 self._pieces.append((block.kind, self._new_widget(block.kind), ""))
             kind, widget, shown = self._pieces[index]
-            if shown == block.text + block.language:
+            # The sources change what a prose piece shows too: its citations become links.
+            showing = f"{block.language}\0{sorted(self.citations)}\0{block.text}"
+            if shown == showing:
                 continue
             if isinstance(widget, CodeBlockView):
                 widget.show_block(block)
             elif isinstance(widget, FittedBrowser):
-                widget.setMarkdown(link_citations(block.text, self.citations))
-            self._pieces[index] = (kind, widget, block.text + block.language)
+                widget.show_markdown(keep_line_breaks(link_citations(block.text,
+                                                                     self.citations)))
+            self._pieces[index] = (kind, widget, showing)
         self._drop_from(len(blocks))
 
     def code_blocks(self) -> list[CodeBlockView]:

@@ -8,6 +8,7 @@ from assistant.core import (
     answer_stats_line,
     citation_number,
     openable_source,
+    snippet_preview,
     source_title,
 )
 from assistant.errors import LoremindError
@@ -125,9 +126,21 @@ class SourceCard(QFrame):
         title = label(source_title(source), "SourceTitle", wrap=True)
         title.setToolTip(str(source.get("path", "")))
         text.addWidget(title)
-        snippet = " ".join(str(source.get("text", "")).split())
-        text.addWidget(label(snippet[:220] + ("…" if len(snippet) > 220 else ""),
-                             "SourceSnippet", wrap=True))
+        passage = str(source.get("text", ""))
+        self._short, cut = snippet_preview(passage)
+        self._full = " ".join(passage.split())
+        self.snippet = label(self._short, "SourceSnippet", wrap=True)
+        self.snippet.setTextFormat(Qt.TextFormat.PlainText)  # a passage is no markup
+        text.addWidget(self.snippet)
+        # The whole passage on demand: a cut snippet could not show what was cited.
+        self.more_button = QToolButton()
+        self.more_button.setText("More")
+        self.more_button.setToolTip("Show the whole passage")
+        self.more_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.expanded = False
+        self.more_button.clicked.connect(lambda: self.expand(not self.expanded))
+        self.more_button.setVisible(cut)
+        text.addWidget(self.more_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.open_button = tool_button("open", "Open the file" if self.path else
                                        "Only files inside watched folders can be opened")
         self.open_button.setEnabled(self.path is not None)
@@ -144,6 +157,14 @@ class SourceCard(QFrame):
                 f"No application could open {self.path.name}: choose one for "
                 f"“{self.path.suffix or 'these'}” files in your desktop's settings, or open it "
                 f"from its folder, {self.path.parent}."))
+
+    def expand(self, expanded: bool) -> None:
+        """Show the whole passage, or its first words again."""
+        self.expanded = expanded
+        self.snippet.setText(self._full if expanded else self._short)
+        self.more_button.setText("Less" if expanded else "More")
+        self.more_button.setToolTip("Show less of the passage" if expanded
+                                    else "Show the whole passage")
 
     def set_highlighted(self, on: bool) -> None:
         self.setProperty("highlighted", "true" if on else "false")
@@ -233,8 +254,13 @@ class AssistantMessage(QWidget):
         self.chips_box.hide()
         self.body = MarkdownBody()
         self.body.link_clicked.connect(self._link)
-        self.sources_box = QVBoxLayout()
+        # Hidden until the answer's first words: sources above an empty answer read as the
+        # answer itself.
+        self.sources_panel = QWidget()
+        self.sources_box = QVBoxLayout(self.sources_panel)
+        self.sources_box.setContentsMargins(0, 0, 0, 0)
         self.sources_box.setSpacing(6)
+        self.sources_panel.hide()
         self.proposals_box = QVBoxLayout()
         footer = QHBoxLayout()
         self.stats = label("", "StatsLine", wrap=True)
@@ -248,6 +274,8 @@ class AssistantMessage(QWidget):
         self.example_button = tool_button("spark", "Use as an example to teach an adapter "
                                           "(as it is, or your rewrite)")
         self.example_button.clicked.connect(self.example_requested)
+        for button in (self.copy_button, self.example_button):
+            button.hide()  # until the answer is finished: nothing whole to copy before
         self.previous_button = tool_button("chevron-left", "The previous answer")
         self.page = label("", "StatsLine")
         self.next_button = tool_button("chevron-right", "The next answer")
@@ -264,7 +292,7 @@ class AssistantMessage(QWidget):
         footer.addWidget(self.stats, 1)
         column.addWidget(self.chips_box)
         column.addWidget(self.body)
-        column.addLayout(self.sources_box)
+        column.addWidget(self.sources_panel)
         column.addLayout(self.proposals_box)
         column.addLayout(footer)
         row.addWidget(avatar, 0, Qt.AlignmentFlag.AlignTop)
@@ -293,6 +321,10 @@ class AssistantMessage(QWidget):
             card = SourceCard(source, self.folders)
             self.cards[card.number] = card
             self.sources_box.addWidget(card)
+        self._show_sources()
+
+    def _show_sources(self) -> None:
+        self.sources_panel.setVisible(bool(self.cards) and bool(self.text.strip()))
 
     def set_memories(self, memories: list[str]) -> None:
         """Show the memories this answer was given, all of them (none: nothing shown)."""
@@ -303,6 +335,8 @@ class AssistantMessage(QWidget):
     def append(self, piece: str) -> None:
         """Add streamed text; the view catches up a few times a second."""
         self.text += piece
+        if self.cards and self.sources_panel.isHidden():
+            self._show_sources()
         if not self._render_timer.isActive():
             self._render_timer.start()
 
@@ -311,10 +345,14 @@ class AssistantMessage(QWidget):
         self._render_timer.stop()
         self.text = text
         self.body.set_text(text)
+        self._show_sources()
+        for button in (self.copy_button, self.example_button):
+            button.setVisible(bool(text.strip()))
         if isinstance(stats, dict):  # as stored with the message
             self.stats.setText(answer_stats_line(
                 int(stats.get("completion_tokens", 0)), float(stats.get("seconds", 0.0)),
-                list(stats.get("adapters", [])), str(stats.get("finish_reason", ""))))
+                list(stats.get("adapters", [])), str(stats.get("finish_reason", "")),
+                str(stats.get("engine", ""))))
         elif stats is not None:
             self.stats.setText(answer_stats_line(stats.completion_tokens, stats.seconds,
                                                  stats.adapters, stats.finish_reason,

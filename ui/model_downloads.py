@@ -8,6 +8,7 @@ core owns one (``core.models``), only this accessor changes.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.core import DownloadProgress as Progress
 from assistant.core import InstalledModel, ModelManager
 from ui.errors import show_error
-from ui.qt import QObject, Signal
+from ui.qt import QMessageBox, QObject, QWidget, Signal
 from ui.tasks import BackgroundOp
 
 if TYPE_CHECKING:
@@ -49,6 +50,31 @@ def use_model(app: LoremindApp, name_or_path: str | Path,
             done(path)
 
     BackgroundOp(None, lambda: manager.resolve(str(name_or_path)), chosen).run(app.tasks, "db")
+
+
+def use_embedded(app: LoremindApp) -> None:
+    """Go back to the built-in demo model: the settings are saved on the db lane, through the
+    core, so the model reloads and every view hears of it."""
+    BackgroundOp(None, model_manager(app).use_embedded).run(app.tasks, "db")
+
+
+def import_model(app: LoremindApp, parent: QWidget | None, path: Path,
+                 done: Callable[[InstalledModel], None]) -> None:
+    """Import the GGUF file ``path`` (checked on the db lane) and hand it to ``done``. A file
+    without a chat template is probably a base model that answers badly: the user is told so
+    first, and it is imported only if they still want it."""
+    manager = model_manager(app)
+    models = app.core.models
+
+    def checked(note: str) -> None:
+        if note and QMessageBox.question(
+                parent, "No chat template", f"{note}\n\nUse it anyway?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No) != QMessageBox.StandardButton.Yes:
+            return
+        BackgroundOp(parent, lambda: manager.import_file(path), done).run(app.tasks, "db")
+
+    BackgroundOp(parent, lambda: models.template_note(path), checked).run(app.tasks, "db")
 
 
 class ModelDownloads(QObject):

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from ui.message_widgets import label
 from ui.qt import (
-    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -26,6 +25,7 @@ from ui.qt import (
     QPushButton,
     QSpinBox,
     QTabWidget,
+    QTimer,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +35,8 @@ from ui.tray import tray_available
 if TYPE_CHECKING:
     from assistant.config import Settings
     from ui.app import LoremindApp
+
+MODEL_CHECK_DELAY_MS = 400  # a pause in typing before the model file is read
 
 
 def _spin(low: int, high: int, value: int, step: int = 1) -> QSpinBox:
@@ -92,7 +94,13 @@ class SettingsDialog(QDialog):
         row = QHBoxLayout()
         self.model_path = QLineEdit(s.model.path)
         self.model_path.setPlaceholderText("Built-in: SmolLM2-135M-Instruct (small, to try)")
-        self.model_path.editingFinished.connect(self.validate_model)
+        # checked as it is typed (a pause first: each check reads the file) and when left
+        self.model_check = QTimer(self)
+        self.model_check.setSingleShot(True)
+        self.model_check.setInterval(MODEL_CHECK_DELAY_MS)
+        self.model_check.timeout.connect(self.validate_model)
+        self.model_path.textChanged.connect(self._model_path_edited)
+        self.model_path.editingFinished.connect(self._model_path_left)
         browse = QPushButton("Choose…")
         browse.clicked.connect(self.choose_model)
         row.addWidget(self.model_path, 1)
@@ -223,11 +231,25 @@ class SettingsDialog(QDialog):
             self.model_path.setText(path)
             self.validate_model()
 
+    def _model_path_edited(self, text: str) -> None:
+        if not text.strip():
+            self.validate_model()  # nothing to read: say so at once
+            return
+        self.model_status.setText("Checking the file…")
+        self.save_button.setEnabled(False)
+        self.model_check.start()
+
+    def _model_path_left(self) -> None:
+        if self.model_check.isActive():
+            self.validate_model()
+
     def validate_model(self) -> None:
         """Read the chosen file's header off the main thread and say whether it can be used."""
+        self.model_check.stop()
         path = self.model_path.text().strip()
         if not path:
-            self.model_status.setText("The built-in model will be used.")
+            self.model_status.setText("The built-in demo model (SmolLM2-135M-Instruct) will be "
+                                      "used.")
             self.save_button.setEnabled(True)
             return
         self.model_status.setText("Checking the file…")
@@ -242,7 +264,9 @@ class SettingsDialog(QDialog):
             if self.model_path.text().strip() != path:
                 return
             context = f", trained for {info.context_length} tokens" if info.context_length else ""
-            self.model_status.setText(f"✓ {info.name or 'Model'} ({info.architecture}{context})")
+            note = f"\n⚠ {info.template_note}" if info.template_note else ""
+            self.model_status.setText(
+                f"✓ {info.name or 'Model'} ({info.architecture}{context}){note}")
             self.save_button.setEnabled(True)
 
         def invalid(error: BaseException) -> None:
@@ -293,7 +317,5 @@ class SettingsDialog(QDialog):
         appearance_changed = settings.ui.appearance != self.app.settings.ui.appearance
         self.app.update_settings(settings)
         if appearance_changed:
-            from ui.theme import apply_theme
-
-            apply_theme(QApplication.instance(), settings.ui.appearance)  # type: ignore[arg-type]
+            self.app.apply_theme(settings.ui.appearance)
         self.accept()

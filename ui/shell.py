@@ -3,7 +3,7 @@
 The shell sits beside the main window and routes: a request from a second launch, a click in
 the tray or a tray menu action becomes "raise the window", "open quick ask", "pause" or "quit".
 Where the desktop has no tray, the app works without one and says so once (remembered in a
-small state file next to the settings).
+small state file next to the settings, as is where the window was and whether it was maximised).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from assistant.instance import Request
-from ui.qt import QApplication, QEvent, QObject, QSettings
+from ui.qt import QApplication, QEvent, QObject, QSettings, Qt
 from ui.tasks import BackgroundOp
-from ui.tray import Tray, TrayMenu, tray_available
+from ui.tray import Tray, TrayMenu, close_notices, tray_available
 
 if TYPE_CHECKING:
     from assistant.core import Change, ChatSession
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 NO_TRAY_NOTICE = ("This desktop has no system tray: Loremind runs as a window only. Bind "
                   "`loremind ask --popup` to a keyboard shortcut for quick questions.")
 NO_TRAY_KEY = "notices/no_tray_shown"
+GEOMETRY_KEY = "window/geometry"
+MAXIMIZED_KEY = "window/maximized"
 
 
 class DesktopShell(QObject):
@@ -60,6 +62,7 @@ class DesktopShell(QObject):
         self.app.ready.connect(lambda: menu.set_ready(True))
         self.app.ready.connect(self.refresh_menu)
         self.app.changed.connect(self._changed)
+        self.app.theme_changed.connect(menu.retheme)
         tray.show()
 
     @property
@@ -67,11 +70,23 @@ class DesktopShell(QObject):
         return self.tray is not None
 
     def start(self, minimized: bool = False) -> None:
-        """Show the window (unless ``minimized`` and there is a tray to come back from)."""
+        """Show the window where it was last (unless ``minimized`` and there is a tray to come
+        back from: then it shows there when opened)."""
+        geometry = self.state.value(GEOMETRY_KEY)
+        if geometry:
+            self.window.restoreGeometry(geometry)
+        if self.state.value(MAXIMIZED_KEY, False, type=bool):
+            self.window.setWindowState(self.window.windowState() | Qt.WindowState.WindowMaximized)
         if not (minimized and self.has_tray):
             self.window.show()
         if not self.has_tray:
             self.tell_no_tray()
+
+    def save_geometry(self) -> None:
+        """Remember where the window is and whether it is maximised, for the next start."""
+        self.state.setValue(GEOMETRY_KEY, self.window.saveGeometry())
+        self.state.setValue(MAXIMIZED_KEY, self.window.isMaximized())
+        self.state.sync()
 
     def tell_no_tray(self) -> None:
         """Say once, ever, that there is no tray (shown in the status bar for a while)."""
@@ -106,6 +121,7 @@ class DesktopShell(QObject):
 
     def show_popup(self, question: str = "") -> None:
         """Open quick ask near the tray icon (or the cursor); ask ``question`` if given."""
+        close_notices()  # the tray's notice would cover the popup's header buttons
         anchor = self.tray.geometry() if self.tray is not None else None
         self.popup.open_near(anchor if anchor is not None and not anchor.isEmpty() else None)
         if question:
@@ -160,8 +176,7 @@ class DesktopShell(QObject):
     def _show_paused(self, what: str, paused: bool) -> None:
         if self.menu is None or self.tray is None:
             return
-        action = self.menu.pause_memory if what == "memory" else self.menu.pause_watching
-        action.setChecked(paused)
+        self.menu.show_paused(what, paused)
         self.tray.set_paused(what, paused)
 
     # -- closing -------------------------------------------------------------------------------
@@ -171,15 +186,17 @@ class DesktopShell(QObject):
         return self.has_tray and self.app.settings.ui.close_to_tray
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (watched is self.window and event.type() == QEvent.Type.Close
-                and not self._quitting and self.closes_to_tray):
-            event.ignore()
-            self.window.hide()
-            if not self._told_about_tray and self.tray is not None:
-                self._told_about_tray = True
-                self.tray.notify("Loremind keeps running in the tray. Quit it from its menu.")
-            return True
-        return super().eventFilter(watched, event)
+        if watched is not self.window or event.type() != QEvent.Type.Close:
+            return super().eventFilter(watched, event)
+        self.save_geometry()  # whether it closes or hides in the tray
+        if self._quitting or not self.closes_to_tray:
+            return False
+        event.ignore()
+        self.window.hide()
+        if not self._told_about_tray and self.tray is not None:
+            self._told_about_tray = True
+            self.tray.notify("Loremind keeps running in the tray. Quit it from its menu.")
+        return True
 
     def quit(self) -> None:
         """Close everything and end the app (from the tray menu)."""

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ui.app import LoremindApp
 
 SEARCH_DELAY_MS = 300
+RENAME_MIN_WIDTH, RENAME_MAX_WIDTH = 420, 760  # the rename field, in pixels
 _ID = Qt.ItemDataRole.UserRole
 _TITLE = Qt.ItemDataRole.UserRole + 1
 
@@ -51,6 +52,9 @@ class Sidebar(QFrame):
         self.setObjectName("Sidebar")
         self.setMinimumWidth(220)
         self.sessions: list[ChatSession] = []
+        # The chat the window shows: the one row highlighted, whatever refills the list (a
+        # search, a rename, an undone delete, a chat answered in the background).
+        self.shown_id: str | None = None
         self._content_hits: set[str] | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 14, 12, 12)
@@ -102,15 +106,14 @@ class Sidebar(QFrame):
         self._search_timer.setInterval(SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self._search_contents)
 
-    def refresh(self, select: str | None = None) -> None:
+    def refresh(self) -> None:
         """Read the stored chats again (db lane) and show them."""
         if not self.app.is_ready:
             return
-        selected = select or self.selected_id()
 
         def shown(sessions: list[ChatSession]) -> None:
             self.sessions = sessions
-            self._fill(selected)
+            self._fill()
 
         BackgroundOp(self, self.app.core.chat.list, shown).run(self.app.tasks, "db")
 
@@ -136,16 +139,17 @@ class Sidebar(QFrame):
             item.setText(f"{title} · answering…" if busy else title)
             item.setToolTip(f"{title}\nAnswering…" if busy else title)
 
-    def selected_id(self) -> str | None:
-        item = self.list.currentItem()
-        return item.data(_ID) if item is not None else None
-
     def select(self, session_id: str | None) -> None:
-        """Highlight the chat on screen (none for a new or temporary one)."""
+        """The window shows ``session_id`` (None: a temporary chat): highlight it."""
+        self.shown_id = session_id
+        self._highlight()
+
+    def _highlight(self) -> None:
+        """Highlight the chat shown, and no other row."""
         self.list.clearSelection()
         for row in range(self.list.count()):
             item = self.list.item(row)
-            if item.data(_ID) == session_id:
+            if item.data(_ID) == self.shown_id:
                 self.list.setCurrentItem(item)
                 return
         self.list.setCurrentRow(-1)
@@ -154,7 +158,7 @@ class Sidebar(QFrame):
         self.search.setFocus()
         self.search.selectAll()
 
-    def _fill(self, selected: str | None) -> None:
+    def _fill(self) -> None:
         query = self.search.text().strip().lower()
         self.list.clear()
         for session in self.sessions:
@@ -172,11 +176,11 @@ class Sidebar(QFrame):
         self.placeholder.setVisible(empty)
         self.list.setVisible(not empty)
         self._mark_answering()
-        self.select(selected)
+        self._highlight()
 
     def _search_changed(self, _text: str) -> None:
         self._content_hits = None
-        self._fill(self.selected_id())
+        self._fill()
         if self.search.text().strip():
             self._search_timer.start()
 
@@ -189,7 +193,7 @@ class Sidebar(QFrame):
         def found(ids: list[str]) -> None:
             if self.search.text().strip() == query:
                 self._content_hits = set(ids)
-                self._fill(self.selected_id())
+                self._fill()
 
         # Only chats that use the words or are close in meaning: nearest neighbours alone
         # would match every chat.
@@ -199,11 +203,12 @@ class Sidebar(QFrame):
 
     def _menu(self, point: QPoint) -> None:
         item = self.list.itemAt(point)
+        self._highlight()  # the right-click moved the highlight; the chat shown did not change
         if item is None:
             return
         menu = QMenu(self)
         menu.addAction(theme.icon("edit", "text", 16), "Rename…",
-                       lambda: self.rename(item.data(_ID), item.text()))
+                       lambda: self.rename(item.data(_ID), item.data(_TITLE)))
         menu.addAction(theme.icon("trash", "danger", 16), "Delete",
                        lambda: self.delete(item.data(_ID)))
         menu.popup(self.list.viewport().mapToGlobal(point))
@@ -214,6 +219,12 @@ class Sidebar(QFrame):
         dialog.setWindowTitle("Rename chat")
         dialog.setLabelText("Title")
         dialog.setTextValue(current)
+        # Wide enough to show the title whole (Qt's default showed a third of a long one).
+        field = dialog.findChild(QLineEdit)
+        if field is not None:
+            field.ensurePolished()  # measured in the font the stylesheet gives it
+            width = field.fontMetrics().horizontalAdvance(current) + 30  # with its padding
+            field.setMinimumWidth(min(max(RENAME_MIN_WIDTH, width), RENAME_MAX_WIDTH))
         dialog.textValueSelected.connect(lambda title: self.apply_rename(session_id, title))
         dialog.open()
 
@@ -247,5 +258,5 @@ class Sidebar(QFrame):
     def restore(self, copy: dict[str, Any]) -> None:
         """Store a deleted chat again from its copy (Undo)."""
         chat = self.app.core.chat
-        BackgroundOp(self, lambda: chat.import_(copy),
-                     lambda session: self.refresh(select=session.id)).run(self.app.tasks, "db")
+        # The change it publishes refills the list; the highlight stays on the chat shown.
+        BackgroundOp(self, lambda: chat.import_(copy)).run(self.app.tasks, "db")

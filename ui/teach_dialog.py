@@ -17,6 +17,7 @@ from assistant.core import (
     TrainingJob,
     card_lines,
     parse_event,
+    plural,
     worker_command,
     worker_env,
 )
@@ -37,7 +38,9 @@ from ui.qt import (
     QProgressBar,
     QPushButton,
     QRadioButton,
+    QRect,
     QSpinBox,
+    Qt,
     QVBoxLayout,
     QWidget,
     Signal,
@@ -53,12 +56,15 @@ KINDS = {"pairs": "Answer like this (a JSONL file of prompt/response pairs)",
 
 
 class LossPlot(QWidget):
-    """The training loss so far, as a line (PySide6-Essentials has no charts module)."""
+    """The training loss so far, as a line over labelled axes (PySide6-Essentials has no
+    charts module)."""
+
+    MARGIN = 8
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.points: list[tuple[int, float]] = []
-        self.setMinimumHeight(110)
+        self.setMinimumHeight(130)
 
     def add(self, step: int, loss: float) -> None:
         """Append a point and repaint."""
@@ -70,6 +76,23 @@ class LossPlot(QWidget):
         self.points = []
         self.update()
 
+    def ticks(self) -> tuple[tuple[str, str], tuple[str, str]]:
+        """The axes' end labels: (first step, last step) and (lowest loss, highest loss)."""
+        steps = [step for step, _ in self.points]
+        losses = [loss for _, loss in self.points]
+        return ((str(min(steps)), str(max(steps))),
+                (f"{min(losses):.3g}", f"{max(losses):.3g}"))
+
+    def plot_area(self) -> QRect:
+        """Where the line goes (once there are points): inside the axes, clear of their
+        labels."""
+        metrics = self.fontMetrics()
+        _, (low, high) = self.ticks()
+        left = self.MARGIN + max(metrics.horizontalAdvance(t) for t in (low, high, "loss")) + 6
+        line = metrics.height()
+        return QRect(left, self.MARGIN + line // 2, self.width() - left - 2 * self.MARGIN,
+                     self.height() - 2 * self.MARGIN - 2 * line)
+
     def paintEvent(self, _event: Any) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -79,19 +102,39 @@ class LossPlot(QWidget):
         if len(self.points) < 2:
             painter.end()
             return
-        margin = 8
-        width, height = self.width() - 2 * margin, self.height() - 2 * margin
-        last_step = self.points[-1][0] or 1
-        top = max(loss for _, loss in self.points) or 1.0
+        area = self.plot_area()
+        self._draw_axes(painter, area, QColor(color.red(), color.green(), color.blue(), 160))
+        first, last = self.points[0][0], self.points[-1][0]
+        losses = [loss for _, loss in self.points]
+        low, high = min(losses), max(losses)
         painter.setPen(self.palette().color(self.palette().ColorRole.Highlight))
         previous = None
         for step, loss in self.points:
-            x = margin + width * step / last_step
-            y = margin + height * (1 - loss / top)
+            x = area.left() + area.width() * (step - first) / ((last - first) or 1)
+            y = area.top() + area.height() * (high - loss) / ((high - low) or 1.0)
             if previous is not None:
                 painter.drawLine(int(previous[0]), int(previous[1]), int(x), int(y))
             previous = (x, y)
         painter.end()
+
+    def _draw_axes(self, painter: QPainter, area: QRect, color: QColor) -> None:
+        """The step axis along the bottom, the loss axis on the left, each labelled at its
+        ends."""
+        (first, last), (low, high) = self.ticks()
+        painter.setPen(color)
+        painter.drawLine(area.bottomLeft(), area.bottomRight())
+        painter.drawLine(area.bottomLeft(), area.topLeft())
+        line = self.fontMetrics().height()
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        width = area.left() - self.MARGIN - 4
+        painter.drawText(QRect(self.MARGIN, area.top() - line // 2, width, line), right, high)
+        painter.drawText(QRect(self.MARGIN, area.bottom() - line // 2, width, line), right, low)
+        painter.drawText(QRect(self.MARGIN, area.center().y() - line // 2, width, line), right,
+                         "loss")
+        below = QRect(area.left(), area.bottom() + 2, area.width(), line)
+        painter.drawText(below, Qt.AlignmentFlag.AlignLeft, first)
+        painter.drawText(below, Qt.AlignmentFlag.AlignHCenter, "step")
+        painter.drawText(below, Qt.AlignmentFlag.AlignRight, last)
 
 
 class TeachDialog(QDialog):
@@ -154,6 +197,7 @@ class TeachDialog(QDialog):
         self.status = label("", "Hint", wrap=True)
         layout.addWidget(self.status)
         self.progress = QProgressBar()
+        self.progress.setTextVisible(False)  # the status line above says the step, in words
         self.progress.setVisible(False)
         layout.addWidget(self.progress)
         self.plot = LossPlot()
@@ -178,6 +222,11 @@ class TeachDialog(QDialog):
             widget.textChanged.connect(self._forget_preview)
         for radio in self.kinds.values():
             radio.toggled.connect(self._forget_preview)
+
+    @property
+    def training(self) -> bool:
+        """Whether a training run is in progress (its worker process is alive)."""
+        return self.process is not None
 
     # -- choosing and previewing --------------------------------------------------------------
 
@@ -209,12 +258,12 @@ class TeachDialog(QDialog):
         self.data = data
         self.preview_button.setEnabled(True)
         counts = data.counts()
-        lines = [f"{counts['examples']} examples ({counts['heldout_examples']} held out to "
-                 f"measure the result), {counts['tokens']} tokens, {counts['trained_tokens']} "
-                 "of them trained", ""]
+        lines = [f"{plural(counts['examples'], 'example')} ({counts['heldout_examples']} held "
+                 f"out to measure the result), {plural(counts['tokens'], 'token')}, "
+                 f"{counts['trained_tokens']} of them trained", ""]
         for example in data.preview(8):
             where = " (held out)" if example["heldout"] else ""
-            lines.append(f"[{example['tokens']} tokens{where}] {example['origin']}")
+            lines.append(f"[{plural(example['tokens'], 'token')}{where}] {example['origin']}")
             lines.append(f"  {example['text']}")
         lines.extend(f"note: {note}" for note in data.notes)
         self.preview.setPlainText("\n".join(lines))

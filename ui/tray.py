@@ -3,12 +3,29 @@
 The menu is a plain object with one attribute per action, so that the shell wires it and tests
 trigger its actions without a tray host. The tooltip says what the app is doing: loading,
 indexing a folder (with its progress), or ready, and what is paused.
+
+The two pause switches have no icon: a menu item with an icon draws no check mark, so their
+state showed nowhere. Their label also says what a click does ("Resume memory" while paused).
 """
 
 from __future__ import annotations
 
 from ui import theme
-from ui.qt import QAction, QMenu, QObject, QRect, QSystemTrayIcon, QWidget, Signal
+from ui.qt import (
+    QAction,
+    QApplication,
+    QMenu,
+    QObject,
+    QRect,
+    QSystemTrayIcon,
+    QTimer,
+    QWidget,
+    Signal,
+)
+
+NOTICE_MS = 6000
+PAUSE_LABELS = {"memory": ("Pause memory", "Resume memory"),
+                "watching": ("Pause folder watching", "Resume folder watching")}
 
 
 def tray_available() -> bool:
@@ -21,20 +38,37 @@ class TrayMenu(QMenu):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._icons: dict[QAction, str] = {}
         self.quick_ask = self._action("spark", "Quick ask…")
         self.open_window = self._action("chat", "Open Loremind")
         self.addSeparator()
-        self.pause_memory = self._action("memory", "Pause memory", checkable=True)
+        self.pause_memory = self._switch("memory")
         self.pause_memory.setToolTip("While paused, chats neither use nor propose memories")
-        self.pause_watching = self._action("folder", "Pause folder watching", checkable=True)
+        self.pause_watching = self._switch("watching")
         self.addSeparator()
         self.quit = self._action("close", "Quit Loremind")
         self.setToolTipsVisible(True)
 
-    def _action(self, icon: str, text: str, checkable: bool = False) -> QAction:
+    def _action(self, icon: str, text: str) -> QAction:
         action = self.addAction(theme.icon(icon, "text", 16), text)
-        action.setCheckable(checkable)
+        self._icons[action] = icon
         return action
+
+    def _switch(self, what: str) -> QAction:
+        action = self.addAction(PAUSE_LABELS[what][0])
+        action.setCheckable(True)
+        return action
+
+    def show_paused(self, what: str, paused: bool) -> None:
+        """Check ``memory`` or ``watching``'s switch, its label saying what a click does."""
+        action = self.pause_memory if what == "memory" else self.pause_watching
+        action.setChecked(paused)
+        action.setText(PAUSE_LABELS[what][paused])
+
+    def retheme(self) -> None:
+        """Draw the icons again in the palette now in use (they were drawn in the old one)."""
+        for action, icon in self._icons.items():
+            action.setIcon(theme.icon(icon, "text", 16))
 
     def set_ready(self, ready: bool) -> None:
         """The pause switches need the database and the watcher: off until the app is ready."""
@@ -68,9 +102,11 @@ class Tray(QObject):
         """Where the icon is on screen (empty where the platform doesn't say)."""
         return self.icon.geometry()
 
-    def notify(self, message: str) -> None:
-        """A short balloon from the icon."""
-        self.icon.showMessage("Loremind", message, theme.logo(), 6000)
+    def notify(self, message: str, msecs: int = NOTICE_MS) -> None:
+        """A short balloon from the icon, closed after ``msecs`` even under the pointer (Qt's
+        own balloon stays while the pointer is on it, over whatever opened beside it)."""
+        self.icon.showMessage("Loremind", message, theme.logo(), msecs)
+        QTimer.singleShot(msecs, self, close_notices)
 
     def set_status(self, message: str, _busy: bool = False) -> None:
         self._status = message
@@ -101,3 +137,10 @@ class Tray(QObject):
     def _activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
             self.clicked.emit()
+
+
+def close_notices() -> None:
+    """Close Qt's fallback balloon (drawn where the desktop has no notification service)."""
+    for widget in QApplication.topLevelWidgets():
+        if widget.metaObject().className() == "QBalloonTip" and widget.isVisible():
+            widget.close()

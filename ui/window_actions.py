@@ -124,8 +124,7 @@ class WindowActions:
         chat = self.app.core.chat
 
         def shown(session: Any) -> None:
-            self.sidebar.refresh(select=session.id)
-            self.open_chat(session.id)
+            self.open_chat(session.id)  # highlighted in the list once it is shown
             self.app.status.emit(f"Imported “{session.title}”.", False)
 
         BackgroundOp(self._window, lambda: chat.import_(Path(path)),

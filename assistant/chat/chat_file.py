@@ -166,7 +166,8 @@ def check_sources(item: dict[str, Any], where: str) -> list[dict[str, Any]]:
 
 
 def check_stats(item: dict[str, Any], where: str) -> dict[str, Any]:
-    """What an answer cost (tokens, seconds, why it stopped, the adapters it ran with)."""
+    """What an answer cost (tokens, seconds, why it stopped, the engine and adapters it ran
+    with)."""
     if item.get("stats") is None:
         return {}
     place = f"{where}.stats" if where else "stats"
@@ -177,8 +178,9 @@ def check_stats(item: dict[str, Any], where: str) -> dict[str, Any]:
             checked[name] = _SHAPES.whole(stats, name, place, 0, 0, 1 << 31)
     if stats.get("seconds") is not None:
         checked["seconds"] = _SHAPES.number(stats, "seconds", place, 0.0, 0, 1e9)
-    if stats.get("finish_reason") is not None:
-        checked["finish_reason"] = _SHAPES.text(stats, "finish_reason", place, max_chars=100)
+    for name in ("finish_reason", "engine"):
+        if stats.get(name) is not None:
+            checked[name] = _SHAPES.text(stats, name, place, max_chars=100)
     if stats.get("adapters") is not None:
         checked["adapters"] = check_adapters(stats, place, "adapters")
     return checked

@@ -63,7 +63,8 @@ def chat_to_markdown(session: ChatSession) -> str:
             lines += ["", "*" + answer_stats_line(int(stats.get("completion_tokens", 0)),
                                                    float(stats.get("seconds", 0.0)),
                                                    list(stats.get("adapters", [])),
-                                                   str(stats.get("finish_reason", ""))) + "*"]
+                                                   str(stats.get("finish_reason", "")),
+                                                   str(stats.get("engine", ""))) + "*"]
     return "\n".join(lines).rstrip() + "\n"
 
 

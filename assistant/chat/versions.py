@@ -17,11 +17,15 @@ if TYPE_CHECKING:
 _FIELDS = ("text", "sources", "memories_used", "stats", "sent_text")
 
 
-def stats_record(stats: Any, adapters: list[dict[str, Any]]) -> dict[str, Any]:
-    """What an answer cost, as stored with it (engine stats plus the adapters it ran with)."""
-    return {"completion_tokens": stats.completion_tokens, "prompt_tokens": stats.prompt_tokens,
-            "seconds": round(stats.seconds, 3), "finish_reason": str(stats.finish_reason),
-            "adapters": adapters}
+def stats_record(stats: Any, adapters: list[dict[str, Any]], engine: str = "") -> dict[str, Any]:
+    """What an answer cost, as stored with it (engine stats plus the adapters it ran with and
+    which engine answered, so that a reopened answer's stats line reads as it did live)."""
+    record = {"completion_tokens": stats.completion_tokens,
+              "prompt_tokens": stats.prompt_tokens, "seconds": round(stats.seconds, 3),
+              "finish_reason": str(stats.finish_reason), "adapters": adapters}
+    if engine:
+        record["engine"] = engine
+    return record
 
 
 def snapshot(message: ChatMessage) -> dict[str, Any]:

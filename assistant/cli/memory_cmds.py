@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from assistant.cli.app import cli_core, main, reports_errors
-from assistant.core import Memory, MemoryStatus
+from assistant.core import Memory, MemoryStatus, plural
 from assistant.user_files import shown
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ def memory_reject(memory_ids: tuple[str, ...]) -> None:
 def memory_export(file: Path) -> None:
     """Write every memory and its history to a JSON file."""
     written, count = open_memory().export_to(file)
-    click.echo(f"Exported {count} memories to {shown(written)}.")
+    click.echo(f"Exported {plural(count, 'memory', 'memories')} to {shown(written)}.")
 
 
 @memory.command("import")
@@ -176,7 +176,8 @@ def memory_import(file: Path) -> None:
             click.echo(f"\rEmbedding memories: {done}/{total}", nl=done == total, err=True)
 
     added, skipped = memory.import_(data, progress)
-    click.echo(f"Imported {added} memories; {skipped} were already known.")
+    click.echo(f"Imported {plural(added, 'memory', 'memories')}; {skipped} "
+               f"{'was' if skipped == 1 else 'were'} already known.")
 
 
 @memory.command("pause")

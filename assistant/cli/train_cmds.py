@@ -11,7 +11,7 @@ import click
 
 from assistant.cli.adapter_cmds import adapters
 from assistant.cli.app import cli_core, reports_errors
-from assistant.core import LoraSettings, TeachSource, card_lines
+from assistant.core import LoraSettings, TeachSource, card_lines, plural
 from assistant.errors import TrainingError
 
 
@@ -126,11 +126,12 @@ def _show_preview(counts: dict[str, int], preview: list[dict[str, Any]], notes: 
         click.echo(json.dumps({"event": "preview", "counts": counts, "examples": preview,
                                "notes": notes}))
         return
-    click.echo(f"{counts['examples']} examples ({counts['heldout_examples']} held out), "
-               f"{counts['tokens']} tokens, {counts['trained_tokens']} trained", err=True)
+    click.echo(f"{plural(counts['examples'], 'example')} ({counts['heldout_examples']} held "
+               f"out), {plural(counts['tokens'], 'token')}, {counts['trained_tokens']} trained",
+               err=True)
     for example in preview:
         text = example["text"].replace("\n", " ")
-        click.echo(f"  [{example['tokens']} tokens] {text[:100]}", err=True)
+        click.echo(f"  [{plural(example['tokens'], 'token')}] {text[:100]}", err=True)
     for note in notes:
         click.echo(f"  note: {note}", err=True)
 

@@ -34,8 +34,10 @@ if TYPE_CHECKING:
         Block,
         answer_stats_line,
         citation_number,
+        keep_line_breaks,
         link_citations,
         openable_source,
+        snippet_preview,
         source_location,
         source_title,
         split_blocks,
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     from assistant.core.app import Loremind
     from assistant.core.changes import Area, Change, ChangeFeed
     from assistant.core.connections import Embeddings
+    from assistant.core.knowledge import sync_summary
     from assistant.core.models import run_download_worker
     from assistant.core.scheduler import Job, JobState
     from assistant.core.served import serve_query
@@ -86,6 +89,7 @@ if TYPE_CHECKING:
     from assistant.models.catalogue import gigabytes
     from assistant.statuses import DocumentStatus, FinishReason, MemoryStatus
     from assistant.training.card import card_lines
+    from assistant.wording import plural
     from assistant.work import WorkCancelled
 
 _HOMES = {
@@ -94,6 +98,8 @@ _HOMES = {
     "KnowledgeScope": "assistant.chat.chat_settings",
     "chat_to_json": "assistant.chat.export",
     "indexing_text": "assistant.knowledge.progress_text",
+    "sync_summary": "assistant.core.knowledge",
+    "plural": "assistant.wording",
     "CatalogueEntry": "assistant.models",
     "InstalledModel": "assistant.models",
     "Machine": "assistant.models",
@@ -152,8 +158,10 @@ _HOMES = {
     "Block": "assistant.chat.rendering",
     "answer_stats_line": "assistant.chat.rendering",
     "citation_number": "assistant.chat.rendering",
+    "keep_line_breaks": "assistant.chat.rendering",
     "link_citations": "assistant.chat.rendering",
     "openable_source": "assistant.chat.rendering",
+    "snippet_preview": "assistant.chat.rendering",
     "source_location": "assistant.chat.rendering",
     "source_title": "assistant.chat.rendering",
     "split_blocks": "assistant.chat.rendering",
@@ -237,16 +245,20 @@ __all__ = [
     "event_to_json",
     "gigabytes",
     "indexing_text",
+    "keep_line_breaks",
     "link_citations",
     "openable_source",
     "parse_event",
     "plain_reason",
+    "plural",
     "run_download_worker",
     "run_training_worker",
     "serve_query",
+    "snippet_preview",
     "source_location",
     "source_title",
     "split_blocks",
+    "sync_summary",
     "uses_embedded_demo",
     "worker_command",
     "worker_env",

@@ -7,6 +7,7 @@ once and announced, so an open Adapters panel shows it without a restart.
 from __future__ import annotations
 
 import builtins
+import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -22,6 +23,8 @@ from assistant.engine.adapter_files import (
     inspect_adapter,
 )
 from assistant.errors import AdapterError
+from assistant.store import sql_in
+from assistant.wording import plural
 
 if TYPE_CHECKING:
     from assistant.core.app import Loremind
@@ -107,6 +110,38 @@ class AdaptersArea:
         note = f"This model runs on {model.engine_label}: {served.catalog.note}."
         return note, served.mode, list(served.catalog.adapters)
 
+    def delete(self, adapter: Path, open_chats: Sequence[ChatSession] = ()) -> Change:
+        """Delete an adapter file and its card, and take it out of the chats' sets: the stored
+        chats' and those of ``open_chats`` (a front end's chats in memory), so that no chat
+        warns later that it is gone. Announced."""
+        from assistant.training.card import delete_adapter
+
+        delete_adapter(adapter)
+        stored = self._drop_from_stored_chats(adapter)
+        for session in open_chats:
+            session.adapters = [a for a in session.adapters if not _is(a, adapter)]
+        log.info("Deleted the adapter %s and its card; %s used it", adapter,
+                 plural(stored, "stored chat"))
+        return self._core.changes.publish(Change(Area.ADAPTERS, "deleted", (adapter.stem,)))
+
+    def _drop_from_stored_chats(self, adapter: Path) -> int:
+        """Take ``adapter`` out of the stored chats' sets; how many used it. Their rows are
+        written back as they were but for the set, so each chat keeps its times (it was not
+        used) - and the store is all this needs, not the embedder the chats' search loads."""
+        from assistant.chat.tables import SESSIONS
+
+        store = self._core.parts.store
+        if store.read_only_reason:  # another machine's chats: they warn that it is gone
+            return 0
+        with store.writing():
+            sets = store.rows(SESSIONS.name, columns=["id", "adapters"])
+            ids = [row["id"] for row in sets if any(_is(c, adapter) for c in _choices(row))]
+            rows = store.rows(SESSIONS.name, where=sql_in("id", ids)) if ids else []
+            store.upsert(SESSIONS.name, [
+                {**row, "adapters": json.dumps([c for c in _choices(row) if not _is(c, adapter)])}
+                for row in rows])
+        return len(rows)
+
     def set_for_chat(self, session: ChatSession,
                      adapters: Sequence[tuple[str, float]]) -> Change:
         """Choose a chat's adapters (name, scale), applied from its next answer; raises
@@ -187,3 +222,18 @@ class AdaptersArea:
             self.rescan()
         except Exception:  # one file it cannot read must not stop the rescans
             log.exception("Rescanning the adapter folders failed")
+
+
+def _is(choice: dict[str, Any], adapter: Path) -> bool:
+    """Whether a chat's stored choice is the file ``adapter``."""
+    return str(choice.get("path", "")) == str(adapter)
+
+
+def _choices(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """A stored chat's adapter set (none, when the column cannot be read: the chat's own
+    reading reports that)."""
+    try:
+        choices = json.loads(row["adapters"] or "[]")
+    except ValueError:
+        return []
+    return [c for c in choices if isinstance(c, dict)] if isinstance(choices, list) else []

@@ -24,7 +24,8 @@ from assistant.knowledge.indexer import Indexer, ProgressCallback, SyncReport
 from assistant.knowledge.overview import FolderOverview, folder_overviews
 from assistant.knowledge.search import SearchResult, search_knowledge
 from assistant.statuses import DocumentStatus
-from assistant.store import CHUNKS, DOCUMENTS
+from assistant.store import CHUNKS, DOCUMENTS, sql_str
+from assistant.wording import plural
 
 if TYPE_CHECKING:
     from assistant.core.app import Loremind
@@ -38,6 +39,26 @@ STOP_TIMEOUT_S = 10.0  # a sync stops within one embedding batch; this is a safe
 def folder_owner(folder: Path | str) -> str:
     """The scheduler owner of a folder's jobs."""
     return OWNER_PREFIX + folder_key(folder)
+
+
+def sync_summary(name: str, report: SyncReport) -> str:
+    """What a sync of the folder ``name`` did, in a sentence for a person: "Notes is up to
+    date: 120 files unchanged", "Notes is indexed: 3 new, 1 changed (116 unchanged)", or what a
+    stopped one kept and left waiting."""
+    done = [f"{count} {what}" for count, what in (
+        (report.added, "new"), (report.updated, "changed"), (report.renamed, "moved"),
+        (report.removed, "removed"), (report.skipped, "skipped"), (report.failed, "failed"))
+        if count]
+    if report.cancelled:
+        kept = ", ".join(done) if done else "nothing new was indexed"
+        return (f"Indexing of {name} stopped: {kept}; {plural(report.waiting, 'file')} not "
+                "indexed yet, indexed next time.")
+    if not done:
+        if not report.unchanged:
+            return f"{name} has no files to index."
+        return f"{name} is up to date: {plural(report.unchanged, 'file')} unchanged."
+    unchanged = f" ({report.unchanged} unchanged)" if report.unchanged else ""
+    return f"{name} is indexed: {', '.join(done)}{unchanged}."
 
 
 class KnowledgeArea:
@@ -72,6 +93,7 @@ class KnowledgeArea:
         key = folder_key(folder)
         if key not in self.folders:
             self._save_folders([*self.folders, key])
+            log.info("Watching %s: added to Knowledge", key)
         return self._changed("folder added", key)
 
     def remove_folder(self, folder: Path | str) -> Change:
@@ -81,7 +103,11 @@ class KnowledgeArea:
         self._save_folders([f for f in self.folders if f != key])
         if not self._core.scheduler.stop(folder_owner(key), STOP_TIMEOUT_S):
             log.warning("The sync of %s did not stop within %.0f s", key, STOP_TIMEOUT_S)
-        purge_folder(self._core.parts.store, key)
+        store = self._core.parts.store
+        documents = store.count(DOCUMENTS.name, f"folder = {sql_str(key)}")
+        purge_folder(store, key)
+        log.info("Stopped watching %s: %s left the index (the files are untouched)", key,
+                 plural(documents, "document"))
         return self._changed("folder removed", key)
 
     def _save_folders(self, folders: list[str]) -> None:
@@ -124,13 +150,26 @@ class KnowledgeArea:
         report: SyncReport = job.result()
         return report
 
-    def stop_indexing(self, folder: Path | str) -> list[Job]:
-        """Ask the folder's syncs to stop (they end at their next checkpoint); returns them."""
-        return self._core.scheduler.cancel(folder_owner(folder))
+    def stop_indexing(self, folder: Path | str | None = None) -> list[Job]:
+        """Ask the folder's syncs (every sync, without a folder) to stop; they end at their next
+        checkpoint. Returns them."""
+        if folder is None:
+            jobs = self.indexing_jobs()
+            for job in jobs:
+                job.cancel()
+        else:
+            jobs = self._core.scheduler.cancel(folder_owner(folder))
+        log.info("Asked %s of %s to stop", plural(len(jobs), "sync"),
+                 "every folder" if folder is None else folder_key(folder))
+        return jobs
 
     def indexing_jobs(self) -> list[Job]:
         """The syncs queued or running, oldest first."""
         return self._core.scheduler.jobs(prefix=OWNER_PREFIX)
+
+    def indexing_folders(self) -> set[str]:
+        """The folders with a sync queued or running ("*" for a re-index of all)."""
+        return {job.owner.removeprefix(OWNER_PREFIX) for job in self.indexing_jobs()}
 
     def reindex(self, progress: ProgressCallback | None = None) -> list[SyncReport]:
         """Re-embed every known document with the current embedder, and wait for it."""
@@ -151,6 +190,7 @@ class KnowledgeArea:
         """One sync, on the background lane; announced when it changed something."""
         report = self.indexer.sync(folder, progress, only=paths)
         if report.changed or report.cancelled:
+            log.info("%s (%.1f s)", sync_summary(str(folder), report), report.seconds)
             self._changed("indexed", str(folder))
         if paths is None and report.changed:
             self._core.parts.schedule_maintenance()

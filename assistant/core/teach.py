@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.core.changes import Area, Change
 from assistant.errors import TrainingError
-from assistant.training.card import delete_adapter, read_card
+from assistant.training.card import read_card
 from assistant.training.chat_examples import ChatExamples
 from assistant.training.data import TrainingData
 from assistant.training.job import (
@@ -103,9 +103,9 @@ class TeachArea:
         return read_card(adapter)
 
     def delete(self, adapter: Path) -> Change:
-        """Delete an adapter and its card, and announce it."""
-        delete_adapter(adapter)
-        return self._core.changes.publish(Change(Area.ADAPTERS, "deleted", (adapter.stem,)))
+        """Delete an adapter and its card, out of every chat's set too (see
+        :meth:`AdaptersArea.delete`), and announce it."""
+        return self._core.adapters.delete(adapter)
 
     def card_of(self, name: str) -> tuple[Path, dict[str, Any]]:
         """The adapter called ``name`` (or a unique prefix) and its card; TrainingError when

@@ -42,9 +42,11 @@ from assistant.work import WorkCancelled, checkpoint
 log = logging.getLogger(__name__)
 
 # Chunks per commit. A stop drops what was embedded since the last commit, so this bounds the
-# work a cancel throws away to a few seconds of embedding; progress moves as often. (1024-chunk
-# windows embedded about 5% faster, measured before embedding went in cancellable slices.)
-BATCH_CHUNKS = 256
+# work a cancel throws away to a few seconds of embedding (2 MB of plain text embeds at about
+# 12 chunks/s on two busy cores), and progress moves as often.
+BATCH_CHUNKS = 64
+# The reason on the row of a file a stopped sync never reached: it waits for the next sync.
+NOT_REACHED = "not indexed yet: indexing stopped before it; it is indexed next time"
 
 
 class EmbedderChangedError(StoreError):
@@ -77,6 +79,7 @@ class SyncReport:
     seconds: float = 0.0
     problems: dict[str, str] = field(default_factory=dict)
     cancelled: bool = False  # stopped early: what was done is kept, the rest waits for next time
+    waiting: int = 0  # files a stopped sync did not reach, left pending for the next one
 
     @property
     def changed(self) -> bool:
@@ -153,7 +156,8 @@ class Indexer:
         Setting ``cancel`` (or cancelling the job this runs in, see :mod:`assistant.work`)
         stops the sync at its next checkpoint, within one embedding batch even inside a large
         file: the files done so far are stored, the rest keep their old rows (a file stopped
-        half-way is redone whole), and the next sync picks them up.
+        half-way is redone whole, a new one gets a pending row), and the next sync picks them
+        up.
         """
         started = time.perf_counter()
         self.check_embedder()
@@ -193,6 +197,7 @@ class Indexer:
                           cancel)
         except WorkCancelled:
             report.cancelled = True
+            report.waiting = self._mark_not_reached(folder, found, todo)
         if gone and not report.cancelled:
             paths = sorted(gone)
             with self.store.writing():
@@ -317,6 +322,23 @@ class Indexer:
                  "reason": "indexing stopped in the middle of it; it is read again next time"}
                 for item in partial])
 
+    def _mark_not_reached(self, folder: Path, found: Scan, todo: list[str]) -> int:
+        """After a stop: give the files to do that still have no row a pending one, so that the
+        folder's overview counts them as waiting, and return how many files wait in all.
+
+        Files with a row keep it (an indexed file that changed stays searchable as it was);
+        one read of the folder's paths, under the write lock so no writer's row is missed.
+        """
+        where = f"folder = {sql_str(str(folder))}"
+        with self.store.writing():
+            rows = self.store.arrow(DOCUMENTS.name, where=where, columns=["path", "status"])
+            status = dict(zip(rows.column("path").to_pylist(), rows.column("status").to_pylist(),
+                              strict=True))
+            new = [_doc_row(p, folder, found.files[p], "", DocumentStatus.PENDING, NOT_REACHED, 0)
+                   for p in todo if p not in status]
+            self.store.upsert(DOCUMENTS.name, new)
+        return len(new) + sum(1 for p in todo if status.get(p) == DocumentStatus.PENDING)
+
     def _prepare(self, path: Path, folder: Path, info: Any, row: dict[str, Any] | None,
                  stale: set[str], by_hash: dict[str, str], gone: dict[str, dict[str, Any]],
                  report: SyncReport) -> _Pending | None:
@@ -334,7 +356,8 @@ class Indexer:
                                                     "mtime_ns": info.st_mtime_ns}])
                 report.unchanged += 1
                 return None
-            origin = by_hash.get(digest) if row is None else None
+            new = row is None or row["reason"] == NOT_REACHED  # never indexed before
+            origin = by_hash.get(digest) if new else None
             if origin and (origin in gone or not os.path.lexists(origin)) and self._move(
                 by_hash.pop(digest), path, folder, info, digest, gone
             ):
@@ -354,7 +377,7 @@ class Indexer:
         except DocumentError as exc:
             self._left_out(key, folder, info, DocumentStatus.FAILED, str(exc), report)
             return None
-        if row is None:
+        if new:
             report.added += 1
         else:
             report.updated += 1

@@ -30,6 +30,11 @@ class FolderOverview:
     def failed(self) -> int:
         return self.counts[DocumentStatus.FAILED]
 
+    @property
+    def pending(self) -> int:
+        """Files seen but not indexed yet (a stopped sync did not reach them): the next does."""
+        return self.counts[DocumentStatus.PENDING]
+
 
 def folder_overviews(store: Store, folders: list[str]) -> list[FolderOverview]:
     """An overview of each folder in ``folders`` (in that order), read from ``documents``."""

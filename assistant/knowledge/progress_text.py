@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# Line breaking may split "35/s" after the slash ("35/" on one line, "s" on the next) in a
+# narrow status bar; the invisible word joiner forbids that break.
+WORD_JOINER = "\u2060"
+
 
 def indexing_text(folder_name: str, progress: Any) -> str:
     """One line about a sync of ``folder_name`` from the indexer's ``Progress``."""
@@ -17,4 +21,4 @@ def indexing_text(folder_name: str, progress: Any) -> str:
             return f"Indexing {folder_name}: looking for changes…"
         return f"Indexing {folder_name}: {files} read · embedding their passages…"
     return (f"Indexing {folder_name}: {files} · {progress.chunks_done:,} passages"
-            f" · {progress.chunks_per_s:.0f}/s")
+            f" · {progress.chunks_per_s:.0f}/{WORD_JOINER}s")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.config import GpuLayers, Settings, load_settings, save_settings
+from assistant.defaults import embedded_chat_model
 from assistant.errors import ModelError
 from assistant.models import tokens
 from assistant.models.catalogue import (
@@ -37,6 +38,9 @@ from assistant.models.worker import DISK_MARGIN_BYTES, FetchRequest, partial_ste
 from assistant.paths import AppPaths
 
 INDEX_FILE = "index.json"
+BUILTIN = "builtin"  # the row of the demo model that ships inside Loremind
+BUILTIN_SUMMARY = ("The small demo model that ships with Loremind: it shows that everything "
+                   "works, but its answers are often wrong.")
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class InstalledModel:
     repo: str = ""
     file: str = ""
     sha256: str = ""
+    origin: str = ""  # an imported model: the user's file it was linked or copied from
 
 
 @dataclass
@@ -82,10 +87,33 @@ class ModelRow:
     partial_bytes: int = 0
     path: str = ""
     summary: str = ""
+    source: str = "catalogue"  # "catalogue", "import" or BUILTIN
+    origin: str = ""  # an imported model: the user's file it came from ("" when not recorded)
+    template_note: str = ""  # a file without a chat template: probably a base model
 
     def to_json(self) -> dict[str, Any]:
         """The row as plain data for ``--json``."""
         return asdict(self)
+
+    @property
+    def is_builtin(self) -> bool:
+        """Whether this is the demo model that ships inside Loremind (always there)."""
+        return self.source == BUILTIN
+
+    @property
+    def deletion_note(self) -> str:
+        """What deleting the model really does, said before it is done: an import removes only
+        Loremind's link or copy, never the user's own file."""
+        if self.source == "import":
+            where = f" at {self.origin}" if self.origin else ""
+            text = (f"Loremind's copy in its models folder is removed; your original file{where} "
+                    "is not touched. Import it again to use it.")
+        else:
+            text = "You can download it again later."
+        if self.in_use:
+            text = ("Loremind will answer with the embedded demo model until you choose another. "
+                    + text)
+        return text
 
 
 @dataclass
@@ -107,6 +135,7 @@ class ModelManager:
         self._machine = machine
         self._jobs: dict[str, DownloadJob] = {}
         self._lock = threading.RLock()
+        self._notes: dict[tuple[str, int, int], str] = {}  # (path, mtime, size) -> template note
 
     # -- what there is -------------------------------------------------------------------------
 
@@ -137,7 +166,7 @@ class ModelManager:
             if path.is_file():
                 found.append(InstalledModel(name, path, path.stat().st_size, item["source"],
                                             item.get("repo", ""), item.get("file", ""),
-                                            item.get("sha256", "")))
+                                            item.get("sha256", ""), item.get("origin", "")))
         return found
 
     def rows(self) -> list[ModelRow]:
@@ -157,14 +186,50 @@ class ModelManager:
                 entry.context_length, entry.license, entry.gated, fit.fits, note,
                 have is not None, entry is recommended,
                 have is not None and have.path.resolve() == using,
-                self.partial_bytes(entry), str(have.path) if have else "", entry.summary))
+                self.partial_bytes(entry), str(have.path) if have else "", entry.summary,
+                template_note=self.template_note(have.path) if have else ""))
         for model in installed.values():
             if model.source == "import":
                 rows.append(ModelRow(
                     model.name, model.path.name, "", model.path.name, model.size_bytes, None,
                     None, "", False, True, "imported", True, False, model.path.resolve() == using,
-                    0, str(model.path), "A GGUF file you imported."))
+                    0, str(model.path), "A GGUF file you imported.", source="import",
+                    origin=model.origin, template_note=self.template_note(model.path)))
         return rows
+
+    def builtin_row(self) -> ModelRow | None:
+        """The demo model that ships inside Loremind, as a row to go back to; None when this
+        installation lacks it."""
+        try:
+            path = embedded_chat_model()
+        except ModelError:
+            return None
+        using = self.model_in_use()
+        return ModelRow(
+            BUILTIN, "SmolLM2-135M-Instruct (built-in demo)", "", path.name, path.stat().st_size,
+            135_000_000, None, "Apache-2.0", False, True, "built in, always available", True,
+            False, using is None or using.name == path.name, path=str(path),
+            summary=BUILTIN_SUMMARY, source=BUILTIN, template_note=self.template_note(path))
+
+    def template_note(self, path: Path) -> str:
+        """What to say about ``path`` having no chat template ("" when it has one, or when its
+        header cannot be read: using it says why). Read once per version of the file, as the
+        Models page asks on every refresh."""
+        from assistant.engine.gguf_file import read_gguf
+
+        try:
+            stat = path.stat()
+        except OSError:
+            return ""
+        key = (str(path), stat.st_mtime_ns, stat.st_size)
+        note = self._notes.get(key)
+        if note is None:
+            try:
+                note = read_gguf(path).template_note
+            except ModelError:
+                note = ""
+            self._notes[key] = note
+        return note
 
     def model_in_use(self) -> Path | None:
         """The model file the settings name; None means the embedded demo model."""
@@ -316,9 +381,11 @@ class ModelManager:
                 target.unlink(missing_ok=True)
                 raise ModelError(f"Could not copy {info.path.name} into {target.parent}: "
                                  f"{exc.strerror or exc}.") from exc
+        origin = str(info.path.resolve())
         self._record(name, {"path": str(target), "source": "import", "file": info.path.name,
-                            "installed_at": time.time()})
-        return InstalledModel(name, target, target.stat().st_size, "import", "", info.path.name)
+                            "origin": origin, "installed_at": time.time()})
+        return InstalledModel(name, target, target.stat().st_size, "import", "", info.path.name,
+                              origin=origin)
 
     def remove(self, name: str) -> InstalledModel:
         """Delete an installed model (and any partial download); the demo takes over if it was
@@ -392,7 +459,8 @@ class ModelManager:
 
     def _free_name(self, stem: str) -> str:
         base = re.sub(r"[^a-z0-9._-]+", "-", stem.lower()).strip("-") or "model"
-        taken = set(self._read_index().models) | {e.name for e in self.catalogue.entries}
+        taken = (set(self._read_index().models) | {e.name for e in self.catalogue.entries}
+                 | {BUILTIN})
         name, n = base, 2
         while name in taken:
             name, n = f"{base}-{n}", n + 1

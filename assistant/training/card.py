@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import AdapterError
+from assistant.wording import plural
 
 CARD_SUFFIX = ".card.json"
 
@@ -52,15 +53,18 @@ def card_lines(card: dict[str, Any]) -> list[str]:
     lines = [f"Trained on {base.get('file', '?')} (sha256 {str(base.get('sha256', ''))[:12]}…)"]
     for source in data.get("sources", []):
         if source.get("kind") == "chat":
-            lines.append(f"  from {len(source.get('message_ids', []))} chat message(s)")
+            lines.append(f"  from {plural(len(source.get('message_ids', [])), 'chat message')}")
         else:
-            lines.append(f"  from {source.get('path')} ({source.get('examples')} examples, "
+            examples = plural(source.get("examples", 0), "example")
+            lines.append(f"  from {source.get('path')} ({examples}, "
                          f"sha256 {str(source.get('sha256', ''))[:12]}…)")
-    lines.append(f"{counts.get('train_examples', 0)} training and "
-                 f"{counts.get('heldout_examples', 0)} held-out examples, "
-                 f"{counts.get('trained_tokens', 0)} trained tokens")
+    train, held_out = counts.get("train_examples", 0), counts.get("heldout_examples", 0)
+    # One noun for both counts: "1 training and 1 held-out examples" are two.
+    noun = "example" if train + held_out == 1 else "examples"
+    lines.append(f"{train} training and {held_out} held-out {noun}, "
+                 f"{plural(counts.get('trained_tokens', 0), 'trained token')}")
     lines.append(f"rank {settings.get('rank')}, alpha {settings.get('alpha')}, "
-                 f"{settings.get('steps')} steps, learning rate {settings.get('lr')}")
+                 f"{plural(settings.get('steps', 0), 'step')}, learning rate {settings.get('lr')}")
     before, after = card.get("heldout_loss_before"), card.get("heldout_loss_after")
     if before is not None and after is not None:
         lines.append(f"held-out loss (llama.cpp): {before:.3f} without, {after:.3f} with")

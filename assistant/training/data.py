@@ -19,6 +19,7 @@ from typing import Any
 
 from assistant.errors import TrainingError
 from assistant.training.tokens import ModelTokenizer
+from assistant.wording import plural
 
 IGNORE = -100  # label of a token that does not count in the loss (PyTorch's convention)
 MIN_EXAMPLES = 5  # fewer cannot be split into training and held-out examples worth the name
@@ -136,8 +137,8 @@ def read_pairs_jsonl(path: Path) -> list[Pair]:
     if broken:
         shown = "; ".join(broken[:5]) + (f"; and {len(broken) - 5} more" if len(broken) > 5
                                          else "")
-        raise TrainingError(f"{path.name} has {len(broken)} broken line(s): {shown}. Fix or "
-                            "remove them and start again; nothing was trained.")
+        raise TrainingError(f"{path.name} has {plural(len(broken), 'broken line')}: {shown}. "
+                            "Fix or remove them and start again; nothing was trained.")
     return pairs
 
 

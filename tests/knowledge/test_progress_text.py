@@ -12,4 +12,4 @@ def test_progress_says_what_is_happening():
     reading = indexing_text("Notes", Progress(116, 128, 0, 0.0))
     assert reading == "Indexing Notes: 116/128 files read · embedding their passages…"
     assert indexing_text("Notes", Progress(128, 128, 2048, 35.2)) == \
-        "Indexing Notes: 128/128 files · 2,048 passages · 35/s"
+        "Indexing Notes: 128/128 files · 2,048 passages · 35/\u2060s"

@@ -60,7 +60,7 @@ def test_broken_jsonl_lines_are_named_and_nothing_is_prepared(tiny_model_path, t
     path = write_pairs(tmp_path / "p.jsonl", 10)
     with path.open("a") as handle:
         handle.write('{"prompt": "x", "response": \n{"prompt": "only"}\n')
-    with pytest.raises(TrainingError, match=r"2 broken line\(s\): line 11: not JSON .*line 12"):
+    with pytest.raises(TrainingError, match=r"2 broken lines: line 11: not JSON .*line 12"):
         prepare(TeachSource("pairs", (path,)), tiny_model_path, SETTINGS)
 
 

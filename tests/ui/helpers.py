@@ -14,7 +14,9 @@ def wait_lanes(qtbot, window, timeout=30000):
 
 
 def send(qtbot, window, text):
-    """Type ``text`` in the chat, press Enter, and wait until the answer and its writes end."""
+    """Type ``text`` in the chat, press Enter, and wait until the answer is on screen whole
+    (answers run on the core's model lane, not the window's) and its writes end."""
     window.chat.composer.edit.setPlainText(text)
     qtbot.keyClick(window.chat.composer.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not window.chat.busy, timeout=30000)
     wait_lanes(qtbot, window)

@@ -271,7 +271,8 @@ def test_folder_picker_opens_at_home_and_indexing_shows_in_the_status_bar(
     assert any(text.startswith("Indexing notes") for text in seen)
     # No "0 chunks · 0/s" while files are being read ("20/s" is a real rate, not a zero one).
     assert not any(re.search(r"(?<![\d.])0 chunks|(?<![\d.])0/s", text) for text in seen), seen
-    qtbot.waitUntil(lambda: window.status_text.text() == "Ready", timeout=30000)
+    qtbot.waitUntil(lambda: window.status_text.text() == "notes is indexed: 1 new.",
+                    timeout=30000)
 
 
 def test_incompatible_adapter_reason_is_plain(qtbot, window, chat_model_path, tmp_path):
@@ -333,7 +334,7 @@ def test_chat_settings_dialog_is_stored_and_used(qtbot, window, tmp_path):
     assert (stored.system_prompt, stored.max_tokens, stored.knowledge) == \
         ("Answer in French.", 3, KnowledgeScope.NONE)
     send(qtbot, window, "Again")
-    assert answers(window)[-1].stats.text().startswith(("1 tokens", "2 tokens", "3 tokens"))
+    assert answers(window)[-1].stats.text().startswith(("1 token ", "2 tokens", "3 tokens"))
 
 
 def test_a_new_folder_shows_its_card_while_it_is_indexed(qtbot, window, tmp_path):

@@ -40,7 +40,7 @@ def test_adapter_toggle_is_saved_with_the_chat_and_applied(qtbot, window, chat_m
     assert [(a["name"], a["scale"]) for a in session.adapters] == [("style", 0.5)]
     stored = window.app.core.chat.get(session.id)
     assert [a["name"] for a in stored.adapters] == ["style"]
-    assert "style×0.5" in window.subtitle.text()
+    assert "style×0.5" in window.header_text(window.subtitle)
     send(qtbot, window, "Second message")
     answer = [t for t in window.chat._turns if isinstance(t, AssistantMessage)][-1]
     assert "adapters: style×0.5" in answer.stats.text()

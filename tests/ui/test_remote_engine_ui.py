@@ -48,7 +48,7 @@ def remote_window(qtbot, embedder, store, settings, errors):
 def test_the_window_says_which_engine_answered(qtbot, remote_window, errors):
     window, server = remote_window
     root = server.url.removesuffix("/v1")
-    assert f"on {root}" in window.subtitle.text()
+    assert f"on {root}" in window.header_text(window.subtitle)
     window.chat.composer.edit.setPlainText("What is the capital of France?")
     qtbot.keyClick(window.chat.composer.edit, Qt.Key.Key_Return)
     wait_lanes(qtbot, window, 60000)

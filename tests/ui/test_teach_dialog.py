@@ -86,15 +86,15 @@ def test_broken_pairs_are_refused_before_training(qtbot, window, tmp_path):
 def test_an_answer_rewritten_by_the_user_is_kept_as_an_example(qtbot, window, monkeypatch):
     from assistant.training.chat_examples import ChatExamples
     from ui.message_widgets import AssistantMessage
-    from ui.qt import QInputDialog, Qt
+    from ui.qt import Qt
+    from ui.teach_examples import ExampleEditor
 
     window.chat.composer.edit.setPlainText("the cat")
     qtbot.keyClick(window.chat.composer.edit, Qt.Key.Key_Return)
     wait_lanes(qtbot, window)
     answer = [t for t in window.chat._turns if isinstance(t, AssistantMessage)][-1]
     qtbot.waitUntil(lambda: bool(answer.message_id), timeout=30000)
-    monkeypatch.setattr(QInputDialog, "getMultiLineText",
-                        lambda *args, **kwargs: ("Ahoy! My own answer.", True))
+    monkeypatch.setattr(ExampleEditor, "ask", lambda *args: "Ahoy! My own answer.")
     answer.example_button.click()
     wait_lanes(qtbot, window)
     examples = ChatExamples.in_data_dir(app_paths().data_dir).all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from assistant.core import plain_reason
-from ui.message_widgets import label
+from ui.message_widgets import label, tool_button
 from ui.panels.base import Panel, scrolling
 from ui.qt import (
     QCheckBox,
@@ -33,7 +33,7 @@ class AdapterRow(QFrame):
 
     card_text = ""  # the card of an adapter trained here (see _show_card)
 
-    def __init__(self, info: Any, on: bool, scale: float, changed: Any) -> None:
+    def __init__(self, info: Any, on: bool, scale: float, changed: Any, delete: Any) -> None:
         super().__init__()
         self.setObjectName("Card")
         self.info = info
@@ -44,7 +44,12 @@ class AdapterRow(QFrame):
         self.check = QCheckBox(info.name)
         self.check.setChecked(on and info.compatible)
         self.check.setEnabled(info.compatible)
-        layout.addWidget(self.check)
+        top = QHBoxLayout()
+        top.addWidget(self.check, 1)
+        self.delete_button = tool_button("trash", f"Delete {info.path.name}")
+        self.delete_button.clicked.connect(lambda: delete(info))
+        top.addWidget(self.delete_button)
+        layout.addLayout(top)
         if info.compatible:
             details = f"rank {info.rank}"
             if info.alpha:
@@ -142,14 +147,39 @@ class AdaptersPanel(Panel):
         BackgroundOp(self, listed, shown).run(self.app.tasks, "db")
 
     def open_teach(self) -> None:
-        """Open the Teach dialog; a trained adapter shows up here through the core's change."""
+        """Open the Teach dialog: the one open or training, else a fresh one (not the last
+        run's name and results); a trained adapter shows up here through the core's change."""
         from ui.teach_dialog import TeachDialog
 
-        if self.teach_dialog is None:
+        old = self.teach_dialog
+        if old is None or not (old.isVisible() or old.training):
+            if old is not None:
+                old.setParent(None)  # freed once the work it waits for (if any) reports back
             self.teach_dialog = TeachDialog(self.app, self.window())
         self.teach_dialog.show()
         self.teach_dialog.raise_()
 
+    def delete_adapter(self, info: Any) -> None:
+        """Ask, then delete an adapter file and its card; the chats that used it go on
+        without it (the core takes it out of their sets)."""
+        if not self.app.is_ready:
+            return
+        asked = QMessageBox.question(
+            self, "Delete this adapter?",
+            f"Delete “{info.name}”? The file {info.path} and its card are deleted for good; "
+            "chats that used it go on without it.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        if asked != QMessageBox.StandardButton.Yes:
+            return
+        adapters = self.app.core.adapters
+        open_chats = [self.session] if self.session is not None else []
+
+        def deleted(_change: Change) -> None:
+            self.app.status.emit(f"Deleted the adapter “{info.name}”.", False)
+
+        BackgroundOp(self, lambda: adapters.delete(info.path, open_chats), deleted).run(
+            self.app.tasks, "db")
 
     def _fill(self) -> None:
         for row in self.rows:
@@ -165,7 +195,7 @@ class AdaptersPanel(Panel):
             return
         for info in self._adapters:
             row = AdapterRow(info, info.name in chosen, chosen.get(info.name, 1.0),
-                             self._store_choice)
+                             self._store_choice, self.delete_adapter)
             card = self._cards.get(info.path)
             if card:
                 _show_card(row, card)
@@ -190,12 +220,12 @@ class AdaptersPanel(Panel):
 
 def _show_card(row: AdapterRow, card: dict[str, Any]) -> None:
     """A trained adapter's card on its row: the result in one line, the whole card on demand."""
-    from assistant.core import card_lines
+    from assistant.core import card_lines, plural
 
     lines = card_lines(card)
     before, after = card.get("heldout_loss_before"), card.get("heldout_loss_after")
-    summary = f"Trained here on {card.get('data', {}).get('counts', {}).get('examples', 0)} " \
-              "examples"
+    examples = card.get("data", {}).get("counts", {}).get("examples", 0)
+    summary = f"Trained here on {plural(examples, 'example')}"
     if before is not None and after is not None:
         summary += f" · held-out loss {before:.2f} → {after:.2f}"
     layout = row.layout()

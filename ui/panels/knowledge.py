@@ -54,6 +54,8 @@ class FolderCard(QFrame):
         counts.addWidget(label(f"{overview.skipped} skipped", "Count"))
         counts.addWidget(label(f"{overview.failed} failed",
                                "CountFailed" if overview.failed else "Count"))
+        if overview.pending:
+            counts.addWidget(label(f"{overview.pending} not indexed yet", "Count"))
         counts.addStretch()
         layout.addLayout(counts)
 
@@ -69,6 +71,8 @@ class KnowledgePanel(Panel):
         super().__init__(app, "Knowledge", "Folders whose documents the assistant may cite. "
                          "They are watched: changes are indexed as they happen.", parent)
         self.cards: list[FolderCard] = []
+        self._overviews: list[FolderOverview] = []
+        self._busy: set[str] = set()  # folders with a sync queued or running, as last shown
         self.add_button = QPushButton(theme.icon("plus", "accent_text", 16), "Add folder…")
         self.add_button.setObjectName("Primary")
         self.add_button.clicked.connect(self.choose_folder)
@@ -112,14 +116,41 @@ class KnowledgePanel(Panel):
         for card in self.cards:
             card.setParent(None)
             card.deleteLater()
+        self._overviews = overviews
         self.cards = [FolderCard(o, self) for o in overviews]
         for card in self.cards:
             self.folders.insertWidget(self.folders.count() - 1, card)
+        self._show_indexing_state()
+
+    def _show_indexing_state(self) -> None:
+        """What waits and what could not be indexed, as of the syncs queued or running now; a
+        folder being indexed cannot be re-indexed until its sync ends."""
+        from assistant.core import plural
+
+        busy = self._busy = (self.app.core.knowledge.indexing_folders() if self.app.is_ready
+                             else set())
+        for card in self.cards:
+            card.reindex_button.setEnabled(card.folder not in busy and "*" not in busy)
         self.problems.clear()
-        for overview in overviews:
+        for overview in self._overviews:
+            if overview.pending:
+                files = plural(overview.pending, "file")
+                name = Path(overview.folder).name or overview.folder
+                self.problems.addItem(
+                    f"{files} of {name} waiting to be indexed" if overview.folder in busy else
+                    f"{files} of {name} not indexed yet (indexing was stopped): re-index the "
+                    "folder, or they follow at its next sync.")
+        for overview in self._overviews:
             for path, status, reason in overview.problems:
                 self.problems.addItem(f"{Path(path).name} — {status}: {reason}")
-        if not self.problems.count():
+        if self.problems.count():
+            return
+        if not self._overviews:
+            self.problems.addItem("No folders yet: add one, and any file that cannot be indexed "
+                                  "is listed here.")
+        elif busy:
+            self.problems.addItem("Indexing… any file that cannot be indexed is listed here.")
+        else:
             self.problems.addItem("Every file was indexed.")
 
     # -- changing ------------------------------------------------------------------------------
@@ -176,12 +207,23 @@ class KnowledgePanel(Panel):
             self.app.status.emit(f"Indexing {name}…", True)
             job.future.add_done_callback(
                 lambda _f: self.app.tasks.post(lambda: self._indexed(folder, job)))
+            self._show_indexing_state()
 
-        BackgroundOp(self, lambda: knowledge.start_indexing(folder), started).run(
+        def refused(error: BaseException) -> None:
+            from ui.errors import show_error
+
+            self._show_indexing_state()
+            show_error(self, error)
+
+        for card in self.cards:  # at once: the job starts on the db lane
+            if card.folder == folder:
+                card.reindex_button.setEnabled(False)
+        BackgroundOp(self, lambda: knowledge.start_indexing(folder), started, refused).run(
             self.app.tasks, "db")
 
     def _indexed(self, folder: str, job: Job) -> None:
-        from assistant.core import JobState, WorkCancelled
+        """Say what the sync did: what changed, that nothing did, or what a stop left."""
+        from assistant.core import WorkCancelled, sync_summary
 
         name = Path(folder).name or folder
         try:
@@ -193,19 +235,19 @@ class KnowledgePanel(Panel):
 
             show_error(self, exc)
             return
-        if job.state is JobState.CANCELLED or (report is not None and report.cancelled):
+        if report is None:
             self.app.status.emit(f"Indexing of {name} stopped: what was indexed is kept; the "
                                  "rest follows next time.", False)
         else:
-            self.app.status.emit("Ready", False)
+            self.app.status.emit(sync_summary(name, report), False)
+        self._show_indexing_state()
         self.indexed.emit(folder)
 
     def stop_indexing(self) -> None:
         """Stop the syncs in progress (within a second; what is done is kept)."""
         self.cancel_button.setText("Stopping…")
         self.cancel_button.setEnabled(False)
-        for job in self.app.core.knowledge.indexing_jobs():
-            job.cancel()
+        self.app.core.knowledge.stop_indexing()
 
     def _job_changed(self, job: Job) -> None:
         """Show the running sync's progress, "Stopping…" once asked to stop, nothing after."""
@@ -213,6 +255,8 @@ class KnowledgePanel(Panel):
 
         if not job.owner.startswith("folder:"):
             return
+        if self.app.core.knowledge.indexing_folders() != self._busy:
+            self._show_indexing_state()
         running = [j for j in self.app.core.knowledge.indexing_jobs()
                    if j.state in (JobState.RUNNING, JobState.STOPPING)]
         if not running:

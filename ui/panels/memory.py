@@ -31,12 +31,29 @@ if TYPE_CHECKING:
 STATUSES = (("Active", "active"), ("Waiting for approval", "pending"),
             ("Forgotten", "forgotten"), ("Rejected", "rejected"), ("All", None))
 _ID = Qt.ItemDataRole.UserRole
+NO_HISTORY = "Select a memory to see its history."
 
 
 def _button(icon: str, text: str, tip: str = "") -> QPushButton:
     button = QPushButton(theme.icon(icon, "muted", 16), text)
     button.setToolTip(tip)
     return button
+
+
+def _wrapping_list() -> QListWidget:
+    """A list whose long rows wrap, never scrolled sideways (see wrapsRows in app.qss)."""
+    rows = QListWidget()
+    rows.setWordWrap(True)
+    rows.setProperty("wrapsRows", True)
+    rows.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return rows
+
+
+def _note(text: str) -> QListWidgetItem:
+    """A row that says something about the list and cannot be selected."""
+    item = QListWidgetItem(text)
+    item.setFlags(Qt.ItemFlag.NoItemFlags)
+    return item
 
 
 class MemoryPanel(Panel):
@@ -65,9 +82,10 @@ class MemoryPanel(Panel):
         self.add_box.setPlaceholderText("Remember something new… (Enter)")
         self.add_box.returnPressed.connect(self.remember)
         self.body.addWidget(self.add_box)
-        self.list = QListWidget()
-        self.list.setWordWrap(True)
-        self.list.currentItemChanged.connect(lambda *_: self._selected())
+        self.list = _wrapping_list()
+        # The selection, not the current row: Qt makes a row current without selecting it (focus
+        # entering the list after Forget), which showed another memory's history.
+        self.list.itemSelectionChanged.connect(self._selected)
         self.body.addWidget(self.list, 2)
         self.editor = QPlainTextEdit()
         self.editor.setPlaceholderText("Select a memory to see and change it")
@@ -86,7 +104,7 @@ class MemoryPanel(Panel):
             actions.addWidget(button, index // 3, index % 3)
         self.body.addLayout(actions)
         self.body.addWidget(label("HISTORY", "SectionLabel"))
-        self.history = QListWidget()
+        self.history = _wrapping_list()  # an edit quotes the whole text: rows wrap
         self.history.setMaximumHeight(120)
         self.body.addWidget(self.history)
         bottom = QHBoxLayout()
@@ -115,7 +133,24 @@ class MemoryPanel(Panel):
         self.pause_button.clicked.connect(self.toggle_pause)
         self.export_button.clicked.connect(self.export)
         self.import_button.clicked.connect(self.import_)
+        self._icons = {button: name for button, name in (
+            (self.save_button, "check"), (self.approve_button, "check"),
+            (self.reject_button, "close"), (self.pin_button, "pin"),
+            (self.forget_button, "trash"), (self.restore_button, "history"),
+            (self.pause_button, "pause"), (self.export_button, "export"),
+            (self.import_button, "import"))}
+        app.theme_changed.connect(self.retheme)
         self._selected()
+
+    def retheme(self) -> None:
+        """Draw the icons again in the palette now in use (they were drawn in the old one)."""
+        for button, name in self._icons.items():
+            button.setIcon(theme.icon(name, "muted", 16))
+        pinned = theme.icon("pin", "muted", 16)
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if not item.icon().isNull():
+                item.setIcon(pinned)
 
     @property
     def book(self) -> Any:
@@ -140,27 +175,32 @@ class MemoryPanel(Panel):
         memories, paused = result
         selected = self.selected()
         self.memories = memories
+        self.list.blockSignals(True)  # one _selected below, not one per row cleared and added
         self.list.clear()
         for memory in memories:
-            text = ("📌 " if memory.pinned else "") + memory.text
+            text = memory.text
             if memory.status != "active":
                 text += f"   ({memory.status})"
             if memory.source:  # proposed by a connected app, not from the user's own chats
                 text += f"   · from {memory.source}"
             item = QListWidgetItem(text)
             item.setData(_ID, memory.id)
+            if memory.pinned:  # an icon of the app's set: fonts without the 📌 glyph drew a box
+                item.setIcon(theme.icon("pin", "muted", 16))
             self.list.addItem(item)
             if selected is not None and memory.id == selected.id:
                 self.list.setCurrentItem(item)
         if not memories:
-            self.list.addItem("Nothing here yet.")
+            self.list.addItem(_note("Nothing here yet."))
+        self.list.blockSignals(False)
         self.pause_button.setChecked(paused)
         self.pause_button.setText("Paused" if paused else "Pause")
         self._selected()
 
     def selected(self) -> Any:
-        item = self.list.currentItem()
-        memory_id = item.data(_ID) if item is not None else None
+        """The memory selected in the list (None when none is, whatever row is current)."""
+        items = self.list.selectedItems()
+        memory_id = items[0].data(_ID) if items else None
         return next((m for m in self.memories if m.id == memory_id), None)
 
     def select(self, memory_id: str) -> None:
@@ -183,20 +223,25 @@ class MemoryPanel(Panel):
         self.history.clear()
         book = self.book
         if memory is None or book is None:
+            self.list.setCurrentRow(-1)  # no row left current to be mistaken for a choice
+            self.history.addItem(_note(NO_HISTORY))
             return
         BackgroundOp(self, lambda: book.history(memory.id),
-                     self._show_history).run(self.app.tasks, "db")
+                     lambda events: self._show_history(memory.id, events)
+                     ).run(self.app.tasks, "db")
 
-    def _show_history(self, events: list[Any]) -> None:
+    def _show_history(self, memory_id: str, events: list[Any]) -> None:
+        """Show ``memory_id``'s history, unless another memory (or none) is selected by now."""
         from datetime import datetime
 
-        self.history.clear()
         memory = self.selected()
+        if memory is None or memory.id != memory_id:
+            return
+        self.history.clear()
         for event in events:
             when = datetime.fromtimestamp(event.at).strftime("%d %b %H:%M")
             change = f"“{event.new_text}”" if event.new_text and event.event != "proposed" else ""
-            actor = memory.source if event.actor == "app" and memory and memory.source \
-                else event.actor
+            actor = memory.source if event.actor == "app" and memory.source else event.actor
             self.history.addItem(f"{when}  {event.event} by {actor} {change}".strip())
 
     # -- changing ------------------------------------------------------------------------------

@@ -9,10 +9,18 @@ from typing import TYPE_CHECKING, Any
 from assistant.core import DownloadProgress as Progress
 from assistant.core import Machine, ModelRow, gigabytes
 from ui.message_widgets import label
-from ui.model_downloads import model_downloads, model_manager, use_model
+from ui.model_downloads import (
+    import_model,
+    model_downloads,
+    model_manager,
+    use_embedded,
+    use_model,
+)
 from ui.model_settings import ModelSettingsDialog
 from ui.panels.base import Panel, scrolling
 from ui.qt import (
+    QApplication,
+    QEvent,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -21,6 +29,7 @@ from ui.qt import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    Qt,
     QVBoxLayout,
     QWidget,
 )
@@ -51,6 +60,9 @@ class ModelCard(QFrame):
         layout.addWidget(self.facts)
         if row.summary:
             layout.addWidget(label(row.summary, "Hint", wrap=True))
+        self.template_note = label(row.template_note, "Reason", wrap=True)
+        self.template_note.setVisible(bool(row.template_note))
+        layout.addWidget(self.template_note)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
@@ -67,7 +79,8 @@ class ModelCard(QFrame):
         self.use = self._button("Use", "Primary", lambda: page.use(row))
         self.settings = self._button("Settings…", "", lambda: page.edit_settings(row))
         self.delete = self._button("Delete", "Danger", lambda: page.delete(row))
-        for button in (self.download, self.cancel, self.use, self.settings, self.delete):
+        self.buttons = (self.download, self.cancel, self.use, self.settings, self.delete)
+        for button in self.buttons:
             buttons.addWidget(button)
         buttons.addStretch()
         layout.addLayout(buttons)
@@ -84,17 +97,41 @@ class ModelCard(QFrame):
     def show_state(self, downloading: bool, progress: Progress | None = None) -> None:
         """Show the buttons and progress that fit the model's state now."""
         row = self.row
-        self.download.setVisible(not row.installed and not downloading)
         self.download.setEnabled(row.fits)
         self.download.setToolTip("" if row.fits else f"Too big for this computer: {row.fit_note}")
-        self.cancel.setVisible(downloading)
-        self.use.setVisible(row.installed and not row.in_use)
-        self.settings.setVisible(row.installed)
-        self.delete.setVisible(row.installed)
+        own = row.installed and not row.is_builtin  # the built-in model is part of Loremind
+        self._show_buttons({self.download: not row.installed and not downloading,
+                            self.cancel: downloading, self.use: row.installed and not row.in_use,
+                            self.settings: own, self.delete: own})
         self.progress.setVisible(downloading)
         self.progress_text.setVisible(downloading)
         if downloading:
             self.show_progress(progress)
+
+    def _show_buttons(self, shown: dict[QPushButton, bool]) -> None:
+        """Show and hide buttons, the focus staying on the card: a focused button that hides
+        passes the focus down the list, and the list scrolls to wherever it lands."""
+        focused = self.focused_button()
+        for button, on in shown.items():
+            if on:
+                button.show()
+        if focused is not None and not shown[self.buttons[focused]]:
+            self.take_focus(focused)
+        for button, on in shown.items():
+            if not on:
+                button.hide()
+
+    def focused_button(self) -> int | None:
+        """Which of the card's buttons has the keyboard focus (its index), if one has."""
+        return next((i for i, button in enumerate(self.buttons) if button.hasFocus()), None)
+
+    def take_focus(self, index: int) -> None:
+        """Focus button ``index``, else the first that can take it (setFocus never scrolls)."""
+        usable = [b for b in self.buttons if not b.isHidden() and b.isEnabled()]
+        button = self.buttons[index]
+        target = button if button in usable else next(iter(usable), None)
+        if target is not None:
+            target.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def show_progress(self, progress: Progress | None) -> None:
         """Draw how far the download is, its speed and the time left."""
@@ -126,21 +163,20 @@ class ModelsPanel(Panel):
         self.in_use_line = label("", "Count", wrap=True)
         self.body.addWidget(self.machine_line)
         self.body.addWidget(self.in_use_line)
-        actions = QHBoxLayout()
         self.choose_file = QPushButton("Choose a GGUF file…")
         self.choose_file.clicked.connect(self.import_file)
         self.token_button = QPushButton("Hugging Face token…")
         self.token_button.clicked.connect(self.edit_token)
-        actions.addWidget(self.choose_file)
-        actions.addWidget(self.token_button)
-        actions.addStretch()
-        self.body.addLayout(actions)
+        # one under the other: side by side they are cut off in the narrowest panel
+        for button in (self.choose_file, self.token_button):
+            self.body.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
         inner = QWidget()
         self.list = QVBoxLayout(inner)
         self.list.setContentsMargins(0, 0, 0, 0)
         self.list.setSpacing(8)
         self.list.addStretch()
-        self.body.addWidget(scrolling(inner), 1)
+        self.scroll_area = scrolling(inner)
+        self.body.addWidget(self.scroll_area, 1)
         self.downloads.progressed.connect(self._progressed)
         self.downloads.finished.connect(lambda _name, _model: self.refresh())
         self.downloads.failed.connect(lambda _name, _error: self.refresh())
@@ -151,8 +187,13 @@ class ModelsPanel(Panel):
         """Read the catalogue, this machine and the installed models again (db lane: asking
         about the GPU loads llama.cpp, which must not hold up the window)."""
         manager = self.manager
-        BackgroundOp(self, lambda: (manager.rows(), manager.machine(), manager.has_token()),
-                     self._fill).run(self.app.tasks, "db")
+
+        def read() -> tuple[list[ModelRow], Machine, bool]:
+            builtin = manager.builtin_row()
+            rows = manager.rows() + ([builtin] if builtin is not None else [])
+            return rows, manager.machine(), manager.has_token()
+
+        BackgroundOp(self, read, self._fill).run(self.app.tasks, "db")
 
     def _fill(self, found: tuple[list[ModelRow], Machine, bool]) -> None:
         rows, machine, has_token = found
@@ -165,6 +206,11 @@ class ModelsPanel(Panel):
         self.token_button.setText("Remove Hugging Face token" if has_token
                                   else "Hugging Face token…")
         self.token_button.setProperty("stored", has_token)
+        view = self._view()
+        focus = next(((name, index) for name, card in self.cards.items()
+                      if (index := card.focused_button()) is not None), None)
+        if focus is not None:  # parked: a focused card deleted would pass it down the list
+            self.scroll_area.setFocus(Qt.FocusReason.OtherFocusReason)
         for card in self.cards.values():
             card.setParent(None)
             card.deleteLater()
@@ -173,6 +219,28 @@ class ModelsPanel(Panel):
             card = ModelCard(row, self)
             self.cards[row.name] = card
             self.list.insertWidget(self.list.count() - 1, card)
+            card.show()  # now, not on the next turn of the event loop: _keep_view places it
+        if focus is not None and focus[0] in self.cards:
+            self.cards[focus[0]].take_focus(focus[1])
+        self._keep_view(view)
+
+    def _view(self) -> tuple[str, int] | None:
+        """What the list shows at its top: the first card in view and how far it sits above the
+        top edge; None at the very top, where the list stays at its start."""
+        top = self.scroll_area.verticalScrollBar().value()
+        if top == 0:
+            return None
+        return next(((name, top - card.y()) for name, card in self.cards.items()
+                     if card.y() + card.height() > top), None)
+
+    def _keep_view(self, view: tuple[str, int] | None) -> None:
+        """Scroll the refilled list so that the card that was at the top is there again (cards
+        change height and order, so the old scroll value would land elsewhere)."""
+        # Lay the new cards out now, before anything is painted: their places are known only
+        # once the pending layout requests (cards, list, scroll area) have run.
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        card = self.cards.get(view[0]) if view is not None else None
+        self.scroll_area.verticalScrollBar().setValue(card.y() + view[1] if card and view else 0)
 
     def _progressed(self, name: str, progress: Progress) -> None:
         card = self.cards.get(name)
@@ -194,14 +262,16 @@ class ModelsPanel(Panel):
 
     def use(self, row: ModelRow) -> None:
         """Answer with ``row``'s model from now on (it loads in the background)."""
-        use_model(self.app, row.path or row.name)
+        if row.is_builtin:
+            use_embedded(self.app)
+        else:
+            use_model(self.app, row.path or row.name)
 
     def delete(self, row: ModelRow) -> None:
         """Delete an installed model after asking."""
         answer = QMessageBox.question(
-            self, "Delete model", f"Delete {row.title} ({gigabytes(row.size_bytes)})? "
-            + ("Loremind will answer with the embedded demo model until you choose another."
-               if row.in_use else "You can download it again later."))
+            self, "Delete model",
+            f"Delete {row.title} ({gigabytes(row.size_bytes)})? {row.deletion_note}")
         if answer != QMessageBox.StandardButton.Yes:
             return
         self.manager.remove(row.name)
@@ -219,14 +289,12 @@ class ModelsPanel(Panel):
                                                     str(Path.home()), "GGUF models (*.gguf)")
         if not path:
             return
-        manager = self.manager
 
         def imported(model: Any) -> None:
             use_model(self.app, model.path)
             self.refresh()
 
-        BackgroundOp(self, lambda: manager.import_file(Path(path)), imported).run(
-            self.app.tasks, "db")
+        import_model(self.app, self, Path(path), imported)
 
     def edit_token(self) -> None:
         """Store a Hugging Face token for gated models, or remove the stored one."""
