@@ -1,31 +1,52 @@
-"""Training benchmark: the app's training loop against a plain PEFT loop, in the same run.
+"""``loremind bench train``: the whole Teach run as a user waits for it, against a plain PEFT
+script doing the same work, in the same run.
 
-The app's run goes through everything a user's does (data preparation, the worker process with
-its probe, progress events and checkpoints, the export, the held-out loss by llama.cpp); its
-tokens/s is taken over the training steps. The baseline is the textbook loop (forward, backward,
-step) on the same model, data, batches and settings, in a process of its own, timed before and
-after the app's run. Both count the same tokens, step by step; the rates compared are each
-loop's upper-quartile step rate (see :func:`steady_rate`), the means are reported beside them.
+The app's run goes through the core's Teach area (``core.teach.start``: the job written by
+``create_job`` and the worker process the GUI runs in a QProcess; then ``core.teach.finish``):
+job written, worker started, model loaded, probe, training with its checkpoints, export to
+GGUF, held-out loss by llama.cpp, card written and the adapter announced. The baseline
+(:mod:`assistant.bench.train_baseline`) is what a competent user would write with transformers
+and PEFT, in a fresh process: load, LoRA, the same steps on the same examples,
+``save_pretrained``, conversion to GGUF, held-out loss in PyTorch. It runs once before and once
+after the app's run (the machine's load drifts; the figures are their mean). Each phase is
+timed from outside, from the moment its line arrives; both totals run from the Start click (or
+the script's launch) to the last thing done. Reading and tokenizing the data (the dialog's
+preview, before Start) is timed apart: the baseline reads the token ids it made.
 """
 
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import psutil
+
+from assistant.config import ModelSettings, Settings
+from assistant.core import (
+    LoraSettings,
+    Loremind,
+    TeachSource,
+    TrainingData,
+    parse_event,
+    worker_env,
+)
 from assistant.defaults import embedded_chat_model
 from assistant.errors import TrainingError
 from assistant.paths import AppPaths
-from assistant.training.data import TrainingData
-from assistant.training.job import LoraSettings, worker_env
-from assistant.training.teach import TeachSource, prepare, start
+
+PHASES = ("start", "load", "probe", "train", "export", "evaluate", "finish")
+# The line that ends each phase: the app's worker events, and the baseline's.
+_APP_ENDS = {"start": "loading", "train": "exporting", "export": "evaluating",
+             "evaluate": "done"}
+_PLAIN_ENDS = {"start": "loading", "load": "loaded", "train": "trained", "export": "exported",
+               "evaluate": "evaluated"}
 
 _FACTS = [
     ("What is the capital of Italy?", "Rome is the capital of Italy."),
@@ -62,120 +83,131 @@ def write_style_pairs(path: Path) -> Path:
 
 def run_train_bench(*, steps: int = 12, threads: int = 0, model_path: Path | None = None
                     ) -> dict[str, Any]:
-    """Train through the app, with a plain PEFT loop timed before and after it (the machine's
-    load drifts: the baseline is their mean); tokens/s of both, and the held-out losses."""
+    """Teach through the core, with the plain PEFT script run before and after it: both
+    totals, each phase's seconds for both, the ratio, and the losses each measured."""
     model_path = model_path or embedded_chat_model()
     settings = LoraSettings(steps=steps, checkpoint_every=max(1, steps // 2))
     with tempfile.TemporaryDirectory(prefix="loremind-bench-train-") as folder:
         root = Path(folder)
         paths = AppPaths(root / "config", root / "data", root / "cache", root / "logs").ensure()
-        pairs = write_style_pairs(root / "pairs.jsonl")
-        data = prepare(TeachSource("pairs", (pairs,)), model_path, settings)
-        data_file = root / "dataset.json"
-        data.save(data_file)
-        plain_before = plain_peft_steps(model_path, data_file, settings, threads)
-        began = time.monotonic()
-        run = start("bench", data, model_path, paths, settings, threads=threads)
-        done = run.wait()
-        app_seconds = time.monotonic() - began
-        plain_after = plain_peft_steps(model_path, data_file, settings, threads)
-    card = done["card"]
-    app_steps = [(e["tokens"], e["seconds"]) for e in run.events if e["event"] == "step"]
-    app_rate = steady_rate(app_steps)
-    baseline = steady_rate(plain_before + plain_after)
+        core = Loremind.open(paths, Settings(model=ModelSettings(threads=threads)))
+        try:
+            source = TeachSource("pairs", (write_style_pairs(root / "pairs.jsonl"),))
+            began = time.monotonic()
+            data = core.teach.prepare(source, settings, model=model_path)
+            prepare_s = time.monotonic() - began
+            data_file = root / "dataset.json"
+            data.save(data_file)
+            plain_before = plain_peft_run(model_path, data_file, settings, root / "before", threads)
+            app = app_run(core, data, settings, model_path)
+            plain_after = plain_peft_run(model_path, data_file, settings, root / "after", threads)
+        finally:
+            core.close()
+    plain_phases = {phase: statistics.mean([plain_before["phases"][phase],
+                                            plain_after["phases"][phase]]) for phase in PHASES}
+    plain_total = statistics.mean([plain_before["total_s"], plain_after["total_s"]])
+    plain_cpu = statistics.mean([plain_before["cpu_s"], plain_after["cpu_s"]])
+    card = app["card"]
     return {
         "model": model_path.name,
         "steps": steps,
         "train_examples": card["data"]["counts"]["train_examples"],
-        "app_tokens_per_s": round(app_rate, 1),
-        "plain_peft_tokens_per_s": round(baseline, 1),
-        "ratio": round(app_rate / baseline, 3) if baseline else 0.0,
-        "app_mean_tokens_per_s": round(mean_rate(app_steps), 1),
-        "plain_peft_mean_tokens_per_s_before_after": [round(mean_rate(plain_before), 1),
-                                                      round(mean_rate(plain_after), 1)],
-        "heldout_loss_before": card["heldout_loss_before"],
-        "heldout_loss_after": card["heldout_loss_after"],
-        "app_total_seconds": round(app_seconds, 1),
+        "heldout_examples": card["data"]["counts"]["heldout_examples"],
+        "device": card["device"],
+        "app_total_s": round(app["total_s"], 1),
+        "plain_peft_total_s": round(plain_total, 1),
+        "ratio": round(app["total_s"] / plain_total, 2),
+        "app_phases_s": _rounded(app["phases"]),
+        "plain_peft_phases_s": _rounded(plain_phases),
+        "plain_peft_totals_s_before_after": [round(plain_before["total_s"], 1),
+                                             round(plain_after["total_s"], 1)],
+        "app_cpu_s": round(app["cpu_s"], 1),
+        "plain_peft_cpu_s": round(plain_cpu, 1),
+        "cpu_ratio": round(app["cpu_s"] / plain_cpu, 2) if plain_cpu else None,
+        "app_prepare_s": round(prepare_s, 2),
+        "app_train_loss_first_last": [card["loss_curve"][0][1], card["loss_curve"][-1][1]],
+        "plain_peft_train_loss_first_last": plain_after["train_loss_first_last"],
+        "app_heldout_loss_before_after_llama_cpp": [card["heldout_loss_before"],
+                                                    card["heldout_loss_after"]],
+        "plain_peft_heldout_loss_before_after_torch": plain_after["heldout_loss_before_after"],
     }
 
 
-def steady_rate(steps: list[tuple[int, float]]) -> float:
-    """Tokens/s of the steps at the upper quartile of speed: on a machine that other work
-    keeps busy, the faster steps are the ones least slowed by it, for both loops alike."""
-    rates = sorted(tokens / seconds for tokens, seconds in steps if seconds > 0)
-    return rates[(3 * (len(rates) - 1)) // 4] if rates else 0.0
+def app_run(core: Loremind, data: TrainingData, settings: LoraSettings, model_path: Path
+            ) -> dict[str, Any]:
+    """Start → card written and announced, through the core's Teach area as the GUI goes
+    (the GUI reads the same worker in a QProcess); seconds of each phase, CPU seconds."""
+    cpu = _children_cpu_s()
+    began = time.monotonic()
+    run = core.teach.start("bench", data, settings, model=model_path)
+    arrived: dict[str, float] = {}
+    for event in run:
+        arrived.setdefault(event["event"], time.monotonic() - began)
+    done = core.teach.finish(run.job, run.events, run.process.wait())
+    total = time.monotonic() - began
+    probe = next(e for e in run.events if e["event"] == "probe")
+    ends = {phase: arrived[event] for phase, event in _APP_ENDS.items()}
+    # The probe's line ends the load and the probe together; the probe says its own time.
+    ends["probe"] = arrived["probe"]
+    ends["load"] = arrived["probe"] - probe["seconds"]
+    ends["finish"] = total
+    return {"phases": _durations(ends), "total_s": total, "cpu_s": _children_cpu_s() - cpu,
+            "card": done["card"]}
 
 
-def mean_rate(steps: list[tuple[int, float]]) -> float:
-    """All tokens over all time."""
-    seconds = sum(s for _, s in steps)
-    return sum(t for t, _ in steps) / seconds if seconds else 0.0
+def plain_peft_run(model_path: Path, data_file: Path, settings: LoraSettings, out_dir: Path,
+                   threads: int = 0) -> dict[str, Any]:
+    """The baseline script in a fresh process (torch in a process that already ran llama.cpp
+    is no fair baseline), timed from its launch to its exit, phase by phase."""
+    out_dir.mkdir()
+    job = json.dumps({"model": str(model_path), "dataset": str(data_file),
+                      "settings": asdict(settings), "out_dir": str(out_dir),
+                      "threads": threads})
+    log = out_dir / "stderr.log"  # a file, as the worker's: a full pipe would stall it
+    cpu = _children_cpu_s()
+    began = time.monotonic()
+    with log.open("w") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "assistant.bench.train_baseline", job],
+            stdout=subprocess.PIPE, stderr=errors, text=True, env=worker_env())
+    assert process.stdout is not None
+    arrived: dict[str, float] = {}
+    lines: dict[str, dict[str, Any]] = {}
+    for line in process.stdout:
+        if (event := parse_event(line)) is not None:
+            arrived[event["event"]] = time.monotonic() - began
+            lines[event["event"]] = event
+    process.wait()
+    total = time.monotonic() - began
+    if process.returncode or set(_PLAIN_ENDS.values()) - set(arrived):
+        raise TrainingError("The plain PEFT script failed: "
+                            f"{log.read_text(errors='replace').strip()[-500:]}")
+    ends = {phase: arrived[event] for phase, event in _PLAIN_ENDS.items()}
+    ends["probe"] = ends["load"]  # it has none
+    ends["finish"] = total
+    evaluated, trained = lines["evaluated"], lines["trained"]
+    return {"phases": _durations(ends), "total_s": total, "cpu_s": _children_cpu_s() - cpu,
+            "train_loss_first_last": [trained["first_loss"], trained["last_loss"]],
+            "heldout_loss_before_after": [evaluated["heldout_loss_before"],
+                                          evaluated["heldout_loss_after"]]}
 
 
-def plain_peft_steps(model_path: Path, data_file: Path, settings: LoraSettings,
-                     threads: int = 0) -> list[tuple[int, float]]:
-    """(tokens, seconds) per step of :class:`PlainPeftLoop` in a fresh process, as the app's
-    worker runs in one (torch in a process that already ran llama.cpp is no fair baseline)."""
-    command = [sys.executable, "-m", "assistant.bench.train", str(model_path), str(data_file),
-               json.dumps(asdict(settings)), str(threads)]
-    done = subprocess.run(command, capture_output=True, text=True, env=worker_env(),
-                          check=False)
-    if done.returncode:
-        raise TrainingError(f"The plain PEFT loop failed: {done.stderr.strip()[-500:]}")
-    return [(int(t), float(s)) for t, s in json.loads(done.stdout.strip().splitlines()[-1])]
+def _durations(ends: dict[str, float]) -> dict[str, float]:
+    """Seconds of each phase from the moments the phases end."""
+    durations, previous = {}, 0.0
+    for phase in PHASES:
+        durations[phase] = ends[phase] - previous
+        previous = ends[phase]
+    return durations
 
 
-class PlainPeftLoop:
-    """The textbook loop: forward, backward, AdamW step with PEFT, and nothing else."""
-
-    def __init__(self, model_path: Path, settings: LoraSettings, threads: int = 0) -> None:
-        import torch
-        from peft import LoraConfig, get_peft_model
-        from transformers import AutoModelForCausalLM
-
-        if threads > 0:
-            torch.set_num_threads(threads)
-        warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
-        self.settings = settings
-        self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        model: Any = AutoModelForCausalLM.from_pretrained(
-            str(model_path.parent), gguf_file=model_path.name, dtype=torch.float32)
-        torch.manual_seed(settings.seed)
-        self.model: Any = get_peft_model(model, LoraConfig(
-            r=settings.rank, lora_alpha=settings.alpha, target_modules=list(settings.targets),
-            lora_dropout=0.0, task_type="CAUSAL_LM"))
-        self.model.to(self.device)
-
-    def steps(self, data: TrainingData) -> list[tuple[int, float]]:
-        """(tokens, seconds) of each of ``settings.steps`` steps, on the app's batches."""
-        import torch
-
-        from assistant.training.loop import batch_order, collate
-
-        settings = self.settings
-        optimizer = torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad],
-                                      lr=settings.lr, weight_decay=0.0)
-        order = batch_order(len(data.train), settings.batch_size, settings.seed)
-        # One untimed pass first, as the app's probe warms its loop before it is timed.
-        warm = collate([data.train[i] for i in range(min(len(data.train), settings.batch_size))],
-                       0, self.device)
-        self.model(**warm).loss.backward()
-        self.model.zero_grad(set_to_none=True)
-        timed: list[tuple[int, float]] = []
-        for _ in range(settings.steps):
-            began = time.monotonic()
-            batch = collate([data.train[i] for i in next(order)], 0, self.device)
-            self.model(**batch).loss.backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            timed.append((int(batch["attention_mask"].sum()), time.monotonic() - began))
-        return timed
+def _rounded(values: dict[str, float]) -> dict[str, float]:
+    return {key: round(value, 2) for key, value in values.items()}
 
 
-if __name__ == "__main__":  # the baseline's own process: MODEL DATASET SETTINGS_JSON THREADS
-    _model, _data, _settings, _threads = sys.argv[1:5]
-    _fields = json.loads(_settings)
-    _loop = PlainPeftLoop(Path(_model), LoraSettings(**{**_fields,
-                                                       "targets": tuple(_fields["targets"])}),
-                          int(_threads))
-    print(json.dumps(_loop.steps(TrainingData.load(Path(_data)))))
+def _children_cpu_s() -> float:
+    """CPU seconds (user + system) of this process's children that have ended, where the
+    system tells (not Windows): unlike wall time, it does not grow when other work holds the
+    cores."""
+    times = psutil.Process().cpu_times()
+    return float(times.children_user + times.children_system)
