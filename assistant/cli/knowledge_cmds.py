@@ -17,6 +17,7 @@ import click
 
 from assistant.cli.app import cli_context, cli_core, main, reports_errors
 from assistant.cli.bench import bench, print_result
+from assistant.core import plural
 
 if TYPE_CHECKING:
     from assistant.core.knowledge import KnowledgeArea
@@ -89,7 +90,7 @@ class _Bar:
 def _summary(folder: Path, report: Any) -> str:
     text = (f"{folder}: {report.added} added, {report.updated} updated, {report.renamed} "
             f"renamed, {report.removed} removed, {report.unchanged} unchanged; "
-            f"{report.chunks} chunks embedded in {report.seconds:.1f}s")
+            f"{plural(report.chunks, 'chunk')} embedded in {report.seconds:.1f}s")
     if report.skipped or report.failed:
         text += (f"; {report.skipped} skipped, {report.failed} failed "
                  "(see 'loremind knowledge status')")
@@ -114,7 +115,7 @@ def index(paths: tuple[Path, ...], watch: bool, reindex: bool) -> None:
             reports = knowledge.reindex(bar)
         finally:
             bar.close()
-        click.echo(f"Re-indexed {sum(r.chunks for r in reports)} chunks.")
+        click.echo(f"Re-indexed {plural(sum(r.chunks for r in reports), 'chunk')}.")
     with ctrl_c_cancels() as cancel:
         for folder in paths:
             bar = _Bar(f"Indexing {folder.name or folder}")
@@ -252,16 +253,47 @@ def knowledge_remove(folder: Path) -> None:
 
 @bench.command("knowledge")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--files", default=300, show_default=True, help="Documents in the generated corpus.")
-@click.option("--scale", default=0, help="Also time queries over this many synthetic chunks.")
+@click.option("--corpus", type=click.Choice(["generated", "debian"]), default="generated",
+              show_default=True, help="debian: all of Debian's PostgreSQL and git "
+              "documentation and the Linux man pages (installed by apt when missing).")
+@click.option("--files", default=300, show_default=True,
+              help="Documents in the generated corpus.")
+@click.option("--home", type=click.Path(path_type=Path, file_okay=False),
+              help="With --corpus debian: keep the corpus and its index in this folder; the "
+              "next run finishes an unfinished index or re-syncs a finished one.")
+@click.option("--limit", type=click.IntRange(1), help="With --corpus debian: only this many "
+              "files, spread over the packages (quick runs).")
+@click.option("--scale", default=0, type=click.IntRange(0), help="With --corpus debian: also "
+              "search over this many distinct real passages (its chunks, then docstrings).")
 @reports_errors
-def bench_knowledge(as_json: bool, files: int, scale: int) -> None:
-    """Embedder vs indexing speed, re-sync time and hybrid query latency."""
-    from assistant.bench.knowledge import run_knowledge_bench
+def bench_knowledge(as_json: bool, corpus: str, files: int, home: Path | None,
+                    limit: int | None, scale: int) -> None:
+    """Indexing speed, re-sync time and search latency (idle and while an answer streams)."""
+    if corpus == "generated":
+        if home or limit or scale:
+            raise click.UsageError("--home, --limit and --scale need --corpus debian.")
+        from assistant.bench.knowledge import run_knowledge_bench
+
+        if not as_json:
+            click.echo("Running the knowledge benchmark (a few minutes)…", err=True)
+        print_result(run_knowledge_bench(files), as_json)
+        return
+    from assistant.bench.knowledge import run_real_bench
 
     if not as_json:
-        click.echo("Running the knowledge benchmark (a few minutes)…", err=True)
-    print_result(run_knowledge_bench(files, scale), as_json)
+        click.echo("Running the real-size knowledge benchmark (the whole corpus takes an hour "
+                   "or more on two cores; Ctrl+C stops and keeps what --home indexed)…", err=True)
+    bar = _Bar("Indexing")
+    with ctrl_c_cancels() as cancel:
+        try:
+            result = run_real_bench(home, limit, scale, cancel, bar)
+        finally:
+            bar.close()
+    if result.get("cancelled"):
+        click.echo("Stopped: run the same command again to index the rest." if home else
+                   "Stopped.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    print_result(result, as_json)
 
 
 @bench.command("contention")

@@ -1,33 +1,32 @@
-"""The scaled knowledge benchmark: real passages, noisy replicas, recall against an exact scan."""
+"""The scaled knowledge benchmark's other real prose: docstrings, embedded once and cached.
+(The scaled search itself is tested over a real corpus in test_knowledge_real.py.)"""
 
 from __future__ import annotations
+
+from itertools import islice
 
 import numpy as np
 import pytest
 
-from assistant.bench.knowledge_scale import real_texts, replicate, run_scale
+from assistant.bench.knowledge_scale import MAX_WORDS, MIN_WORDS, docstring_passages, other_passages
 
 
-def test_passages_are_distinct_real_prose():
-    texts = real_texts(300)
+def test_docstrings_are_distinct_real_prose():
+    passages = list(islice(docstring_passages(), 300))
+    texts = [text for _, text in passages]
     assert len(texts) == len(set(texts)) == 300
-    assert all(25 <= len(t.split()) <= 120 for t in texts)
-
-
-def test_replicas_stay_near_their_base_vector():
-    rng = np.random.default_rng(0)
-    base = rng.standard_normal((10, 384)).astype(np.float32)
-    base /= np.linalg.norm(base, axis=1, keepdims=True)
-    vectors, origin = replicate(base, 1000, rng)
-    cosines = np.sum(vectors * base[origin], axis=1)
-    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    assert 0.9 < cosines.mean() < 0.97
-    assert len(np.unique(vectors, axis=0)) == 1000
+    assert all(MIN_WORDS <= len(t.split()) <= MAX_WORDS for t in texts)
+    assert all(source.endswith(".py") for source, _ in passages)
 
 
 @pytest.mark.slow
-def test_scaled_search_finds_what_an_exact_scan_finds(embedder, store):
-    result = run_scale(store, embedder, rows=3000, base_chunks=60, queries=20)
-    assert result["queries"] == 20
-    assert result["recall_at_10"] >= 0.95
-    assert result["query_p50_ms"] > 0 and result["cold_query_p50_ms"] > 0
+def test_docstrings_are_embedded_once_then_read_from_the_cache(embedder, tmp_path):
+    sources, texts, vectors = other_passages(12, embedder, tmp_path)
+    assert len(sources) == len(texts) == 12 and vectors.shape == (12, embedder.dim)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    before = embedder.calls
+    _, again, cached = other_passages(12, embedder, tmp_path)
+    assert embedder.calls == before and again == texts and np.array_equal(cached, vectors)
+    _, more, grown = other_passages(15, embedder, tmp_path)
+    assert embedder.calls == before + 3  # only the three new passages
+    assert more[:12] == texts and np.array_equal(grown[:12], vectors)
