@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,8 +70,10 @@ class ChatRun:
         self.use_knowledge = use_knowledge
         self.seen: list[int] = []  # what the model has read or written in this chat so far
 
-    def ask(self, text: str, sampling: SamplingParams, regenerate: bool = False) -> Turn:
-        """One turn, timed from the call (retrieval and prompt assembly included)."""
+    def ask(self, text: str, sampling: SamplingParams, regenerate: bool = False,
+            at_first_token: Callable[[], None] | None = None) -> Turn:
+        """One turn, timed from the call (retrieval and prompt assembly included);
+        ``at_first_token`` runs when the first token arrives."""
         options = AskOptions(sampling=sampling, use_knowledge=self.use_knowledge)
         question = text or next(m.text for m in reversed(self.session.messages)
                                 if m.role == "user")
@@ -85,6 +87,8 @@ class ChatRun:
         for event in events:
             if isinstance(event, Token):
                 times.append(time.perf_counter())
+                if len(times) == 1 and at_first_token is not None:
+                    at_first_token()
             elif isinstance(event, Failed):
                 raise RuntimeError(f"the answer failed: {event.message}")
             elif isinstance(event, Done):
@@ -128,7 +132,7 @@ def run_engine_bench(model_path: Path | None, threads: int = 0, contend: int = 0
     model = LocalModel.load(model_path, context_size=CONTEXT, threads=threads)
     try:
         with tempfile.TemporaryDirectory(prefix="loremind-bench-") as tmp:
-            core, embedder = _core(model, Path(tmp))
+            core, embedder = indexed_core(model, Path(tmp))
             try:
                 result = {"model": str(model.path), "n_gpu_layers": model.report.n_gpu_layers,
                           "n_threads": model.llama.n_threads, "cpu_count": os.cpu_count(),
@@ -147,7 +151,7 @@ def run_engine_bench(model_path: Path | None, threads: int = 0, contend: int = 0
         model.close()
 
 
-def _core(model: LocalModel, root: Path) -> tuple[Loremind, Embedder]:
+def indexed_core(model: LocalModel, root: Path) -> tuple[Loremind, Embedder]:
     """A core on a fresh data folder with the documents indexed and a few memories."""
     paths = AppPaths(root / "config", root / "data", root / "cache", root / "logs").ensure()
     store = open_database(paths)

@@ -24,6 +24,26 @@ RAM_SHARE_FOR_MODEL = 0.75
 
 
 @dataclass(frozen=True)
+class ModelShape:
+    """A model's architecture and tensor sizes, as its config.json gives them: enough to write
+    a random model that llama.cpp runs exactly as fast as the real one."""
+
+    architecture: str  # "llama" or "qwen2"
+    vocab: int
+    embedding: int
+    layers: int
+    feed_forward: int
+    heads: int
+    kv_heads: int
+    rope_theta: float
+    tied_output: bool  # the output layer reuses the token embeddings
+
+    @property
+    def head_dim(self) -> int:
+        return self.embedding // self.heads
+
+
+@dataclass(frozen=True)
 class CatalogueEntry:
     """One downloadable chat model: where it lives on the hub and what it needs."""
 
@@ -39,6 +59,8 @@ class CatalogueEntry:
     ram_bytes: int
     summary: str = ""
     revision: str = "main"
+    quantization: str = ""  # llama.cpp's name for the file's type, e.g. Q4_K_M
+    shape: ModelShape | None = None
 
     @property
     def params_label(self) -> str:
@@ -113,13 +135,18 @@ def load_catalogue() -> Catalogue:
     try:
         text = resources.files("assistant.models").joinpath("catalogue.json").read_text("utf-8")
         raw: dict[str, Any] = json.loads(text)
-        entries = tuple(CatalogueEntry(**item) for item in raw["models"])
+        entries = tuple(_entry(item) for item in raw["models"])
         recommend = raw["recommend"]
         return Catalogue(entries, tuple(recommend["order"]), tuple(recommend["gpu_order"]),
                          int(recommend["cpu_max_params"]))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"The model catalogue shipped with Loremind is damaged ({exc}). "
                           "Reinstall Loremind.") from exc
+
+
+def _entry(item: dict[str, Any]) -> CatalogueEntry:
+    shape = item.get("shape")
+    return CatalogueEntry(**{**item, "shape": ModelShape(**shape) if shape else None})
 
 
 def this_machine(probe_gpu: bool = True) -> Machine:

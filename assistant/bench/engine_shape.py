@@ -1,0 +1,226 @@
+"""``loremind bench engine --shape NAME``: what a real-size model costs on the user's path.
+
+A random model with a catalogue model's exact shape (:mod:`assistant.bench.shapes`) answers a
+knowledge question with sources and memories, then follow-ups, through the core's
+``chat.ask`` as the GUI and ``loremind ask`` do. The baseline is raw llama-cpp-python in a
+process of its own (what a competent user would run instead), given exactly the same prompt
+tokens turn by turn and generating as many tokens. Prompt and generation speeds are
+llama.cpp's own counters (``llama_perf_context``); times to the first token and generation
+rates are taken where the tokens arrive; the KV cache's size is what llama.cpp reports when it
+allocates it; peak RSS is each process's own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from assistant.bench.documents import QUESTIONS
+from assistant.bench.engine import ChatRun, indexed_core
+from assistant.bench.raw_llama import KV_LINE
+from assistant.bench.shapes import shape_entry, shaped_model
+from assistant.config import ModelSettings
+from assistant.engine.model import LocalModel, SamplingParams
+from assistant.process_memory import peak_rss_bytes
+
+ANSWER_TOKENS = 32
+FOLLOW_UPS = 2
+NOTE = ("The model has random weights in the exact shape of the named model: its answers are "
+        "noise, its speed is real (llama.cpp's speed does not depend on the weights' values).")
+
+
+def run_shape_bench(name: str, cache: Path, settings: ModelSettings,
+                    follow_ups: int = FOLLOW_UPS, tokens: int = ANSWER_TOKENS) -> dict[str, Any]:
+    """Write (or reuse) the shaped model, time the app's path on it, then raw llama.cpp on the
+    same tokens; returns every figure."""
+    entry = shape_entry(name)
+    path = shaped_model(name, cache)
+    load_before = os.getloadavg()
+    app, prompts = _app_run(path, settings, follow_ups, tokens)
+    raw = _raw_run(path, settings, app["n_threads"], app["n_gpu_layers"], prompts,
+                   [t["completion_tokens"] for t in app["turns"]])
+    return {
+        "shape": entry.name,
+        "note": NOTE,
+        "model_file": str(path),
+        "model_file_mb": round(path.stat().st_size / 2**20, 1),
+        "quantization": entry.quantization,
+        "context_size": app["context_size"],
+        "n_threads": app["n_threads"],
+        "n_gpu_layers": app["n_gpu_layers"],
+        "gpu_offload": app["gpu_offload"],
+        "cpu_count": os.cpu_count(),
+        **_summary(app),
+        "generate_ratio": round(_generation(app) / _generation(raw), 3),
+        "raw": _summary(raw),
+        "turns": _turns(app, raw),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _app_run(path: Path, settings: ModelSettings, follow_ups: int,
+             tokens: int) -> tuple[dict[str, Any], list[list[int]]]:
+    """The knowledge question and its follow-ups through ``core.chat.ask``: the figures, and
+    each turn's prompt tokens as the model read them."""
+    with _KvReport() as kv:
+        model = LocalModel.from_settings(replace(settings, path=str(path)))
+    try:
+        with tempfile.TemporaryDirectory(prefix="loremind-bench-") as tmp:
+            core, embedder = indexed_core(model, Path(tmp))
+            try:
+                model.drop_cache()
+                run = ChatRun(core, model, embedder, core.chat.new_session())
+                greedy = SamplingParams.greedy(tokens)
+                turns, prompts = [], []
+                for question in QUESTIONS[: 1 + follow_ups]:
+                    turn, prompt = _app_turn(run, model, question, greedy)
+                    turns.append(turn)
+                    prompts.append(prompt)
+            finally:
+                core.close()
+        return {"turns": turns, "kv_mb": kv.mib, "peak_rss_mb": _peak_rss_mb(),
+                "context_size": model.n_ctx, "n_threads": model.llama.n_threads,
+                "n_gpu_layers": model.report.n_gpu_layers,
+                "gpu_offload": model.report.gpu_offload_supported}, prompts
+    finally:
+        model.close()
+
+
+def _app_turn(run: ChatRun, model: LocalModel, question: str,
+              greedy: SamplingParams) -> tuple[dict[str, Any], list[int]]:
+    """One turn through ``core.chat.ask``: its figures and the prompt's tokens."""
+    # The prompt's cost is read at the first token: after the answer, the model also reads
+    # the question for memories to propose.
+    before = _Perf.read(model.llama.ctx)
+    at_first: list[_Perf] = []
+    turn = run.ask(question, greedy,
+                   at_first_token=lambda: at_first.append(_Perf.read(model.llama.ctx)))
+    spent = at_first[0] - before
+    answer = run.session.messages[-1]
+    return {
+        "ttft_s": turn.ttft_s,
+        "prompt_tokens": turn.stats.prompt_tokens,
+        "evaluated_tokens": spent.prompt_tokens,
+        "prompt_tokens_per_s": spent.prompt_rate,
+        "completion_tokens": turn.stats.completion_tokens,
+        "generate_tokens_per_s": _rate(turn.token_times),
+        "sources": len(answer.sources),
+        "memories": len(answer.memories_used),
+    }, run.seen[: turn.stats.prompt_tokens]
+
+
+def _raw_run(path: Path, settings: ModelSettings, threads: int, gpu_layers: int,
+             prompts: list[list[int]], completions: list[int]) -> dict[str, Any]:
+    """The same prompts in a fresh process running llama-cpp-python alone."""
+    job = {"path": str(path), "n_ctx": settings.context_size, "n_threads": threads,
+           "n_gpu_layers": gpu_layers, "prompts": prompts, "completions": completions}
+    done = subprocess.run([sys.executable, "-m", "assistant.bench.raw_llama"],
+                          input=json.dumps(job), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the raw llama.cpp run failed: {done.stderr.strip()[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _summary(run: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures: the knowledge question's wait and prompt speed, generation over
+    every turn, memory."""
+    turns = run["turns"]
+    first = turns[0]
+    return {
+        "ttft_knowledge_s": round(first["ttft_s"], 3),
+        "knowledge_prompt_tokens": first["prompt_tokens"],
+        "prompt_tokens_per_s": round(first["prompt_tokens_per_s"], 2),
+        "generate_tokens_per_s": round(_generation(run), 3),
+        "follow_up_ttft_s": [round(t["ttft_s"], 3) for t in turns[1:]],
+        "peak_rss_mb": round(run["peak_rss_mb"], 1),
+        "kv_mb": run["kv_mb"],
+    }
+
+
+def _generation(run: dict[str, Any]) -> float:
+    """Generated tokens/s over the run's turns (the median turn)."""
+    return statistics.median(t["generate_tokens_per_s"] for t in run["turns"])
+
+
+def _turns(app: dict[str, Any], raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """Turn by turn, the app beside the baseline."""
+    keys = ("ttft_s", "prompt_tokens", "evaluated_tokens", "prompt_tokens_per_s",
+            "completion_tokens", "generate_tokens_per_s")
+    rows = []
+    for ours, theirs in zip(app["turns"], raw["turns"], strict=True):
+        row = {k: _round(ours[k]) for k in (*keys, "sources", "memories")}
+        row["raw"] = {k: _round(theirs[k]) for k in keys}
+        rows.append(row)
+    return rows
+
+
+def _round(value: Any) -> Any:
+    return round(value, 3) if isinstance(value, float) else value
+
+
+def _rate(times: list[float]) -> float:
+    """Tokens per second after the first token (a piece is one token: no stop strings)."""
+    return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+
+
+def _peak_rss_mb() -> float:
+    return peak_rss_bytes() / 2**20
+
+
+class _Perf:
+    """llama.cpp's own prompt and generation counters at one moment."""
+
+    def __init__(self, prompt_tokens: int, prompt_ms: float, tokens: int, ms: float) -> None:
+        self.prompt_tokens, self.prompt_ms = prompt_tokens, prompt_ms
+        self.tokens, self.ms = tokens, ms
+
+    @classmethod
+    def read(cls, ctx: Any) -> _Perf:
+        import llama_cpp
+
+        perf = llama_cpp.llama_perf_context(ctx)
+        return cls(int(perf.n_p_eval), float(perf.t_p_eval_ms), int(perf.n_eval),
+                   float(perf.t_eval_ms))
+
+    def __sub__(self, other: _Perf) -> _Perf:
+        return _Perf(self.prompt_tokens - other.prompt_tokens, self.prompt_ms - other.prompt_ms,
+                     self.tokens - other.tokens, self.ms - other.ms)
+
+    @property
+    def prompt_rate(self) -> float:
+        return self.prompt_tokens / (self.prompt_ms / 1000) if self.prompt_ms > 0 else 0.0
+
+
+class _KvReport(logging.Handler):
+    """While loading: the KV cache size llama.cpp reports (its log, which the engine routes to
+    the ``assistant.engine.llama_cpp`` logger at debug level)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.mib = 0.0
+        self._logger = logging.getLogger("assistant.engine.llama_cpp")
+        self._level = self._logger.level
+
+    def emit(self, record: logging.LogRecord) -> None:
+        found = KV_LINE.search(record.getMessage())
+        if found:
+            self.mib += float(found.group(1))
+
+    def __enter__(self) -> _KvReport:
+        self._logger.addHandler(self)
+        self._logger.setLevel(logging.DEBUG)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._logger.removeHandler(self)
+        self._logger.setLevel(self._level)
