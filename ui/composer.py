@@ -104,7 +104,7 @@ class Composer(QFrame):
     def set_busy(self, busy: bool) -> None:
         """While an answer streams the button stops it, and Enter does nothing."""
         self._busy = busy
-        self.button.setIcon(theme.icon("stop" if busy else "send", "accent_text", 18))
+        self.button.setIcon(theme.icon("stop" if busy else "send", "accent_text"))
         self.button.setToolTip("Stop (Esc)" if busy else "Send (Enter)")
 
     def start_edit(self, text: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ui.message_widgets import label
+from ui.panels.base import wrapping_list
 from ui.qt import (
     QCheckBox,
     QDialog,
@@ -71,7 +72,7 @@ class ConnectionsDialog(QDialog):
         self.token_button.clicked.connect(self.renew_token)
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(self.remove)
-        self.log = QListWidget()
+        self.log = wrapping_list()
         self.log.setWordWrap(True)
         self.clear_button = QPushButton("Clear log")
         self.clear_button.clicked.connect(self.clear_log)

@@ -122,7 +122,7 @@ class CodeBlockView(QFrame):
         self.language_label = QLabel()
         self.language_label.setObjectName("CodeHeader")
         self.copy_button = QToolButton()
-        self.copy_button.setIcon(theme.icon("copy", "muted", 16))
+        self.copy_button.setIcon(theme.icon("copy", "muted"))
         self.copy_button.setToolTip("Copy the code")
         self.copy_button.clicked.connect(self.copy)
         header.addWidget(self.language_label)
@@ -148,8 +148,8 @@ class CodeBlockView(QFrame):
     def copy(self) -> None:
         """Put the code on the clipboard and say so for a moment."""
         QGuiApplication.clipboard().setText(self._code)
-        self.copy_button.setIcon(theme.icon("check", "success", 16))
-        QTimer.singleShot(1200, lambda: self.copy_button.setIcon(theme.icon("copy", "muted", 16)))
+        self.copy_button.setIcon(theme.icon("check", "success"))
+        QTimer.singleShot(1200, lambda: self.copy_button.setIcon(theme.icon("copy", "muted")))
 
 
 class MarkdownBody(QWidget):

@@ -43,7 +43,7 @@ COPIED_MS = 1500  # how long "Copied" shows
 def tool_button(icon: str, tip: str, parent: QWidget | None = None) -> QToolButton:
     """A flat icon button with a tooltip."""
     button = QToolButton(parent)
-    button.setIcon(theme.icon(icon, "muted", 16))
+    button.setIcon(theme.icon(icon, "muted"))
     button.setToolTip(tip)
     button.setCursor(Qt.CursorShape.PointingHandCursor)
     return button
@@ -394,11 +394,11 @@ class AssistantMessage(QWidget):
     def copy(self) -> None:
         """Put the answer on the clipboard and say so for a moment."""
         QGuiApplication.clipboard().setText(self.text)
-        self.copy_button.setIcon(theme.icon("check", "success", 16))
+        self.copy_button.setIcon(theme.icon("check", "success"))
         self.copied.show()
 
         def back() -> None:
-            self.copy_button.setIcon(theme.icon("copy", "muted", 16))
+            self.copy_button.setIcon(theme.icon("copy", "muted"))
             self.copied.hide()
 
         QTimer.singleShot(COPIED_MS, back)

@@ -83,7 +83,7 @@ class QuickAskPopup(QFrame):
         row.addWidget(icon)
         row.addWidget(label("Quick ask", "QuickAskTitle"), 1)
         self.main_button = QToolButton()
-        self.main_button.setIcon(theme.icon("open", "muted", 16))
+        self.main_button.setIcon(theme.icon("open", "muted"))
         self.main_button.setText("Open in main window")
         self.main_button.setToolTip("Continue this chat in the main window")
         self.main_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)

@@ -67,12 +67,12 @@ class Sidebar(QFrame):
         brand.addStretch()
         layout.addLayout(brand)
         buttons = QHBoxLayout()
-        self.new_button = QPushButton(theme.icon("plus", "accent_text", 16), "New chat")
+        self.new_button = QPushButton(theme.icon("plus", "accent_text"), "New chat")
         self.new_button.setObjectName("Primary")
         self.new_button.setToolTip("New chat (Ctrl+N)")
         self.new_button.clicked.connect(lambda: self.new_requested.emit(False))
         self.temporary_button = QToolButton()
-        self.temporary_button.setIcon(theme.icon("temporary", "muted", 18))
+        self.temporary_button.setIcon(theme.icon("temporary", "muted"))
         self.temporary_button.setToolTip("Temporary chat: never saved, never remembered")
         self.temporary_button.clicked.connect(lambda: self.new_requested.emit(True))
         buttons.addWidget(self.new_button, 1)
@@ -81,7 +81,7 @@ class Sidebar(QFrame):
         self.search = QLineEdit()
         self.search.setObjectName("SearchBox")
         self.search.setPlaceholderText("Search chats  (Ctrl+K)")
-        self.search.addAction(theme.icon("search", "muted", 16),
+        self.search.addAction(theme.icon("search", "muted"),
                               QLineEdit.ActionPosition.LeadingPosition)
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._search_changed)
@@ -133,8 +133,7 @@ class Sidebar(QFrame):
         for row in range(self.list.count()):
             item = self.list.item(row)
             busy = item.data(_ID) in answering
-            item.setIcon(theme.icon("spark" if busy else "chat", "accent" if busy else "muted",
-                                    16))
+            item.setIcon(theme.icon("spark" if busy else "chat", "accent" if busy else "muted"))
             title = item.data(_TITLE)
             item.setText(f"{title} · answering…" if busy else title)
             item.setToolTip(f"{title}\nAnswering…" if busy else title)
@@ -165,7 +164,7 @@ class Sidebar(QFrame):
             if query and query not in session.title.lower() and not (
                     self._content_hits and session.id in self._content_hits):
                 continue
-            item = QListWidgetItem(theme.icon("chat", "muted", 16), session.title)
+            item = QListWidgetItem(theme.icon("chat", "muted"), session.title)
             item.setData(_ID, session.id)
             item.setData(_TITLE, session.title)
             item.setToolTip(session.title)
@@ -207,9 +206,9 @@ class Sidebar(QFrame):
         if item is None:
             return
         menu = QMenu(self)
-        menu.addAction(theme.icon("edit", "text", 16), "Rename…",
+        menu.addAction(theme.icon("edit", "text"), "Rename…",
                        lambda: self.rename(item.data(_ID), item.data(_TITLE)))
-        menu.addAction(theme.icon("trash", "danger", 16), "Delete",
+        menu.addAction(theme.icon("trash", "danger"), "Delete",
                        lambda: self.delete(item.data(_ID)))
         menu.popup(self.list.viewport().mapToGlobal(point))
 

@@ -10,9 +10,13 @@ from ui.qt import (
     QColor,
     QGuiApplication,
     QIcon,
+    QIconEngine,
     QPainter,
     QPalette,
     QPixmap,
+    QRect,
+    QSize,
+    QStyleOption,
     QSvgRenderer,
     Qt,
 )
@@ -62,7 +66,6 @@ def apply_theme(app: QApplication, appearance: str) -> str:
     app.setStyle("Fusion")
     app.setStyleSheet(stylesheet(name))
     app.setPalette(qt_palette(name))
-    icon.cache_clear()
     return name
 
 
@@ -98,20 +101,46 @@ def colour(token: str) -> str:
     return read_palette(_state["palette"])[token]
 
 
+def icon(name: str, token: str = "text") -> QIcon:
+    """``resources/icons/<name>.svg`` in a palette colour (SVGs use currentColor), drawn in the
+    palette in use whenever it is painted: a theme switch redraws every icon with the rest."""
+    return QIcon(_ThemedIcon(name, token))
+
+
+class _ThemedIcon(QIconEngine):
+    """An SVG icon that picks its colour from the theme at paint time, not when it was made
+    (icons drawn once stayed in the old theme's colours after a switch, nearly invisible)."""
+
+    def __init__(self, name: str, token: str) -> None:
+        super().__init__()
+        self._name, self._token = name, token
+
+    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
+        drawn = _drawn(self._name, self._token, _state["palette"], size.width(), size.height())
+        if mode != QIcon.Mode.Disabled or QApplication.instance() is None:
+            return drawn
+        option = QStyleOption()
+        return QApplication.style().generatedIconPixmap(mode, drawn, option)
+
+    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode,
+              state: QIcon.State) -> None:
+        painter.drawPixmap(rect, self.pixmap(rect.size(), mode, state))
+
+    def clone(self) -> QIconEngine:
+        return _ThemedIcon(self._name, self._token)
+
+
 @cache
-def icon(name: str, token: str = "text", size: int = 20) -> QIcon:
-    """``resources/icons/<name>.svg`` drawn in a palette colour (SVGs use currentColor)."""
+def _drawn(name: str, token: str, palette: str, width: int, height: int) -> QPixmap:
     svg = resource("icons", f"{name}.svg").read_text(encoding="utf-8")
-    renderer = QSvgRenderer(svg.replace("currentColor", colour(token)).encode())
-    pixmaps = QIcon()
-    for scale in (1, 2):
-        pixmap = QPixmap(size * scale, size * scale)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
-        renderer.render(painter)
-        painter.end()
-        pixmaps.addPixmap(pixmap)
-    return pixmaps
+    colour_now = read_palette(palette)[token]
+    renderer = QSvgRenderer(svg.replace("currentColor", colour_now).encode())
+    pixmap = QPixmap(max(1, width), max(1, height))
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    renderer.render(painter)
+    painter.end()
+    return pixmap
 
 
 def logo() -> QIcon:

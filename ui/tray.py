@@ -24,8 +24,8 @@ from ui.qt import (
 )
 
 NOTICE_MS = 6000
-PAUSE_LABELS = {"memory": ("Pause memory", "Resume memory"),
-                "watching": ("Pause folder watching", "Resume folder watching")}
+# Switches: ticked while paused ("Pause memory ✓"), as a desktop's own toggles read.
+PAUSE_LABELS = {"memory": "Pause memory", "watching": "Pause folder watching"}
 
 
 def tray_available() -> bool:
@@ -50,25 +50,25 @@ class TrayMenu(QMenu):
         self.setToolTipsVisible(True)
 
     def _action(self, icon: str, text: str) -> QAction:
-        action = self.addAction(theme.icon(icon, "text", 16), text)
+        action = self.addAction(theme.icon(icon, "text"), text)
         self._icons[action] = icon
         return action
 
     def _switch(self, what: str) -> QAction:
-        action = self.addAction(PAUSE_LABELS[what][0])
+        action = self.addAction(PAUSE_LABELS[what])
         action.setCheckable(True)
         return action
 
     def show_paused(self, what: str, paused: bool) -> None:
-        """Check ``memory`` or ``watching``'s switch, its label saying what a click does."""
+        """Tick ``memory`` or ``watching``'s switch while it is paused."""
         action = self.pause_memory if what == "memory" else self.pause_watching
         action.setChecked(paused)
-        action.setText(PAUSE_LABELS[what][paused])
 
     def retheme(self) -> None:
-        """Draw the icons again in the palette now in use (they were drawn in the old one)."""
+        """Set the icons again after a theme switch: a desktop's tray host shows the menu as
+        exported, icons as they were when set (a menu drawn by Qt follows by itself)."""
         for action, icon in self._icons.items():
-            action.setIcon(theme.icon(icon, "text", 16))
+            action.setIcon(theme.icon(icon, "text"))
 
     def set_ready(self, ready: bool) -> None:
         """The pause switches need the database and the watcher: off until the app is ready."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ui.message_widgets import label
-from ui.qt import QFrame, QScrollArea, QVBoxLayout, QWidget
+from ui.qt import QFrame, QListWidget, QScrollArea, Qt, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
     from assistant.core import Change
@@ -52,3 +52,12 @@ def scrolling(inner: QWidget) -> QScrollArea:
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setWidget(inner)
     return area
+
+
+def wrapping_list() -> QListWidget:
+    """A list whose long rows wrap, never scrolled sideways (see wrapsRows in app.qss)."""
+    rows = QListWidget()
+    rows.setWordWrap(True)
+    rows.setProperty("wrapsRows", True)
+    rows.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return rows

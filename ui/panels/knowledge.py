@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING
 
 from ui import theme
 from ui.message_widgets import label, tool_button
-from ui.panels.base import Panel, scrolling
+from ui.panels.base import Panel, scrolling, wrapping_list
 from ui.qt import (
     QFileDialog,
     QFrame,
     QHBoxLayout,
-    QListWidget,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -38,7 +37,7 @@ class FolderCard(QFrame):
         layout.setSpacing(4)
         top = QHBoxLayout()
         icon = label("")
-        icon.setPixmap(theme.icon("folder", "accent", 18).pixmap(18, 18))
+        icon.setPixmap(theme.icon("folder", "accent").pixmap(18, 18))
         top.addWidget(icon)
         top.addWidget(label(Path(overview.folder).name or overview.folder, "SourceTitle"), 1)
         self.reindex_button = tool_button("refresh", "Re-index this folder now")
@@ -73,7 +72,7 @@ class KnowledgePanel(Panel):
         self.cards: list[FolderCard] = []
         self._overviews: list[FolderOverview] = []
         self._busy: set[str] = set()  # folders with a sync queued or running, as last shown
-        self.add_button = QPushButton(theme.icon("plus", "accent_text", 16), "Add folder…")
+        self.add_button = QPushButton(theme.icon("plus", "accent_text"), "Add folder…")
         self.add_button.setObjectName("Primary")
         self.add_button.clicked.connect(self.choose_folder)
         self.body.addWidget(self.add_button)
@@ -86,7 +85,7 @@ class KnowledgePanel(Panel):
         self.progress_label = label("", "Count", wrap=True)
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
-        self.cancel_button = QPushButton(theme.icon("stop", "muted", 16), "Stop indexing")
+        self.cancel_button = QPushButton(theme.icon("stop", "muted"), "Stop indexing")
         self.cancel_button.setToolTip("Stop now: what is indexed is kept, the rest is indexed "
                                       "next time")
         self.cancel_button.clicked.connect(self.stop_indexing)
@@ -99,7 +98,7 @@ class KnowledgePanel(Panel):
         progress_row.addWidget(self.cancel_button)
         self.body.addLayout(progress_row)
         self.body.addWidget(label("NOT INDEXED", "SectionLabel"))
-        self.problems = QListWidget()
+        self.problems = wrapping_list()  # a reason quotes a whole path: rows wrap
         self.problems.setWordWrap(True)
         self.body.addWidget(self.problems, 1)
         app.job_changed.connect(self._job_changed)

@@ -7,14 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from ui import theme
 from ui.message_widgets import label
-from ui.panels.base import Panel
+from ui.panels.base import Panel, wrapping_list
 from ui.qt import (
     QComboBox,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLineEdit,
-    QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
@@ -35,18 +34,9 @@ NO_HISTORY = "Select a memory to see its history."
 
 
 def _button(icon: str, text: str, tip: str = "") -> QPushButton:
-    button = QPushButton(theme.icon(icon, "muted", 16), text)
+    button = QPushButton(theme.icon(icon, "muted"), text)
     button.setToolTip(tip)
     return button
-
-
-def _wrapping_list() -> QListWidget:
-    """A list whose long rows wrap, never scrolled sideways (see wrapsRows in app.qss)."""
-    rows = QListWidget()
-    rows.setWordWrap(True)
-    rows.setProperty("wrapsRows", True)
-    rows.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    return rows
 
 
 def _note(text: str) -> QListWidgetItem:
@@ -82,7 +72,7 @@ class MemoryPanel(Panel):
         self.add_box.setPlaceholderText("Remember something new… (Enter)")
         self.add_box.returnPressed.connect(self.remember)
         self.body.addWidget(self.add_box)
-        self.list = _wrapping_list()
+        self.list = wrapping_list()
         # The selection, not the current row: Qt makes a row current without selecting it (focus
         # entering the list after Forget), which showed another memory's history.
         self.list.itemSelectionChanged.connect(self._selected)
@@ -104,11 +94,11 @@ class MemoryPanel(Panel):
             actions.addWidget(button, index // 3, index % 3)
         self.body.addLayout(actions)
         self.body.addWidget(label("HISTORY", "SectionLabel"))
-        self.history = _wrapping_list()  # an edit quotes the whole text: rows wrap
+        self.history = wrapping_list()  # an edit quotes the whole text: rows wrap
         self.history.setMaximumHeight(120)
         self.body.addWidget(self.history)
         bottom = QHBoxLayout()
-        self.pause_button = QPushButton(theme.icon("pause", "muted", 16), "Pause")
+        self.pause_button = QPushButton(theme.icon("pause", "muted"), "Pause")
         self.pause_button.setCheckable(True)
         self.export_button = _button("export", "Export…")
         self.import_button = _button("import", "Import…")
@@ -133,24 +123,7 @@ class MemoryPanel(Panel):
         self.pause_button.clicked.connect(self.toggle_pause)
         self.export_button.clicked.connect(self.export)
         self.import_button.clicked.connect(self.import_)
-        self._icons = {button: name for button, name in (
-            (self.save_button, "check"), (self.approve_button, "check"),
-            (self.reject_button, "close"), (self.pin_button, "pin"),
-            (self.forget_button, "trash"), (self.restore_button, "history"),
-            (self.pause_button, "pause"), (self.export_button, "export"),
-            (self.import_button, "import"))}
-        app.theme_changed.connect(self.retheme)
         self._selected()
-
-    def retheme(self) -> None:
-        """Draw the icons again in the palette now in use (they were drawn in the old one)."""
-        for button, name in self._icons.items():
-            button.setIcon(theme.icon(name, "muted", 16))
-        pinned = theme.icon("pin", "muted", 16)
-        for row in range(self.list.count()):
-            item = self.list.item(row)
-            if not item.icon().isNull():
-                item.setIcon(pinned)
 
     @property
     def book(self) -> Any:
@@ -186,7 +159,7 @@ class MemoryPanel(Panel):
             item = QListWidgetItem(text)
             item.setData(_ID, memory.id)
             if memory.pinned:  # an icon of the app's set: fonts without the 📌 glyph drew a box
-                item.setIcon(theme.icon("pin", "muted", 16))
+                item.setIcon(theme.icon("pin", "muted"))
             self.list.addItem(item)
             if selected is not None and memory.id == selected.id:
                 self.list.setCurrentItem(item)
