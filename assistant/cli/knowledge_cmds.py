@@ -123,6 +123,10 @@ def index(paths: tuple[Path, ...], watch: bool, reindex: bool) -> None:
                 report = knowledge.index(folder, bar, cancel)
             finally:
                 bar.close()
+            if report.folder_removed:
+                raise click.ClickException(
+                    f"{folder.resolve()} was removed from Knowledge while it was indexed; "
+                    "nothing of it is kept in the index.")
             click.echo(_summary(folder.resolve(), report))
             if report.cancelled:
                 click.echo("Stopped: what was indexed is kept; run the same command to "

@@ -32,6 +32,7 @@ from assistant.knowledge.files import (
     read_document,
     scan,
 )
+from assistant.knowledge.folders import purge_folder, removed_since
 from assistant.knowledge.parsers import ReadBudget, Skipped, parse_document, timed_out_after
 from assistant.knowledge.parsers.base import UNPACK_FACTOR
 from assistant.knowledge.streaming import stream_chunks
@@ -47,6 +48,10 @@ log = logging.getLogger(__name__)
 BATCH_CHUNKS = 64
 # The reason on the row of a file a stopped sync never reached: it waits for the next sync.
 NOT_REACHED = "not indexed yet: indexing stopped before it; it is indexed next time"
+
+
+class FolderRemoved(WorkCancelled):  # noqa: N818 - a stop, like WorkCancelled
+    """The folder stopped being watched while it was indexed (perhaps by another process)."""
 
 
 class EmbedderChangedError(StoreError):
@@ -80,6 +85,8 @@ class SyncReport:
     problems: dict[str, str] = field(default_factory=dict)
     cancelled: bool = False  # stopped early: what was done is kept, the rest waits for next time
     waiting: int = 0  # files a stopped sync did not reach, left pending for the next one
+    started_at: float = 0.0  # time.time() when the sync began (a later removal stops it)
+    folder_removed: bool = False  # stopped because the folder was removed: nothing is kept
 
     @property
     def changed(self) -> bool:
@@ -167,7 +174,7 @@ class Indexer:
                                 "valid UTF-8 text, which the index cannot store; rename it.")
         roots = None if only is None else sorted({Path(p) for p in only})
         found = scan(folder, self.rules, roots)
-        report = SyncReport()
+        report = SyncReport(started_at=time.time())
         known, stale, everyone = self._known_and_stale(folder, roots)
         if roots is not None and any(p not in found.files and p not in found.problems
                                      for p in known):
@@ -195,6 +202,14 @@ class Indexer:
         try:
             self._process(folder, found, todo, known, stale, by_hash, gone, report, progress,
                           cancel)
+            with self.store.writing():
+                if removed_since(self.store, folder, report.started_at):
+                    raise FolderRemoved()
+        except FolderRemoved:
+            # Whatever this sync wrote before it noticed goes too: nothing of it stays.
+            report.cancelled = report.folder_removed = True
+            purge_folder(self.store, folder)
+            return report
         except WorkCancelled:
             report.cancelled = True
             report.waiting = self._mark_not_reached(folder, found, todo)
@@ -440,6 +455,8 @@ class Indexer:
             item.chunks = []
         finished = [{**item.row, "chunks": item.written} for item in pending if item.complete]
         with self.store.writing():
+            if removed_since(self.store, pending[0].row["folder"], report.started_at):
+                raise FolderRemoved()
             if fresh:
                 self.store.replace(CHUNKS.name, sql_in("path", fresh), rows)
             else:  # the next batch of a document already started: nothing to replace

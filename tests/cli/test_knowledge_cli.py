@@ -112,3 +112,46 @@ def test_ctrl_c_stops_indexing_cleanly_and_the_rerun_finishes(tmp_path, loremind
     assert f"{NOTES - indexed} added" in rerun.stdout
     assert store.count("documents", "status = 'indexed'") == NOTES
     assert_consistent(store)
+
+
+def test_a_folder_removed_by_another_command_while_it_indexes_leaves_no_row(tmp_path,
+                                                                           loremind_home):
+    """``loremind knowledge remove`` in one terminal while ``loremind index`` runs in another:
+    the indexing process sees the removal at its next write, stops, and keeps nothing."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from assistant.migrations import open_database
+    from assistant.paths import app_paths
+    from tests.core.test_core import write_notes
+    from tests.knowledge.helpers import assert_consistent
+
+    folder = tmp_path / "notes"
+    write_notes(folder, NOTES)
+    env = dict(os.environ, LOREMIND_HOME=str(loremind_home))
+    root = Path(__file__).parents[2]
+    indexing = subprocess.Popen([sys.executable, "-m", "assistant", "index", str(folder)],
+                                env=env, cwd=root, stderr=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+    assert indexing.stderr is not None
+    started = time.monotonic()
+    while True:  # the first batch is stored
+        line = indexing.stderr.readline()
+        if line.startswith("Indexing") and not line.rstrip().endswith(" 0 chunks"):
+            break
+        assert time.monotonic() - started < 120 and indexing.poll() is None
+    removed = subprocess.run([sys.executable, "-m", "assistant", "knowledge", "remove",
+                              str(folder)], env=env, cwd=root, capture_output=True, text=True,
+                             timeout=120)
+    assert removed.returncode == 0, removed.stderr
+    out, err = indexing.communicate(timeout=120)
+    assert indexing.returncode == 1
+    assert "was removed from Knowledge" in err and "Traceback" not in err
+    store = open_database(app_paths())
+    key = str(folder.resolve())
+    assert store.count("documents", f"folder = '{key}'") == 0
+    assert store.count("chunks", f"folder = '{key}'") == 0
+    assert_consistent(store)
