@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import gc
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup, NavigableString, Tag, XMLParsedAsHTMLWarning
 from bs4.element import Comment, Doctype, PageElement, ProcessingInstruction
 
 from assistant.knowledge.parsers.base import HeadingTrail, ParsedDocument, ReadBudget
@@ -41,7 +42,10 @@ class _Step(Enum):
 
 def parse_html(data: bytes, budget: ReadBudget | None = None) -> ParsedDocument:
     """The page's ``<main>`` (or ``<article>``, or ``<body>``) text, one section per heading."""
-    with _cycle_collector_paused():
+    with _cycle_collector_paused(), warnings.catch_warnings():
+        # XHTML pages (git's docs among them) read as HTML just as well; the warning would
+        # land on the terminal of every indexing command.
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
         soup = BeautifulSoup(data, "lxml")
         try:
             return _read(soup, budget or ReadBudget())
