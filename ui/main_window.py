@@ -24,6 +24,7 @@ from ui.qt import (
     QMainWindow,
     QObject,
     QProgressBar,
+    QResizeEvent,
     QShortcut,
     QSize,
     QSizePolicy,
@@ -73,6 +74,10 @@ class ErrorBanner(QFrame):
         self.text.setText(message)
         self.text.setToolTip(details[-2000:] if details else "")
         self.show()
+
+
+# The narrowest the chat column gets while the chat list is shown beside it and a panel.
+CHAT_MIN_WIDTH = 480
 
 
 class MainWindow(WindowActions, QMainWindow):
@@ -354,10 +359,21 @@ class MainWindow(WindowActions, QMainWindow):
             button.blockSignals(False)
         if key is None:
             self.panels.hide()
-            return
-        widget = self.panel(key)
-        self.panels.setCurrentWidget(widget)
-        self.panels.show()
+        else:
+            self.panels.setCurrentWidget(self.panel(key))
+            self.panels.show()
+        self._fit_columns()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """In a narrow window with a panel open, the chat list gives way to the chat: with
+        all three columns at the smallest size the chat kept a third of the window, its
+        title cut to one letter and its answers to a few words a line."""
+        room = self.width() - (self.panels.minimumWidth() if self.panels.isVisible() else 0)
+        self.sidebar.setVisible(room - self.sidebar.minimumWidth() >= CHAT_MIN_WIDTH)
 
     def panel(self, key: str) -> Any:
         """The panel ``key``, created on first use."""

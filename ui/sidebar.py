@@ -100,6 +100,9 @@ class Sidebar(QFrame):
         self.placeholder = label("Loading your chats…", "Hint", wrap=True)
         layout.addWidget(self.placeholder)
         layout.addWidget(self.list, 1)
+        # Takes the room the hidden list leaves, so the rest stays at the top (without it,
+        # the logo, buttons and placeholder spread down the whole sidebar).
+        layout.addStretch()
         self.list.hide()
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)

@@ -239,6 +239,33 @@ def test_the_header_keeps_one_line_at_the_smallest_size(qtbot, window, styled):
     assert window.title.toolTip() == ""
 
 
+def test_a_narrow_window_with_a_panel_open_gives_the_chat_the_room(qtbot, window, styled):
+    from ui.main_window import CHAT_MIN_WIDTH
+
+    window.resize(965, 570)
+    qtbot.waitUntil(lambda: window.width() <= 1000, timeout=5000)
+    assert window.sidebar.isVisible()  # no panel: all the columns fit
+    window.show_panel("memory")
+    qtbot.waitUntil(lambda: not window.sidebar.isVisible(), timeout=5000)
+    qtbot.wait(50)
+    assert window.chat.width() >= CHAT_MIN_WIDTH
+    window.show_panel(None)
+    qtbot.waitUntil(window.sidebar.isVisible, timeout=5000)
+    window.show_panel("memory")
+    window.resize(1280, 800)  # a wider window has room for all three again
+    qtbot.waitUntil(window.sidebar.isVisible, timeout=5000)
+
+
+def test_the_chat_list_keeps_its_buttons_at_the_top_when_it_is_empty(qtbot, window, styled):
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: not window.sidebar.list.isVisible(), timeout=5000)
+    qtbot.wait(50)
+    top = window.sidebar.mapTo(window, window.sidebar.rect().topLeft()).y()
+    button = window.sidebar.new_button.mapTo(window, window.sidebar.new_button.rect().topLeft())
+    assert button.y() - top < 120  # just under the name, not spread down the sidebar
+    assert window.sidebar.placeholder.y() - window.sidebar.search.y() < 120
+
+
 # -- 18a: the status bar while the chat answers --------------------------------------------------
 
 def test_the_status_bar_says_answering_until_the_answer_ends(qtbot, window):
