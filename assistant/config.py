@@ -95,6 +95,9 @@ class KnowledgeSettings:
     max_file_mb: int = 50
     # A document still being read after this long is skipped, so the folder behind it goes on.
     max_read_seconds: float = 120.0
+    # How long the model may spend reading an answer's sources, at its measured prompt speed:
+    # more seconds, more passages (a slow machine's answers wait longer but find more).
+    source_seconds: float = 4.0
 
 
 @dataclass

@@ -37,6 +37,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "adapters.max_resident_mb": (0, 1 << 30),
     "knowledge.max_file_mb": (1, 1 << 20),
     "knowledge.max_read_seconds": (1, 86_400),
+    "knowledge.source_seconds": (0.5, 600),
     "connect.port": (0, 65_535),  # 0: any free port (tests)
 }
 

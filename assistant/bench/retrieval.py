@@ -4,7 +4,10 @@ The corpus is a fixed subset of Debian's ``postgresql-doc-15`` and ``git-doc`` H
 ``benchmarks/retrieval/corpus.txt``); the questions were written by reading those pages
 (``benchmarks/retrieval/questions.json``). Every question goes through ``search_knowledge``,
 the very function behind ``loremind search`` and the chat's sources, and two baselines run in
-the same process on the same chunks: the full-text index alone and the vector search alone.
+the same process on the same chunks: the full-text index alone (the same fields and boosts as
+the search's word leg) and the vector search alone, each scored on its chunks and on the
+passages the search's own ``passages`` grows from them. What the chat's sources then cost the
+prompt is in ``retrieval_sources``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from typing import Any
 from assistant.errors import LoremindError
 from assistant.knowledge.embedder import Embedder
 from assistant.knowledge.indexer import Indexer
-from assistant.knowledge.search import search_knowledge
+from assistant.knowledge.search import WORD_FIELDS, search_knowledge
+from assistant.knowledge.sections import passages
 from assistant.migrations import open_database
 from assistant.store import CHUNKS, Store
 
@@ -36,6 +40,7 @@ DEBIAN_PACKAGES = ("postgresql-doc-15", "git-doc")
 DEPTH = 10  # page metrics are computed over the first 10 results
 NEEDLE_DEPTH = 5
 _COLUMNS = ["id", "path", "heading", "text"]
+_PASSAGE_COLUMNS = [*_COLUMNS, "ordinal", "start", "end"]
 
 Ranker = Callable[[str], list[dict[str, Any]]]
 
@@ -116,8 +121,11 @@ def bench_home(home: Path | None) -> Iterator[Path]:
 
 def run_retrieval_bench(eval_file: Path = DEFAULT_EVAL, home: Path | None = None,
                         reindex: bool = False, misses: bool = False,
-                        doc_root: Path = DOC_ROOT) -> dict[str, Any]:
-    """Index the corpus (or reuse ``home``'s index) and score every question three ways."""
+                        doc_root: Path = DOC_ROOT, budgets: bool = False) -> dict[str, Any]:
+    """Index the corpus (or reuse ``home``'s index), score every question five ways, and
+    measure what the chat's sources cost (with ``budgets``, under other source budgets too)."""
+    from assistant.bench.retrieval_sources import score_sources  # it imports this module
+
     questions, globs = load_questions(eval_file)
     files = ensure_corpus(globs, doc_root, install=doc_root == DOC_ROOT)
     embedder = Embedder()
@@ -133,26 +141,46 @@ def run_retrieval_bench(eval_file: Path = DEFAULT_EVAL, home: Path | None = None
         store.maintain()
         index_s = time.perf_counter() - started
         result = score_rankers(store, embedder, questions, misses)
+        result.update(score_sources(store, embedder, questions, budgets))
         result.update({"pages": len(files), "chunks": store.count(CHUNKS.name),
                        "index_s": round(index_s, 1)})
     return result
 
 
 def rankers(store: Store, embedder: Embedder) -> dict[str, Ranker]:
-    """The shipped search and the two single-signal baselines, each returning rows in rank order."""
+    """The shipped search and the two single-signal baselines, each returning rows in rank
+    order: the baselines as chunks, and as passages grown the way the search grows its own."""
 
     def shipped(query: str) -> list[dict[str, Any]]:
         return [{"path": r.path, "text": r.text, "heading": r.heading}
                 for r in search_knowledge(store, embedder, query, k=DEPTH)]
 
-    def words(query: str) -> list[dict[str, Any]]:
-        return store.search_text(CHUNKS.name, query, DEPTH, columns=_COLUMNS)
+    def words(query: str, k: int = DEPTH, columns: list[str] = _COLUMNS
+              ) -> list[dict[str, Any]]:
+        return store.search_text(CHUNKS.name, query, k, columns=columns, boosts=WORD_FIELDS)
 
-    def meaning(query: str) -> list[dict[str, Any]]:
-        return store.search_vector(CHUNKS.name, embedder.encode_query(query), DEPTH,
-                                   columns=_COLUMNS)
+    def meaning(query: str, k: int = DEPTH, columns: list[str] = _COLUMNS
+                ) -> list[dict[str, Any]]:
+        return store.search_vector(CHUNKS.name, embedder.encode_query(query), k,
+                                   columns=columns)
 
-    return {"": shipped, "fts_": words, "vector_": meaning}
+    def grown(search: Callable[..., list[dict[str, Any]]]) -> Ranker:
+        # As the search does: twice as many chunks as results, since hits next to a better
+        # one join its passage.
+        return lambda query: as_passages(store, search(query, 2 * DEPTH, _PASSAGE_COLUMNS))
+
+    return {"": shipped, "fts_": words, "vector_": meaning,
+            "fts_passages_": grown(words), "vector_passages_": grown(meaning)}
+
+
+def as_passages(store: Store, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first ``DEPTH`` passages of ranked chunk ``rows``, through the search's ``passages``."""
+    found = []
+    for passage in passages(store, rows, DEPTH):
+        text, _start, _end = passage.text_and_span()
+        found.append({"path": passage.best["path"], "heading": passage.best["heading"],
+                      "text": text})
+    return found
 
 
 def score_rankers(store: Store, embedder: Embedder, questions: Sequence[Question],
@@ -196,13 +224,14 @@ def score_question(question: Question, rows: Sequence[dict[str, Any]]) -> dict[s
     rank = next((i for i, page in enumerate(pages, start=1) if page in question.pages), 0)
     score: dict[str, Any] = {"rank": rank}
     if question.needle:
-        needle = _flat(question.needle)
+        needle = flat(question.needle)
         score["needle"] = float(any(page_of(r["path"]) in question.pages and needle in
-                                    _flat(r["text"]) for r in rows[:NEEDLE_DEPTH]))
+                                    flat(r["text"]) for r in rows[:NEEDLE_DEPTH]))
     return score
 
 
-def _flat(text: str) -> str:
+def flat(text: str) -> str:
+    """``text`` with its spacing collapsed and its case ignored, as needles are compared."""
     return " ".join(text.split()).lower()
 
 
@@ -245,9 +274,9 @@ def check_questions(questions: Sequence[Question], files: Sequence[Path]) -> lis
             if page not in texts:
                 parser = parser_for(by_name[page].suffix.lower())
                 doc = parser(by_name[page].read_bytes()) if parser else None
-                texts[page] = (_flat(" ".join(s.text for s in doc.sections))
+                texts[page] = (flat(" ".join(s.text for s in doc.sections))
                                if isinstance(doc, ParsedDocument) else "")
-            found = found or _flat(question.needle) in texts[page]
+            found = found or flat(question.needle) in texts[page]
         if not found:
             problems.append(f"{question.ident}: needle {question.needle!r} not in the page text")
     return problems

@@ -38,6 +38,7 @@ from assistant.chat.memory_choice import (
     used_record,
 )
 from assistant.chat.prompt import plan_prompt
+from assistant.chat.sources import PromptSpeed, choose_sources
 from assistant.chat.starting import StartingAnswers
 from assistant.chat.versions import keeping_versions, stats_record
 from assistant.config import Settings
@@ -62,13 +63,6 @@ if TYPE_CHECKING:
     from assistant.store import Store
 
 log = logging.getLogger(__name__)
-# Below this cosine, a chunk is not about the question: leave it out. Measured on the
-# retrieval benchmark's index (README): of 20 general questions, "What time is it in Tokyo?"
-# reaches 0.346 (PostgreSQL's time zones) and "What's the weather like tomorrow?" 0.332 (its
-# 'tomorrow' date literal), the rest 0.29 at best; "Explain how a heart valve works" 0.317 on a
-# boiler manual. Of the 112 benchmark questions whose right page is in the top 5, 107 keep it
-# at 0.35 (110 at 0.32, which let those two general questions cite the date/time pages).
-MIN_SOURCE_SIMILARITY = 0.35
 TITLE_CHARS = 48
 
 
@@ -126,6 +120,8 @@ class Answerer:
 
     def __init__(self, parts: AnswerParts) -> None:
         self.parts = parts
+        # How fast the model reads prompts, measured on every answer: it sizes the sources.
+        self.prompt_speed = PromptSpeed()
 
     def ask(self, session: ChatSession, text: str, options: AskOptions | None = None,
             ids: TurnIds | None = None) -> Iterator[Event]:
@@ -235,12 +231,14 @@ class Answerer:
             for piece in stream:
                 started()
                 yield Token(piece)
+        self.prompt_speed.observe(model.model_id, stream.stats.evaluated_tokens,
+                                  stream.stats.ttft_s)
         answer = ChatMessage("assistant", stream.text.strip(), id=ids.answer,
                              sources=[c.to_json() for c in plan.citations],
                              memories_used=used_record(given))
         if answer.text != stream.text:
             answer.sent_text = stream.text  # what the cache holds, spaces and all
-        answer.stats = stats_record(stream.stats, adapters)
+        answer.stats = stats_record(stream.stats, adapters, model.engine_label)
         if warming:  # stored once the answer is out: storing embeds it, which waits for torch
             self._store_question(session, user, new_turn, None)
         session.messages.append(answer)
@@ -278,18 +276,12 @@ class Answerer:
 
     def _citations(self, text: str, vector: np.ndarray | None,
                    options: AskOptions) -> list[Citation]:
-        from assistant.knowledge.search import search_knowledge
-
-        results = search_knowledge(self.parts.store, self.parts.embedder, text,
-                                   options.knowledge_k,
-                                   [Path(f) for f in options.knowledge_folders or ()],
-                                   vector=vector)
-        # Every result has a similarity, words-only matches too: a shared word ("water") is
-        # not enough to make a document a source for a general question.
-        relevant = [r for r in results
-                    if r.similarity is not None and r.similarity >= MIN_SOURCE_SIMILARITY]
-        return [Citation(n, r.path, r.page or 0, r.heading, r.text, r.score)
-                for n, r in enumerate(relevant, start=1)]
+        model = self.parts.model
+        return choose_sources(self.parts.store, self.parts.embedder, model, text,
+                              options.knowledge_k,
+                              [Path(f) for f in options.knowledge_folders or ()],
+                              vector=vector, budget=self.prompt_speed.budget(
+                                  model.model_id, self.parts.settings.knowledge.source_seconds))
 
     def _propose(self, text: str, session: ChatSession,
                  user: ChatMessage) -> Iterator[MemoryProposed]:

@@ -33,33 +33,46 @@ def print_result(result: dict[str, Any], as_json: bool) -> None:
               help="Keep the corpus and its index in this folder and reuse them next time.")
 @click.option("--reindex", is_flag=True, help="Re-chunk and re-embed a reused index first.")
 @click.option("--misses", is_flag=True, help="Also list the questions not answered first.")
+@click.option("--budgets", is_flag=True,
+              help="Also measure the chat's sources under other budgets (passages, words, "
+                   "tokens): a table of source tokens, needles read and first sources right.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @reports_errors
 def bench_retrieval(eval_file: Path | None, home: Path | None, reindex: bool, misses: bool,
-                    as_json: bool) -> None:
-    """Search quality on real documentation, against full-text-only and vector-only search."""
+                    budgets: bool, as_json: bool) -> None:
+    """Search quality on real documentation, against full-text-only and vector-only search
+    (chunks and passages), and what the chat's sources cost the prompt."""
     from assistant.bench.retrieval import DEFAULT_EVAL, run_retrieval_bench
 
     if not as_json:
         click.echo("Running the retrieval benchmark (indexing takes a few minutes)…", err=True)
-    result = run_retrieval_bench(eval_file or DEFAULT_EVAL, home, reindex, misses)
+    result = run_retrieval_bench(eval_file or DEFAULT_EVAL, home, reindex, misses,
+                                 budgets=budgets)
     if as_json:
         click.echo(json.dumps(result))
         return
     listed = result.pop("misses", [])
+    table = result.pop("budgets", [])
     print_result(result, as_json)
     for miss in listed:
         click.echo(json.dumps(miss))
+    if table:
+        click.echo(f"\n{'setting':<22}{'source_tokens_p50':>19}{'needle_in_prompt':>18}"
+                   f"{'r1':>7}")
+        for row in table:
+            click.echo(f"{row['setting']:<22}{row['source_tokens_p50']:>19}"
+                       f"{row['needle_in_prompt']:>18}{row['source_r1']:>7}")
 
 
 @bench.command("train")
 @click.option("--steps", type=click.IntRange(2, 10_000), default=12, show_default=True,
-              help="Training steps, for the app's loop and for the plain PEFT loop alike.")
+              help="Training steps, for the app and for the plain PEFT script alike.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @reports_errors
 def bench_train(steps: int, as_json: bool) -> None:
-    """Teach's training loop against a plain PEFT loop on the same data, and the held-out loss
-    (llama.cpp) without and with the adapter it wrote."""
+    """The whole Teach run (start, load, probe, train, export, evaluation, card) against a
+    plain PEFT script doing the same work on the same examples: both totals, each phase, the
+    ratio, and the held-out loss each measured without and with the adapter."""
     from assistant.bench.train import run_train_bench
 
     if not as_json:

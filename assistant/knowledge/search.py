@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from assistant.knowledge.embedder import Embedder
-from assistant.knowledge.sections import Passage, passages
+from assistant.knowledge.sections import SECTION_WORDS, Passage, passages
 from assistant.store import CHUNKS, Store, sql_in, sql_str
 
 SNIPPET_CHARS = 240
@@ -46,10 +46,12 @@ class SearchResult:
 
 def search_knowledge(store: Store, embedder: Embedder, query: str, k: int = 5,
                      folders: Sequence[Path] = (), types: Sequence[str] = (),
-                     vector: np.ndarray | None = None) -> list[SearchResult]:
+                     vector: np.ndarray | None = None,
+                     section_words: int = SECTION_WORDS) -> list[SearchResult]:
     """The ``k`` passages that best answer ``query``, optionally within folders and file types:
-    each is a matched chunk with its neighbours from the same section (see ``sections``).
-    ``vector`` is the query's, when the caller embedded it already (an answer does, once)."""
+    each is a matched chunk with its neighbours from the same section, up to ``section_words``
+    (see ``sections``). ``vector`` is the query's, when the caller embedded it already (an
+    answer does, once)."""
     if not query.strip():
         return []
     where = _filter(folders, types)
@@ -60,7 +62,7 @@ def search_knowledge(store: Store, embedder: Embedder, query: str, k: int = 5,
     rows = store.search_hybrid(CHUNKS.name, query_vector, query, 2 * k,
                                where=where, columns=_COLUMNS, boosts=WORD_FIELDS,
                                depth=FUSION_DEPTH)
-    return [_result(passage, query) for passage in passages(store, rows, k)]
+    return [_result(passage, query) for passage in passages(store, rows, k, section_words)]
 
 
 def _filter(folders: Sequence[Path], types: Sequence[str]) -> str | None:

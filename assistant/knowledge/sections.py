@@ -27,6 +27,7 @@ class Passage:
 
     best: dict[str, Any]
     chunks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    words: int = SECTION_WORDS  # what the passage may grow to
 
     @property
     def key(self) -> tuple[str, str]:
@@ -39,9 +40,9 @@ class Passage:
                 and min(self.chunks) - 1 <= ordinal <= max(self.chunks) + 1)
 
     def fits(self, row: dict[str, Any]) -> bool:
-        """Whether ``row`` keeps the passage within ``SECTION_WORDS``."""
+        """Whether ``row`` keeps the passage within its ``words``."""
         words = sum(len(chunk["text"].split()) for chunk in self.chunks.values())
-        return words + len(row["text"].split()) <= SECTION_WORDS
+        return words + len(row["text"].split()) <= self.words
 
     def text_and_span(self) -> tuple[str, int, int]:
         """The passage's text, overlapping chunk edges joined once, and its character span."""
@@ -56,17 +57,18 @@ class Passage:
         return text, ordered[0]["start"], end
 
 
-def passages(store: Store, rows: Sequence[dict[str, Any]], k: int) -> list[Passage]:
+def passages(store: Store, rows: Sequence[dict[str, Any]], k: int,
+             words: int = SECTION_WORDS) -> list[Passage]:
     """The ``k`` best passages from ranked chunk ``rows``: a row next to a better one of the
-    same section joins it while the passage stays within ``SECTION_WORDS`` (else it starts its
-    own), and each passage then takes its section neighbours as far as they fit."""
+    same section joins it while the passage stays within ``words`` (else it starts its own),
+    and each passage then takes its section neighbours as far as they fit."""
     chosen: list[Passage] = []
     for row in rows:
         home = next((p for p in chosen if p.touches(row)), None)
         if home is not None and home.fits(row):
             home.chunks[row["ordinal"]] = row
         elif len(chosen) < k:
-            chosen.append(Passage(row, {row["ordinal"]: row}))
+            chosen.append(Passage(row, {row["ordinal"]: row}, words))
     _widen(store, chosen)
     return chosen
 
