@@ -74,7 +74,7 @@ def write_tiny_model(
                 writer.add_tensor(name, np.ones(shape, dtype=np.float32))
             else:
                 writer.add_tensor(name, weight(*shape))
-    _finish(writer)
+    finish_writer(writer)
     return path
 
 
@@ -124,7 +124,7 @@ def write_lora(
         lora_b: np.ndarray = (rng.standard_normal((n_out, rank)) * strength).astype(dtype)
         writer.add_tensor(f"{stem}.weight.lora_a", lora_a)
         writer.add_tensor(f"{stem}.weight.lora_b", lora_b)
-    _finish(writer)
+    finish_writer(writer)
     return path
 
 
@@ -155,7 +155,8 @@ def _vocabulary() -> tuple[list[str], list[float], list[int]]:
     return tokens, scores, [int(t) for t in types]
 
 
-def _finish(writer: gguf.GGUFWriter) -> None:
+def finish_writer(writer: gguf.GGUFWriter) -> None:
+    """Write the header, metadata and tensors, and close the file."""
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()

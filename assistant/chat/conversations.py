@@ -20,7 +20,7 @@ from assistant.errors import LoremindError
 if TYPE_CHECKING:
     import numpy as np
 
-    from assistant.knowledge.embedder import Embedder
+    from assistant.knowledge.embedding import TextEmbedder
     from assistant.store import Store
 
 # Cosine similarity from which a message counts as about a search's meaning (all-MiniLM-L6-v2:
@@ -91,7 +91,7 @@ class SessionHit:
 class Conversations:
     """Stored chats. Temporary sessions are refused here, so they can never be written."""
 
-    def __init__(self, store: Store, embedder: Embedder) -> None:
+    def __init__(self, store: Store, embedder: TextEmbedder) -> None:
         self.store = store
         self.embedder = embedder
 

@@ -29,8 +29,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Each module registers its commands on import; they are imported only when a command is looked
 # up, so that `loremind` alone opens the window without loading LanceDB, llama.cpp or torch first.
 COMMAND_MODULES = ("adapter_cmds", "bench", "chat_cmds", "connect_cmds", "desktop_cmds",
-                   "engine_cmds", "gui_cmds", "knowledge_cmds", "memory_cmds", "model_cmds",
-                   "remote_cmds", "session_io_cmds", "store_cmds", "train_cmds")
+                   "embedder_cmds", "engine_cmds", "gui_cmds", "knowledge_cmds", "memory_cmds",
+                   "model_cmds", "remote_cmds", "session_io_cmds", "store_cmds", "train_cmds")
 # Commands found in a single module: looking one up imports only that module (`ask --popup`
 # then hands over to the running app in a fraction of a second; `search` and `ask` ask it).
 # Others import every module.

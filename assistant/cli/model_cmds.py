@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from assistant.cli.app import cli_core, main, reports_errors
-from assistant.core import DownloadProgress, ModelManager, gigabytes
+from assistant.core import RETRIEVAL_KINDS, DownloadProgress, ModelManager, RetrievalRow, gigabytes
 from assistant.errors import LoremindError
 
 BAR_WIDTH = 28
@@ -23,14 +23,19 @@ def model_manager() -> ModelManager:
 
 @main.group()
 def models() -> None:
-    """Chat models: list the catalogue, download one, choose the one in use."""
+    """Models: list the catalogue, download one, choose the chat model in use."""
 
 
 @models.command("list")
+@click.option("--kind", type=click.Choice(("chat", *RETRIEVAL_KINDS)), default="chat",
+              show_default=True, help="Chat models, or the embedders or rerankers for search.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @reports_errors
-def list_models(as_json: bool) -> None:
+def list_models(kind: str, as_json: bool) -> None:
     """The catalogue (with what fits this computer) and the models you have."""
+    if kind != "chat":
+        _list_retrieval(kind, as_json)
+        return
     manager = model_manager()
     rows = manager.rows()
     if as_json:
@@ -52,6 +57,25 @@ def list_models(as_json: bool) -> None:
         click.echo(f"{'*' if row.recommended else ' '} {row.name:<16} {params:>5}  "
                    f"{gigabytes(row.size_bytes):>7}  {fit:<7}  {row.license:<13} "
                    f"{', '.join(marks)}")
+    click.echo("\nDownload one with: loremind models pull NAME")
+
+
+def _list_retrieval(kind: str, as_json: bool) -> None:
+    rows: list[RetrievalRow] = cli_core().models.retrieval_models(kind)
+    if as_json:
+        click.echo(json.dumps([row.to_json() for row in rows], indent=2))
+        return
+    click.echo(f"{kind.capitalize()}s for search (run by llama.cpp):\n")
+    for row in rows:
+        marks = [m for m, on in (("installed", row.installed),
+                                 (f"{gigabytes(row.partial_bytes)} downloaded",
+                                  row.partial_bytes > 0 and not row.installed)) if on]
+        size = f"{row.dimensions} dims" if row.dimensions else ""
+        fit = "fits" if row.fits else "too big"
+        click.echo(f"  {row.name:<26} {gigabytes(row.size_bytes):>7}  {size:>9}  "
+                   f"{', '.join(row.languages):<13} {fit:<7}  {row.license:<11} "
+                   f"{', '.join(marks)}")
+        click.echo(f"    {row.summary}")
     click.echo("\nDownload one with: loremind models pull NAME")
 
 
@@ -89,7 +113,8 @@ def pull(name: str) -> None:
         click.echo("Cancelled; run the same command to resume.", err=True)
         sys.exit(1)
     click.echo(f"Installed {entry.name}: {installed.path}")
-    click.echo(f"Use it with: loremind models use {entry.name}")
+    if entry.kind == "chat":
+        click.echo(f"Use it with: loremind models use {entry.name}")
 
 
 @models.command()

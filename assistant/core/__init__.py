@@ -83,10 +83,11 @@ if TYPE_CHECKING:
         ModelManager,
         ModelProfile,
         ModelRow,
+        RetrievalRow,
         uses_embedded_demo,
     )
     from assistant.models import Progress as DownloadProgress
-    from assistant.models.catalogue import gigabytes
+    from assistant.models.catalogue import RETRIEVAL_KINDS, gigabytes
     from assistant.statuses import DocumentStatus, FinishReason, MemoryStatus
     from assistant.training.card import card_lines
     from assistant.wording import plural
@@ -106,6 +107,8 @@ _HOMES = {
     "ModelManager": "assistant.models",
     "ModelProfile": "assistant.models",
     "ModelRow": "assistant.models",
+    "RetrievalRow": "assistant.models",
+    "RETRIEVAL_KINDS": "assistant.models.catalogue",
     "uses_embedded_demo": "assistant.models",
     "DownloadProgress": "assistant.models:Progress",
     "gigabytes": "assistant.models.catalogue",
@@ -185,6 +188,7 @@ __all__ = [
     "MAX_QUERY_CHARS",
     "MAX_RESULTS",
     "MODEL_NAME",
+    "RETRIEVAL_KINDS",
     "TOOLS",
     "AdapterInfo",
     "AnswerRun",
@@ -228,6 +232,7 @@ __all__ = [
     "Notice",
     "Permissions",
     "Progress",
+    "RetrievalRow",
     "SamplingParams",
     "SearchResult",
     "SessionHit",

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from assistant.core.app import Loremind
     from assistant.engine.gguf_file import GGUFFile
     from assistant.engine.model import LoadReport
-    from assistant.models import ModelManager
+    from assistant.models import ModelManager, RetrievalRow
 
 
 class ModelsArea:
@@ -37,6 +37,11 @@ class ModelsArea:
             core.settings.update(settings)
 
         return ModelManager(core.paths, load=lambda: core.current_settings, save=save)
+
+    def retrieval_models(self, kind: str) -> list[RetrievalRow]:
+        """The catalogue's embedders or rerankers (``kind``) with fit and whether each is
+        downloaded (``manager.pull`` downloads one, as it does a chat model)."""
+        return self.manager.retrieval_rows(kind)
 
     def model_file(self, path: Path | str | None = None) -> Path:
         """The GGUF file ``path`` names, else the one in the settings, else the embedded one."""

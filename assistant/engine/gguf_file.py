@@ -21,6 +21,18 @@ GGUF_MAGIC = b"GGUF"
 # Architectures named by the gguf package that ships with this llama.cpp generation.
 KNOWN_ARCHITECTURES = frozenset(gguf.MODEL_ARCH_NAMES.values())
 _MAX_ARRAY_KEPT = 64  # vocabularies are huge and never needed here
+# Architectures that only encode (no next-token head): embedding models and rerankers.
+ENCODER_ARCHITECTURES = frozenset({
+    "bert", "eurobert", "gemma-embedding", "jina-bert-v2", "jina-bert-v3", "llama-embed",
+    "modern-bert", "neo-bert", "nomic-bert", "nomic-bert-moe"})
+POOLING_RANK = int(gguf.PoolingType.RANK)
+SENTENCE_POOLINGS = frozenset(int(p) for p in (gguf.PoolingType.MEAN, gguf.PoolingType.CLS,
+                                                gguf.PoolingType.LAST))
+RERANK_TEMPLATE_KEY = "tokenizer.chat_template.rerank"
+_CLASSIFIER_OUT = gguf.TENSOR_NAMES[gguf.MODEL_TENSOR.CLS_OUT] + ".weight"
+_PURPOSE_WORDS = {"chat": "a chat model (it writes answers)",
+                  "embedder": "an embedding model (it turns text into vectors for search)",
+                  "reranker": "a reranking model (it scores passages against a question)"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,24 @@ class GGUFFile:
     def chat_template(self) -> str | None:
         value = self.metadata.get("tokenizer.chat_template")
         return str(value) if value else None
+
+    @property
+    def pooling(self) -> int | None:
+        """How the file says token vectors become one (llama.cpp's pooling type); None when it
+        does not say."""
+        value = self.metadata.get(f"{self.architecture}.pooling_type")
+        return int(value) if value is not None else None
+
+    @property
+    def purpose(self) -> str:
+        """What the model is for: "reranker" (a ranking head or pooling), "embedder" (an
+        encoder architecture, or a sentence pooling) or "chat"."""
+        if (self.pooling == POOLING_RANK or _CLASSIFIER_OUT in self.tensors
+                or RERANK_TEMPLATE_KEY in self.metadata):
+            return "reranker"
+        if self.architecture in ENCODER_ARCHITECTURES or self.pooling in SENTENCE_POOLINGS:
+            return "embedder"
+        return "chat"
 
     @property
     def template_note(self) -> str:
@@ -98,8 +128,9 @@ def read_gguf(path: Path) -> GGUFFile:
     return GGUFFile(path, size, kind, architecture, metadata, tensors)
 
 
-def validate_model_file(path: Path) -> GGUFFile:
-    """Check that ``path`` is a complete GGUF *model* of an architecture llama.cpp knows."""
+def validate_model_file(path: Path, purpose: str = "chat") -> GGUFFile:
+    """Check that ``path`` is a complete GGUF *model* of an architecture llama.cpp knows, made
+    for ``purpose`` ("chat", "embedder" or "reranker")."""
     info = read_gguf(path)
     if info.kind == "adapter":
         raise ModelError(
@@ -113,6 +144,9 @@ def validate_model_file(path: Path) -> GGUFFile:
         )
     if not info.tensors:
         raise ModelError(f"{info.path.name} holds no weights.")
+    if info.purpose != purpose:
+        raise ModelError(f"{info.path.name} is {_PURPOSE_WORDS[info.purpose]}, not "
+                         f"{_PURPOSE_WORDS[purpose]}.")
     return info
 
 

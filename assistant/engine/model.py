@@ -8,7 +8,6 @@ llama.cpp is not thread-safe: every call into it holds ``self.lock``.
 from __future__ import annotations
 
 import codecs
-import ctypes
 import logging
 import os
 import threading
@@ -21,6 +20,7 @@ from typing import Any
 
 import llama_cpp
 
+import assistant.engine.llama_log  # noqa: F401  (llama.cpp's messages go to the log file)
 from assistant.config import GenerationSettings, GpuLayers, ModelSettings
 from assistant.defaults import embedded_chat_model
 from assistant.engine.chat_states import MB, ChatStates, capture, restore
@@ -31,22 +31,9 @@ from assistant.errors import ContextOverflowError, ModelError
 from assistant.statuses import FinishReason
 
 log = logging.getLogger(__name__)
-_llama_log = logging.getLogger("assistant.engine.llama_cpp")
-# ggml levels: 1 debug, 2 info (chatty: kept at debug), 3 warning, 4 error, 5 continuation.
-_LLAMA_LEVELS = {3: logging.WARNING, 4: logging.ERROR}
 # A dropped block of history is skipped by shifting the cache only when the prompt's next
 # tokens match this many cached ones (a chance match of a few tokens is not the same text).
 SHIFT_PROBE_TOKENS = 16
-
-
-@llama_cpp.llama_log_callback
-def _route_llama_log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-    """llama.cpp's messages go to Loremind's log file, never onto the user's terminal."""
-    _llama_log.log(_LLAMA_LEVELS.get(level, logging.DEBUG), "%s",
-                   text.decode("utf-8", errors="replace").rstrip())
-
-
-llama_cpp.llama_log_set(_route_llama_log, ctypes.c_void_p(0))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 from assistant.config import KnowledgeSettings
 from assistant.errors import DocumentError, StoreError
 from assistant.knowledge.chunking import Chunk, document_lead, embedding_text
-from assistant.knowledge.embedder import Embedder
+from assistant.knowledge.embedding import TextEmbedder
 from assistant.knowledge.files import (
     FileRules,
     Scan,
@@ -111,7 +111,7 @@ class _Pending:
 class Indexer:
     """Keeps the ``documents`` and ``chunks`` tables in step with watched folders."""
 
-    def __init__(self, store: Store, embedder: Embedder,
+    def __init__(self, store: Store, embedder: TextEmbedder,
                  settings: KnowledgeSettings | None = None) -> None:
         settings = settings or KnowledgeSettings()
         self.store = store

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from assistant.errors import LoremindError
-from assistant.knowledge.embedder import Embedder
+from assistant.knowledge.embedding import TextEmbedder
 from assistant.memory.importing import check_export
 from assistant.memory.tables import MEMORIES, MEMORY_EVENTS
 from assistant.statuses import MemoryStatus
@@ -90,7 +90,7 @@ class MemoryEvent(_Record):
 class MemoryBook:
     """The user's memories in the store; every method is safe to call from any thread."""
 
-    def __init__(self, store: Store, embedder: Embedder) -> None:
+    def __init__(self, store: Store, embedder: TextEmbedder) -> None:
         self.store = store
         self.embedder = embedder
 

@@ -1,4 +1,5 @@
-"""Chat models: the shipped catalogue, downloads from the Hugging Face hub, the model in use."""
+"""Models: the shipped catalogue (chat models, embedders, rerankers), downloads from the Hugging
+Face hub, the chat model in use."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from assistant.config import Settings
 from assistant.models.catalogue import Catalogue, CatalogueEntry, Machine, load_catalogue
 from assistant.models.download import Progress
 from assistant.models.manager import InstalledModel, ModelManager, ModelProfile, ModelRow
+from assistant.models.retrieval_rows import RetrievalRow
 
 __all__ = ["Catalogue", "CatalogueEntry", "InstalledModel", "Machine", "ModelManager",
-           "ModelProfile", "ModelRow", "Progress", "load_catalogue", "uses_embedded_demo"]
+           "ModelProfile", "ModelRow", "Progress", "RetrievalRow", "load_catalogue",
+           "uses_embedded_demo"]
 
 
 def uses_embedded_demo(settings: Settings) -> bool:

@@ -43,9 +43,19 @@ class ModelShape:
         return self.embedding // self.heads
 
 
+KINDS = ("chat", "embedder", "reranker")
+RETRIEVAL_KINDS = ("embedder", "reranker")
+
+
 @dataclass(frozen=True)
 class CatalogueEntry:
-    """One downloadable chat model: where it lives on the hub and what it needs."""
+    """One downloadable model: where it lives on the hub, what it needs, and what it is for.
+
+    ``kind`` says what it does: "chat" (answers), "embedder" (turns text into vectors for
+    search) or "reranker" (scores passages against a question). For a retrieval model,
+    ``context_length`` is the tokens it reads at once, ``dimensions`` an embedder's vector length,
+    and the prefixes what its model card says to put before a question and before a passage.
+    """
 
     name: str
     title: str
@@ -61,6 +71,11 @@ class CatalogueEntry:
     revision: str = "main"
     quantization: str = ""  # llama.cpp's name for the file's type, e.g. Q4_K_M
     shape: ModelShape | None = None
+    kind: str = "chat"
+    languages: tuple[str, ...] = ()
+    dimensions: int = 0
+    query_prefix: str = ""
+    document_prefix: str = ""
 
     @property
     def params_label(self) -> str:
@@ -88,17 +103,26 @@ class Fit:
 
 @dataclass(frozen=True)
 class Catalogue:
-    """The shipped entries and the rule that picks a recommended one."""
+    """The shipped entries and the rule that picks a recommended one.
+
+    ``entries`` are the chat models (what the Models page, the first run and the recommendation
+    offer); ``retrieval`` the embedders and rerankers, listed apart.
+    """
 
     entries: tuple[CatalogueEntry, ...]
     recommend_order: tuple[str, ...]
     gpu_order: tuple[str, ...]
     cpu_max_params: int
+    retrieval: tuple[CatalogueEntry, ...] = ()
 
     def get(self, name: str) -> CatalogueEntry | None:
-        """The entry called ``name`` (case-insensitive), or None."""
+        """The entry called ``name`` (case-insensitive), of any kind, or None."""
         wanted = name.strip().lower()
-        return next((e for e in self.entries if e.name == wanted), None)
+        return next((e for e in self.entries + self.retrieval if e.name == wanted), None)
+
+    def of_kind(self, kind: str) -> tuple[CatalogueEntry, ...]:
+        """The entries of one kind: "chat", "embedder" or "reranker"."""
+        return tuple(e for e in self.entries + self.retrieval if e.kind == kind)
 
     def fit(self, entry: CatalogueEntry, machine: Machine) -> Fit:
         """Does ``entry`` fit ``machine``? On the GPU when its memory holds it, else in RAM."""
@@ -136,9 +160,13 @@ def load_catalogue() -> Catalogue:
         text = resources.files("assistant.models").joinpath("catalogue.json").read_text("utf-8")
         raw: dict[str, Any] = json.loads(text)
         entries = tuple(_entry(item) for item in raw["models"])
+        retrieval = tuple(_entry(item) for item in raw.get("retrieval", []))
+        if any(e.kind != "chat" for e in entries) or any(
+                e.kind not in RETRIEVAL_KINDS for e in retrieval):
+            raise ValueError("an entry is listed under the wrong kind")
         recommend = raw["recommend"]
         return Catalogue(entries, tuple(recommend["order"]), tuple(recommend["gpu_order"]),
-                         int(recommend["cpu_max_params"]))
+                         int(recommend["cpu_max_params"]), retrieval)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"The model catalogue shipped with Loremind is damaged ({exc}). "
                           "Reinstall Loremind.") from exc
@@ -146,7 +174,8 @@ def load_catalogue() -> Catalogue:
 
 def _entry(item: dict[str, Any]) -> CatalogueEntry:
     shape = item.get("shape")
-    return CatalogueEntry(**{**item, "shape": ModelShape(**shape) if shape else None})
+    return CatalogueEntry(**{**item, "shape": ModelShape(**shape) if shape else None,
+                             "languages": tuple(item.get("languages", ()))})
 
 
 def this_machine(probe_gpu: bool = True) -> Machine:

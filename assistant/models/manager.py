@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.config import GpuLayers, Settings, load_settings, save_settings
 from assistant.defaults import embedded_chat_model
@@ -36,6 +36,9 @@ from assistant.models.download import DownloadJob, Progress, hub_endpoint
 from assistant.models.errors import DiskFullError
 from assistant.models.worker import DISK_MARGIN_BYTES, FetchRequest, partial_stem
 from assistant.paths import AppPaths
+
+if TYPE_CHECKING:
+    from assistant.models.retrieval_rows import RetrievalRow
 
 INDEX_FILE = "index.json"
 BUILTIN = "builtin"  # the row of the demo model that ships inside Loremind
@@ -55,6 +58,7 @@ class InstalledModel:
     file: str = ""
     sha256: str = ""
     origin: str = ""  # an imported model: the user's file it was linked or copied from
+    kind: str = "chat"  # "chat", "embedder" or "reranker" (the catalogue entry's kind)
 
 
 @dataclass
@@ -123,7 +127,8 @@ class _Index:
 
 
 class ModelManager:
-    """List, download, import, remove and choose chat models."""
+    """List, download, import, remove and choose chat models; list and download the retrieval
+    models (embedders, rerankers) too."""
 
     def __init__(self, paths: AppPaths, *,
                  load: Callable[[], Settings] | None = None,
@@ -166,8 +171,15 @@ class ModelManager:
             if path.is_file():
                 found.append(InstalledModel(name, path, path.stat().st_size, item["source"],
                                             item.get("repo", ""), item.get("file", ""),
-                                            item.get("sha256", ""), item.get("origin", "")))
+                                            item.get("sha256", ""), item.get("origin", ""),
+                                            item.get("kind", "chat")))
         return found
+
+    def retrieval_rows(self, kind: str) -> list[RetrievalRow]:
+        """The catalogue's embedders or rerankers (``kind``), with fit and state."""
+        from assistant.models.retrieval_rows import retrieval_rows
+
+        return retrieval_rows(self, kind)
 
     def rows(self) -> list[ModelRow]:
         """The catalogue with fit and state, then the imported models."""
@@ -272,13 +284,14 @@ class ModelManager:
         if fetched is None:
             return None
         target = self.folder / entry.file
-        self._check_model(fetched.path, entry.file)
+        self._check_model(fetched.path, entry.file, entry.kind)
         os.replace(fetched.path, target)
         self._record(entry.name, {"path": str(target), "source": "catalogue", "repo": entry.repo,
                                   "file": entry.file, "sha256": fetched.sha256,
-                                  "commit": fetched.commit or "", "installed_at": time.time()})
+                                  "commit": fetched.commit or "", "installed_at": time.time(),
+                                  "kind": entry.kind})
         return InstalledModel(entry.name, target, fetched.size, "catalogue", entry.repo,
-                              entry.file, fetched.sha256)
+                              entry.file, fetched.sha256, kind=entry.kind)
 
     def cancel(self, name: str) -> bool:
         """Stop the download of ``name``; False when none runs. What arrived stays for a resume."""
@@ -312,11 +325,11 @@ class ModelManager:
                 f"and {self.folder} has {gigabytes(free)} free. Free some space and try again.")
 
     @staticmethod
-    def _check_model(path: Path, label: str) -> None:
+    def _check_model(path: Path, label: str, kind: str) -> None:
         from assistant.engine.gguf_file import validate_model_file
 
         try:
-            validate_model_file(path)
+            validate_model_file(path, kind)
         except ModelError as exc:
             path.unlink(missing_ok=True)
             raise ModelError(f"{label} downloaded intact but Loremind cannot use it, so it was "
@@ -331,6 +344,10 @@ class ModelManager:
         wanted = name_or_path.strip()
         for model in self.installed():
             if model.name == wanted.lower():
+                if model.kind != "chat":
+                    raise ModelError(f"{model.name} is a{'n' if model.kind == 'embedder' else ''} "
+                                     f"{model.kind} for search, not a chat model: it cannot "
+                                     "answer. 'loremind models list' shows the chat models.")
                 return model.path
         entry = self.catalogue.get(wanted)
         if entry is not None:
@@ -459,8 +476,9 @@ class ModelManager:
 
     def _free_name(self, stem: str) -> str:
         base = re.sub(r"[^a-z0-9._-]+", "-", stem.lower()).strip("-") or "model"
-        taken = (set(self._read_index().models) | {e.name for e in self.catalogue.entries}
-                 | {BUILTIN})
+        catalogue = self.catalogue
+        taken = (set(self._read_index().models)
+                 | {e.name for e in catalogue.entries + catalogue.retrieval} | {BUILTIN})
         name, n = base, 2
         while name in taken:
             name, n = f"{base}-{n}", n + 1
