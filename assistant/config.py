@@ -98,6 +98,13 @@ class KnowledgeSettings:
     # How long the model may spend reading an answer's sources, at its measured prompt speed:
     # more seconds, more passages (a slow machine's answers wait longer but find more).
     source_seconds: float = 4.0
+    # The retrieval models: a catalogue name of a downloaded model or a GGUF file; empty, the
+    # built-in all-MiniLM-L6-v2 embedder and no reranker.
+    embedder: str = ""
+    reranker: str = ""
+    # The most a reranker may add to a search, in milliseconds: it scores the best candidates
+    # first and stops when the budget is spent.
+    rerank_budget_ms: int = 400
 
 
 @dataclass

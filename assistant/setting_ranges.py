@@ -38,6 +38,7 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "knowledge.max_file_mb": (1, 1 << 20),
     "knowledge.max_read_seconds": (1, 86_400),
     "knowledge.source_seconds": (0.5, 600),
+    "knowledge.rerank_budget_ms": (10, 60_000),
     "connect.port": (0, 65_535),  # 0: any free port (tests)
 }
 
