@@ -74,3 +74,29 @@ def window(qtbot, app):
     with qtbot.waitSignal(app.ready, timeout=30000):
         app.start()
     return main
+
+
+@pytest.fixture
+def shell(qtbot, window, monkeypatch):
+    """A shell with a tray icon: offscreen has no tray, so availability is forced on."""
+    import ui.shell
+    from ui.shell import DesktopShell
+
+    monkeypatch.setattr(ui.shell, "tray_available", lambda: True)
+    desktop = DesktopShell(window.app, window)
+    yield desktop
+    if desktop.tray is not None:
+        desktop.tray.hide()
+
+
+@pytest.fixture
+def styled(qtbot):
+    """The app's stylesheet, as the real app has it: its pixel sizes decide what fits."""
+    from ui.qt import QApplication
+    from ui.theme import apply_theme
+
+    qt_app = QApplication.instance()
+    before = qt_app.styleSheet()
+    apply_theme(qt_app, "light")
+    yield
+    qt_app.setStyleSheet(before)

@@ -64,6 +64,14 @@ def test_main_window_and_quick_ask_fit_a_1280x800_screen(x_session, tmp_path):
 
 def test_tray_notice_is_readable_in_the_dark_theme(tmp_path):
     """Without a notification service Qt draws the notice pale yellow, whatever the theme."""
+    found = run_tray_probe("tests.ui.balloon_probe", tmp_path)
+    assert found["tray"] and "background" in found, found
+    assert found["texts"] and all(contrast(text, found["background"]) >= 4.5
+                                  for text in found["texts"]), found
+
+
+def run_tray_probe(module: str, tmp_path: Path, **env_extra: str) -> dict:
+    """Run the probe ``module`` in a desktop with a tray (Xvfb, openbox, trayer); its JSON."""
     xvfb, env = x_server(("Xvfb", "openbox", "trayer"))
     helpers = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
@@ -71,20 +79,18 @@ def test_tray_notice_is_readable_in_the_dark_theme(tmp_path):
                                ["trayer", "--edge", "bottom", "--SetDockType", "true"])]
     try:
         time.sleep(1.5)
-        result = tmp_path / "balloon.json"
-        run = subprocess.run([sys.executable, "-m", "tests.ui.balloon_probe", str(result)],
+        result = tmp_path / "probe.json"
+        run = subprocess.run([sys.executable, "-m", module, str(result)],
                              cwd=ROOT, env={**env, "QT_QPA_PLATFORM": "xcb",
-                                            "PYTHONPATH": str(ROOT)},
+                                            "PYTHONPATH": str(ROOT), **env_extra},
                              capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stderr[-3000:]
-        found = json.loads(result.read_text())
+        found: dict = json.loads(result.read_text())
+        return found
     finally:
         for process in (*helpers, xvfb):
             process.terminate()
             process.wait(10)
-    assert found["tray"] and "background" in found, found
-    assert found["texts"] and all(contrast(text, found["background"]) >= 4.5
-                                  for text in found["texts"]), found
 
 
 def contrast(first: str, second: str) -> float:

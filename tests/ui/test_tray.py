@@ -12,16 +12,6 @@ from ui.tray import tray_available
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def shell(qtbot, window, monkeypatch):
-    """A shell with a tray icon: offscreen has no tray, so availability is forced on."""
-    monkeypatch.setattr(ui.shell, "tray_available", lambda: True)
-    desktop = DesktopShell(window.app, window)
-    yield desktop
-    if desktop.tray is not None:
-        desktop.tray.hide()
-
-
 def test_offscreen_has_no_tray_and_the_app_says_so_once(qtbot, window):
     assert not tray_available()
     first = DesktopShell(window.app, window)

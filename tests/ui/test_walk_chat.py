@@ -15,25 +15,13 @@ from assistant.chat.events import AnswerStats, Citation, Done, Sources, Token
 from assistant.core.answers import AnswerRun
 from tests.ui.helpers import send, wait_lanes
 from ui.message_widgets import AssistantMessage, SourceCard
-from ui.qt import QApplication, QInputDialog, QLineEdit, QMenu, Qt, QWidget
+from ui.qt import QInputDialog, QLineEdit, QMenu, Qt, QWidget
 
 pytestmark = pytest.mark.gui
 
 POEM = ("Roses are red,\nViolets are blue,\nSugar is sweet,\nAnd so are you.\n\n"
         "A second verse\nends the poem.")
 VERSES = [line for line in POEM.splitlines() if line]
-
-
-@pytest.fixture
-def styled(qtbot):
-    """The app's stylesheet, as the real app has it: its pixel font sizes matter here."""
-    from ui.theme import apply_theme
-
-    qt_app = QApplication.instance()
-    before = qt_app.styleSheet()
-    apply_theme(qt_app, "light")
-    yield
-    qt_app.setStyleSheet(before)
 
 
 def answers(window):

@@ -4,10 +4,6 @@ the old theme's colours, a maximised window that came back small, "35/" + "s" on
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import time
 from collections import Counter
 
 import pytest
@@ -17,7 +13,7 @@ import ui.shell
 from assistant.knowledge.indexer import Progress
 from assistant.knowledge.progress_text import indexing_text
 from tests.ui.helpers import wait_lanes
-from tests.ui.test_layout_xvfb import ROOT, x_server
+from tests.ui.test_layout_xvfb import run_tray_probe
 from ui import theme
 from ui.main_window import MainWindow
 from ui.panels.memory import NO_HISTORY
@@ -25,16 +21,6 @@ from ui.qt import QIcon, Qt
 from ui.shell import DesktopShell
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def shell(qtbot, window, monkeypatch):
-    """A shell with a tray icon: offscreen has no tray, so availability is forced on."""
-    monkeypatch.setattr(ui.shell, "tray_available", lambda: True)
-    desktop = DesktopShell(window.app, window)
-    yield desktop
-    if desktop.tray is not None:
-        desktop.tray.hide()
 
 
 def memory_panel(qtbot, window, *texts):
@@ -220,25 +206,8 @@ def test_the_indexing_rate_never_wraps_inside_itself():
 
 def test_the_tray_notice_goes_away_under_the_pointer_and_before_quick_ask(tmp_path):
     """Qt's own balloon (no notification service) stayed while the pointer was on it."""
-    xvfb, env = x_server(("Xvfb", "openbox", "trayer"))
-    helpers = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-               for command in (["openbox", "--sm-disable"],
-                               ["trayer", "--edge", "bottom", "--SetDockType", "true"])]
-    try:
-        time.sleep(1.5)
-        result = tmp_path / "balloon.json"
-        run = subprocess.run([sys.executable, "-m", "tests.ui.balloon_close_probe", str(result)],
-                             cwd=ROOT, env={**env, "QT_QPA_PLATFORM": "xcb",
-                                            "LOREMIND_HOME": str(tmp_path / "home"),
-                                            "PYTHONPATH": str(ROOT)},
-                             capture_output=True, text=True, timeout=120)
-        assert run.returncode == 0, run.stderr[-3000:]
-        found = json.loads(result.read_text())
-    finally:
-        for process in (*helpers, xvfb):
-            process.terminate()
-            process.wait(10)
+    found = run_tray_probe("tests.ui.balloon_close_probe", tmp_path,
+                           LOREMIND_HOME=str(tmp_path / "home"))
     assert found == {"tray": True, "shown": True, "under_pointer": True,
                      "stays_under_pointer": False, "shown_again": True,
                      "stays_over_quick_ask": False, "quick_ask": True}

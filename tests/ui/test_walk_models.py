@@ -16,23 +16,11 @@ from assistant.paths import app_paths
 from tests.models.conftest import closed_port_url, file_keyring
 from tests.ui.helpers import wait_lanes
 from tests.ui.layout_checks import cut_texts
-from ui.qt import QApplication, QMessageBox, Qt
+from ui.qt import QMessageBox, Qt
 
 pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("file_keyring")]
 __all__ = ["file_keyring"]  # the page asks whether a token is stored: never the real keyring
 WAIT_MS = 30000
-
-
-@pytest.fixture
-def styled(qtbot):
-    """The app's stylesheet, as the real app has it: its sizes decide what fits."""
-    from ui.theme import apply_theme
-
-    qt_app = QApplication.instance()
-    before = qt_app.styleSheet()
-    apply_theme(qt_app, "light")
-    yield
-    qt_app.setStyleSheet(before)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from assistant.core import plain_reason
+from ui.confirm import confirmed
 from ui.message_widgets import label, tool_button
 from ui.panels.base import Panel, scrolling
 from ui.qt import (
@@ -164,13 +165,9 @@ class AdaptersPanel(Panel):
         without it (the core takes it out of their sets)."""
         if not self.app.is_ready:
             return
-        asked = QMessageBox.question(
-            self, "Delete this adapter?",
-            f"Delete “{info.name}”? The file {info.path} and its card are deleted for good; "
-            "chats that used it go on without it.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel)
-        if asked != QMessageBox.StandardButton.Yes:
+        if not confirmed(self, "Delete this adapter?",
+                         f"Delete “{info.name}”? The file {info.path} and its card are deleted "
+                         "for good; chats that used it go on without it."):
             return
         adapters = self.app.core.adapters
         open_chats = [self.session] if self.session is not None else []

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ui import theme
+from ui.confirm import confirmed
 from ui.message_widgets import label, tool_button
 from ui.panels.base import Panel, scrolling, wrapping_list
 from ui.qt import (
@@ -171,18 +172,12 @@ class KnowledgePanel(Panel):
     def remove_folder(self, folder: str) -> None:
         """Ask, then stop watching ``folder``: its sync stops within a second and its
         documents leave the index (the files themselves are untouched); undo re-adds it."""
-        from ui.qt import QMessageBox
-
         if not self.app.is_ready:
             return
         name = Path(folder).name or folder
-        asked = QMessageBox.question(
-            self, "Remove this folder?",
-            f"Stop watching “{name}”? Its documents leave the index, so answers no longer "
-            "cite them. The files in the folder are not touched.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel)
-        if asked != QMessageBox.StandardButton.Yes:
+        if not confirmed(self, "Remove this folder?",
+                         f"Stop watching “{name}”? Its documents leave the index, so answers "
+                         "no longer cite them. The files in the folder are not touched."):
             return
         knowledge = self.app.core.knowledge
 

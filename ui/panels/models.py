@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.core import DownloadProgress as Progress
 from assistant.core import Machine, ModelRow, gigabytes
+from ui.confirm import confirmed
 from ui.message_widgets import label
 from ui.model_downloads import (
     import_model,
@@ -26,7 +27,6 @@ from ui.qt import (
     QHBoxLayout,
     QInputDialog,
     QLineEdit,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     Qt,
@@ -269,10 +269,9 @@ class ModelsPanel(Panel):
 
     def delete(self, row: ModelRow) -> None:
         """Delete an installed model after asking."""
-        answer = QMessageBox.question(
-            self, "Delete model",
-            f"Delete {row.title} ({gigabytes(row.size_bytes)})? {row.deletion_note}")
-        if answer != QMessageBox.StandardButton.Yes:
+        if not confirmed(self, "Delete model",
+                         f"Delete {row.title} ({gigabytes(row.size_bytes)})? "
+                         f"{row.deletion_note}"):
             return
         self.manager.remove(row.name)
         self.refresh()
