@@ -4,7 +4,9 @@ A random model with a catalogue model's exact shape (:mod:`assistant.bench.shape
 knowledge question with sources and memories, then follow-ups, through the core's
 ``chat.ask`` as the GUI and ``loremind ask`` do. The baseline is raw llama-cpp-python in a
 process of its own (what a competent user would run instead), given exactly the same prompt
-tokens turn by turn and generating as many tokens. Prompt and generation speeds are
+tokens turn by turn, with the threads the app used for that turn, generating as many tokens;
+the two take turns (a turn of the app, then the same turn of the baseline), so both meet the
+same load. Prompt and generation speeds are
 llama.cpp's own counters (``llama_perf_context``); times to the first token and generation
 rates are taken where the tokens arrive; the KV cache's size is what llama.cpp reports when it
 allocates it; peak RSS is each process's own.
@@ -39,20 +41,24 @@ NOTE = ("The model has random weights in the exact shape of the named model: its
 
 def run_shape_bench(name: str, cache: Path, settings: ModelSettings,
                     follow_ups: int = FOLLOW_UPS, tokens: int = ANSWER_TOKENS) -> dict[str, Any]:
-    """Write (or reuse) the shaped model, time the app's path on it, then raw llama.cpp on the
-    same tokens; returns every figure."""
+    """Write (or reuse) the random model of catalogue model ``name``'s shape, and time it."""
     entry = shape_entry(name)
-    path = shaped_model(name, cache)
+    return compare_on(shaped_model(name, cache), settings, entry.name, entry.quantization,
+                      follow_ups, tokens)
+
+
+def compare_on(path: Path, settings: ModelSettings, shape: str, quantization: str,
+               follow_ups: int = FOLLOW_UPS, tokens: int = ANSWER_TOKENS) -> dict[str, Any]:
+    """The app's path on the model ``path``, turn by turn beside raw llama.cpp on the same
+    tokens; returns every figure."""
     load_before = os.getloadavg()
-    app, prompts = _app_run(path, settings, follow_ups, tokens)
-    raw = _raw_run(path, settings, app["n_threads"], app["n_gpu_layers"], prompts,
-                   [t["completion_tokens"] for t in app["turns"]])
+    app, raw = _alternate(path, settings, follow_ups, tokens)
     return {
-        "shape": entry.name,
+        "shape": shape,
         "note": NOTE,
         "model_file": str(path),
         "model_file_mb": round(path.stat().st_size / 2**20, 1),
-        "quantization": entry.quantization,
+        "quantization": quantization,
         "context_size": app["context_size"],
         "n_threads": app["n_threads"],
         "n_gpu_layers": app["n_gpu_layers"],
@@ -67,12 +73,14 @@ def run_shape_bench(name: str, cache: Path, settings: ModelSettings,
     }
 
 
-def _app_run(path: Path, settings: ModelSettings, follow_ups: int,
-             tokens: int) -> tuple[dict[str, Any], list[list[int]]]:
-    """The knowledge question and its follow-ups through ``core.chat.ask``: the figures, and
-    each turn's prompt tokens as the model read them."""
+def _alternate(path: Path, settings: ModelSettings, follow_ups: int,
+               tokens: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The knowledge question and its follow-ups through ``core.chat.ask``, each turn followed
+    by the same prompt in the baseline's process: the app's figures and the baseline's."""
     with _KvReport() as kv:
         model = LocalModel.from_settings(replace(settings, path=str(path)))
+    baseline = _Baseline(path, settings.context_size, model.llama.n_threads,
+                         model.report.n_gpu_layers)
     try:
         with tempfile.TemporaryDirectory(prefix="loremind-bench-") as tmp:
             core, embedder = indexed_core(model, Path(tmp))
@@ -80,18 +88,21 @@ def _app_run(path: Path, settings: ModelSettings, follow_ups: int,
                 model.drop_cache()
                 run = ChatRun(core, model, embedder, core.chat.new_session())
                 greedy = SamplingParams.greedy(tokens)
-                turns, prompts = [], []
+                ours, theirs = [], []
                 for question in QUESTIONS[: 1 + follow_ups]:
                     turn, prompt = _app_turn(run, model, question, greedy)
-                    turns.append(turn)
-                    prompts.append(prompt)
+                    ours.append(turn)
+                    theirs.append(baseline.turn(prompt, turn["completion_tokens"],
+                                                model.llama.n_threads))
             finally:
                 core.close()
-        return {"turns": turns, "kv_mb": kv.mib, "peak_rss_mb": _peak_rss_mb(),
-                "context_size": model.n_ctx, "n_threads": model.llama.n_threads,
-                "n_gpu_layers": model.report.n_gpu_layers,
-                "gpu_offload": model.report.gpu_offload_supported}, prompts
+        app = {"turns": ours, "kv_mb": kv.mib, "peak_rss_mb": _peak_rss_mb(),
+               "context_size": model.n_ctx, "n_threads": model.llama.n_threads,
+               "n_gpu_layers": model.report.n_gpu_layers,
+               "gpu_offload": model.report.gpu_offload_supported}
+        return app, {"turns": theirs, **baseline.finish()}
     finally:
+        baseline.close()
         model.close()
 
 
@@ -118,17 +129,47 @@ def _app_turn(run: ChatRun, model: LocalModel, question: str,
     }, run.seen[: turn.stats.prompt_tokens]
 
 
-def _raw_run(path: Path, settings: ModelSettings, threads: int, gpu_layers: int,
-             prompts: list[list[int]], completions: list[int]) -> dict[str, Any]:
-    """The same prompts in a fresh process running llama-cpp-python alone."""
-    job = {"path": str(path), "n_ctx": settings.context_size, "n_threads": threads,
-           "n_gpu_layers": gpu_layers, "prompts": prompts, "completions": completions}
-    done = subprocess.run([sys.executable, "-m", "assistant.bench.raw_llama"],
-                          input=json.dumps(job), capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"the raw llama.cpp run failed: {done.stderr.strip()[-2000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
+class _Baseline:
+    """llama-cpp-python alone in a process of its own, one turn at a time."""
+
+    def __init__(self, path: Path, n_ctx: int, threads: int, gpu_layers: int) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "assistant.bench.raw_llama"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.kv_mb = self._ask({"path": str(path), "n_ctx": n_ctx, "n_threads": threads,
+                                "n_gpu_layers": gpu_layers})["kv_mb"]
+
+    def turn(self, prompt: list[int], count: int, threads: int) -> dict[str, Any]:
+        return self._ask({"prompt": prompt, "count": count, "threads": threads})
+
+    def finish(self) -> dict[str, Any]:
+        """The baseline's KV cache and peak RSS, once its last turn is done."""
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.close()
+        last = json.loads(self._process.stdout.readline() or "{}")
+        if "peak_rss_mb" not in last:
+            raise RuntimeError(f"the raw llama.cpp run failed: {self._error()}")
+        return {"kv_mb": self.kv_mb, "peak_rss_mb": last["peak_rss_mb"]}
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()
+
+    def _ask(self, message: dict[str, Any]) -> dict[str, Any]:
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write(json.dumps(message) + "\n")
+        self._process.stdin.flush()
+        line = self._process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the raw llama.cpp run failed: {self._error()}")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def _error(self) -> str:
+        self._process.wait(30)
+        assert self._process.stderr is not None
+        return self._process.stderr.read().strip()[-2000:]
 
 
 def _summary(run: dict[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,13 @@
 """The baseline of ``bench engine --shape``: llama-cpp-python alone, in a process of its own.
 
-Run as ``python -m assistant.bench.raw_llama`` with a JSON job on stdin (model path, context,
-threads, GPU layers, each turn's prompt tokens and how many tokens to generate); prints one
-JSON line. It loads nothing of Loremind's but this module and the memory reader, so its peak
-RSS is what llama.cpp alone needs. Each turn goes through ``Llama.generate``, which reuses the
-longest prefix it already holds, as a user of llama-cpp-python would get.
+Run as ``python -m assistant.bench.raw_llama``; it reads JSON lines on stdin: first the model
+(path, context, threads, GPU layers), answered with ``{"kv_mb": …}`` once it is loaded, then
+one turn per line (the prompt's tokens, how many tokens to generate, the threads the app
+used), each answered with that turn's figures; at the end of its input it prints its peak RSS.
+So the benchmark can alternate a turn of the app and the same turn here, both under the same
+load. It loads nothing of Loremind's but this module and the memory reader, so its peak RSS is
+what llama.cpp alone needs. Each turn goes through ``Llama.generate``, which reuses the longest
+prefix it already holds, as a user of llama-cpp-python would get.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ KV_LINE = re.compile(r"KV buffer size\s*=\s*([\d.]+)\s*MiB")
 _callbacks: list[Any] = []
 
 
-def run(job: dict[str, Any]) -> dict[str, Any]:
-    """Every turn of ``job``, timed as the app's are."""
+def load(job: dict[str, Any]) -> tuple[Any, float]:
+    """The model of ``job``, and the MiB of KV cache llama.cpp allocated for it."""
     import llama_cpp
 
     lines: list[str] = []
@@ -39,10 +42,23 @@ def run(job: dict[str, Any]) -> dict[str, Any]:
     llama = llama_cpp.Llama(model_path=job["path"], n_ctx=job["n_ctx"],
                             n_threads=job["n_threads"], n_threads_batch=job["n_threads"],
                             n_gpu_layers=job["n_gpu_layers"], verbose=False)
-    kv_mb = sum(float(m.group(1)) for m in KV_LINE.finditer("".join(lines)))
-    turns = [_turn(llama, prompt, count)
-             for prompt, count in zip(job["prompts"], job["completions"], strict=True)]
-    return {"turns": turns, "kv_mb": kv_mb, "peak_rss_mb": peak_rss_bytes() / 2**20}
+    return llama, sum(float(m.group(1)) for m in KV_LINE.finditer("".join(lines)))
+
+
+def serve(lines: Any, reply: Any) -> None:
+    """The model on the first line, then one turn per line; see the module's docstring."""
+    import llama_cpp
+
+    llama, kv_mb = load(json.loads(next(lines)))
+    reply({"kv_mb": kv_mb})
+    for line in lines:
+        turn = json.loads(line)
+        threads = int(turn.get("threads") or llama.n_threads)
+        if threads != llama.n_threads:
+            llama_cpp.llama_set_n_threads(llama.ctx, threads, threads)
+            llama.n_threads = llama.n_threads_batch = threads
+        reply(_turn(llama, turn["prompt"], turn["count"]))
+    reply({"peak_rss_mb": peak_rss_bytes() / 2**20})
 
 
 def _turn(llama: Any, prompt: list[int], count: int) -> dict[str, Any]:
@@ -73,4 +89,4 @@ def _turn(llama: Any, prompt: list[int], count: int) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(json.loads(sys.stdin.read()))))
+    serve(iter(sys.stdin.readline, ""), lambda data: print(json.dumps(data), flush=True))
