@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from assistant.bench.engine import ChatRun, indexed_core
 from assistant.bench.raw_llama import KV_LINE
 from assistant.bench.shapes import shape_entry, shaped_model
 from assistant.config import ModelSettings
+from assistant.core import Loremind
 from assistant.engine.model import LocalModel, SamplingParams
 from assistant.process_memory import peak_rss_bytes
 
@@ -92,6 +94,7 @@ def _alternate(path: Path, settings: ModelSettings, follow_ups: int,
                 for question in QUESTIONS[: 1 + follow_ups]:
                     turn, prompt = _app_turn(run, model, question, greedy)
                     ours.append(turn)
+                    _settle(core)  # the answer is stored: nothing of the app runs beside
                     theirs.append(baseline.turn(prompt, turn["completion_tokens"],
                                                 model.llama.n_threads))
             finally:
@@ -104,6 +107,14 @@ def _alternate(path: Path, settings: ModelSettings, follow_ups: int,
     finally:
         baseline.close()
         model.close()
+
+
+def _settle(core: Loremind, timeout: float = 60.0) -> None:
+    """Wait until the core has no job left (the answer stored, its vector written, upkeep
+    done), so that the baseline's turn does not share the cores with the app's tail."""
+    deadline = time.monotonic() + timeout
+    while core.scheduler.jobs() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _app_turn(run: ChatRun, model: LocalModel, question: str,
