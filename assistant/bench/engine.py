@@ -71,9 +71,9 @@ class ChatRun:
         self.seen: list[int] = []  # what the model has read or written in this chat so far
 
     def ask(self, text: str, sampling: SamplingParams, regenerate: bool = False,
-            at_first_token: Callable[[], None] | None = None) -> Turn:
+            on_token: Callable[[int], None] | None = None) -> Turn:
         """One turn, timed from the call (retrieval and prompt assembly included);
-        ``at_first_token`` runs when the first token arrives."""
+        ``on_token(n)`` runs as the n-th token arrives."""
         options = AskOptions(sampling=sampling, use_knowledge=self.use_knowledge)
         question = text or next(m.text for m in reversed(self.session.messages)
                                 if m.role == "user")
@@ -87,8 +87,8 @@ class ChatRun:
         for event in events:
             if isinstance(event, Token):
                 times.append(time.perf_counter())
-                if len(times) == 1 and at_first_token is not None:
-                    at_first_token()
+                if on_token is not None:
+                    on_token(len(times))
             elif isinstance(event, Failed):
                 raise RuntimeError(f"the answer failed: {event.message}")
             elif isinstance(event, Done):

@@ -123,10 +123,14 @@ def _app_turn(run: ChatRun, model: LocalModel, question: str,
     # The prompt's cost is read at the first token: after the answer, the model also reads
     # the question for memories to propose.
     before = _Perf.read(model.llama.ctx)
-    at_first: list[_Perf] = []
-    turn = run.ask(question, greedy,
-                   at_first_token=lambda: at_first.append(_Perf.read(model.llama.ctx)))
-    spent = at_first[0] - before
+    seen: dict[int, _Perf] = {}  # llama.cpp's counters at the first and the latest token
+
+    def counted(n: int) -> None:
+        seen[min(n, 2)] = _Perf.read(model.llama.ctx)
+
+    turn = run.ask(question, greedy, on_token=counted)
+    spent = seen[1] - before
+    decoding = seen[2] - seen[1] if 2 in seen else None
     answer = run.session.messages[-1]
     return {
         "ttft_s": turn.ttft_s,
@@ -135,6 +139,8 @@ def _app_turn(run: ChatRun, model: LocalModel, question: str,
         "prompt_tokens_per_s": spent.prompt_rate,
         "completion_tokens": turn.stats.completion_tokens,
         "generate_tokens_per_s": _rate(turn.token_times),
+        # llama.cpp's own time per generated token (decoding alone, without the app's loop)
+        "decode_ms_per_token": decoding.ms_per_token if decoding is not None else 0.0,
         "sources": len(answer.sources),
         "memories": len(answer.memories_used),
     }, run.seen[: turn.stats.prompt_tokens]
@@ -207,7 +213,7 @@ def _generation(run: dict[str, Any]) -> float:
 def _turns(app: dict[str, Any], raw: dict[str, Any]) -> list[dict[str, Any]]:
     """Turn by turn, the app beside the baseline."""
     keys = ("ttft_s", "prompt_tokens", "evaluated_tokens", "prompt_tokens_per_s",
-            "completion_tokens", "generate_tokens_per_s")
+            "completion_tokens", "generate_tokens_per_s", "decode_ms_per_token")
     rows = []
     for ours, theirs in zip(app["turns"], raw["turns"], strict=True):
         row = {k: _round(ours[k]) for k in (*keys, "sources", "memories")}
@@ -247,6 +253,10 @@ class _Perf:
     def __sub__(self, other: _Perf) -> _Perf:
         return _Perf(self.prompt_tokens - other.prompt_tokens, self.prompt_ms - other.prompt_ms,
                      self.tokens - other.tokens, self.ms - other.ms)
+
+    @property
+    def ms_per_token(self) -> float:
+        return self.ms / self.tokens if self.tokens > 0 else 0.0
 
     @property
     def prompt_rate(self) -> float:

@@ -68,15 +68,19 @@ def _turn(llama: Any, prompt: list[int], count: int) -> dict[str, Any]:
     p_tokens, p_ms = int(before.n_p_eval), float(before.t_p_eval_ms)
     started = time.perf_counter()
     stamps: list[float] = []
+    first = after = before
     tokens = llama.generate(prompt, temp=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0)
     for _token in tokens:
         stamps.append(time.perf_counter())
+        after = llama_cpp.llama_perf_context(llama.ctx)
+        if len(stamps) == 1:
+            first = after
         if len(stamps) >= count:
             break
     tokens.close()
-    after = llama_cpp.llama_perf_context(llama.ctx)
-    evaluated = int(after.n_p_eval) - p_tokens
-    prompt_ms = float(after.t_p_eval_ms) - p_ms
+    evaluated = int(first.n_p_eval) - p_tokens
+    prompt_ms = float(first.t_p_eval_ms) - p_ms
+    decoded = int(after.n_eval) - int(first.n_eval)
     return {
         "ttft_s": stamps[0] - started,
         "prompt_tokens": len(prompt),
@@ -85,6 +89,8 @@ def _turn(llama: Any, prompt: list[int], count: int) -> dict[str, Any]:
         "completion_tokens": len(stamps),
         "generate_tokens_per_s": ((len(stamps) - 1) / (stamps[-1] - stamps[0])
                                   if len(stamps) > 1 else 0.0),
+        "decode_ms_per_token": ((float(after.t_eval_ms) - float(first.t_eval_ms)) / decoded
+                                if decoded > 0 else 0.0),
     }
 
 
