@@ -30,18 +30,37 @@ class AnswerGate:
     def __init__(self) -> None:
         self._answers = 0
         self._working = 0  # yielding work running now, not waiting at a checkpoint
+        self._held = 0  # held shut (see held_shut): answers wait to start
         self._changed = threading.Condition()
 
     @contextmanager
     def answering(self) -> Iterator[None]:
         """Hold the gate for the length of one answer (answers may overlap)."""
         with self._changed:
+            while self._held:
+                self._changed.wait(0.05)
             self._answers += 1
         try:
             yield
         finally:
             with self._changed:
                 self._answers -= 1
+                self._changed.notify_all()
+
+    @contextmanager
+    def held_shut(self) -> Iterator[None]:
+        """Hold while no answer may be in progress (the index switching to another embedder,
+        under an answer that embedded its question with the old one): waits for the answers in
+        progress to end, and answers asked meanwhile wait to start until it is left."""
+        with self._changed:
+            self._held += 1
+            while self._answers:
+                self._changed.wait(0.05)
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._held -= 1
                 self._changed.notify_all()
 
     @property

@@ -84,11 +84,12 @@ class LoremindApp(QObject):
 
     def _job_changed(self, job: Job) -> None:
         self.job_changed.emit(job)
-        if job.owner.startswith("folder:"):
+        if job.owner.startswith(("folder:", "embedder:")):
             self.indexing_progress.emit(self.indexing_text())
 
     def indexing_text(self) -> str:
-        """What indexing is doing now, in words ("" when no folder is being indexed)."""
+        """What indexing is doing now, in words ("" when no folder is being indexed): a sync
+        running, else the rebuild for another embedder, else a sync waiting."""
         from pathlib import Path
 
         from assistant.core import JobState, indexing_text
@@ -100,7 +101,10 @@ class LoremindApp(QObject):
             if job.state is JobState.RUNNING:
                 return indexing_text(name, job.progress) if job.progress else f"{job.title}…"
         queued = self.core.knowledge.indexing_jobs()
-        return f"{queued[0].title}: waiting for other work to finish…" if queued else ""
+        rebuilding = self.core.knowledge.rebuild_text()
+        if rebuilding or not queued:
+            return rebuilding
+        return f"{queued[0].title}: waiting for other work to finish…"
 
     def start(self) -> None:
         """Load the model on the model lane while the database and embedder load on the

@@ -39,9 +39,7 @@ def watching(corpus: Path) -> Settings:
 
 def open_core(home: Path, corpus: Path, embedder: TextEmbedder) -> Loremind:
     """The core of the app at ``home`` with ``embedder`` lent to it."""
-    # Parts and search are still annotated with the sentence-transformers class; a
-    # LlamaEmbedder offers the same interface (TextEmbedder) and nothing else is asked of it.
-    return Loremind.open(bench_paths(home), watching(corpus), embedder=embedder)  # type: ignore[arg-type]
+    return Loremind.open(bench_paths(home), watching(corpus), embedder=embedder)
 
 
 def launch(runtime: Runtime, search_home: Path, index_home: Path, corpus: Path,

@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from assistant.knowledge.embedder import Embedder
+from assistant.knowledge.embedding import TextEmbedder
 from assistant.knowledge.search import search_knowledge
 from assistant.migrations import open_database
 from assistant.store import CHUNKS, Store
@@ -68,7 +69,7 @@ def docstring_passages() -> Iterator[tuple[str, str]]:
                         yield str(path.relative_to(root)), text
 
 
-def other_passages(count: int, embedder: Embedder,
+def other_passages(count: int, embedder: TextEmbedder,
                    cache_dir: Path) -> tuple[list[str], list[str], np.ndarray]:
     """Up to ``count`` docstring passages: where each comes from, its text and its vector
     (embedded once per embedder, then read from ``cache_dir``)."""
@@ -116,7 +117,7 @@ def passage_rows(sources: list[str], texts: list[str], vectors: np.ndarray,
     }, schema=CHUNKS.schema(dim))
 
 
-def scaled_rows(source: Store, embedder: Embedder, rows: int, cache_dir: Path,
+def scaled_rows(source: Store, embedder: TextEmbedder, rows: int, cache_dir: Path,
                 seed: int = 11) -> tuple[pa.Table, int]:
     """``rows`` distinct real passages (fewer when there are not as many): the corpus's chunks
     at random, then docstrings; and how many are the corpus's."""
@@ -132,7 +133,7 @@ def scaled_rows(source: Store, embedder: Embedder, rows: int, cache_dir: Path,
     return chosen, len(pick)
 
 
-def run_scale(source: Store, embedder: Embedder, rows: int, queries: list[str], folder: Path,
+def run_scale(source: Store, embedder: TextEmbedder, rows: int, queries: list[str], folder: Path,
               cache_dir: Path) -> dict[str, Any]:
     """Copy ``rows`` real passages from ``source`` into a new store in ``folder``, build its
     indexes as ``loremind index`` does, and measure recall@10, a cold first query in a new
@@ -175,7 +176,7 @@ def run_scale(source: Store, embedder: Embedder, rows: int, queries: list[str], 
     }
 
 
-def _recalls(store: Store, embedder: Embedder, queries: list[str], vectors: np.ndarray,
+def _recalls(store: Store, embedder: TextEmbedder, queries: list[str], vectors: np.ndarray,
              ids: np.ndarray) -> tuple[list[float], list[float]]:
     """Each query's recall@10 (the store's vector search against an exact scan) and the
     vector search's milliseconds."""
@@ -191,7 +192,7 @@ def _recalls(store: Store, embedder: Embedder, queries: list[str], vectors: np.n
     return recalls, times
 
 
-def _timed_search(store: Store, embedder: Embedder, query: str) -> float:
+def _timed_search(store: Store, embedder: TextEmbedder, query: str) -> float:
     """Milliseconds of a hybrid search as the app runs it (query embedding included)."""
     started = time.perf_counter()
     search_knowledge(store, embedder, query, k=5)

@@ -8,6 +8,12 @@ the same process on the same chunks: the full-text index alone (the same fields 
 the search's word leg) and the vector search alone, each scored on its chunks and on the
 passages the search's own ``passages`` grows from them. What the chat's sources then cost the
 prompt is in ``retrieval_sources``.
+
+Any embedder can be measured (``--embedder``: the shipped all-MiniLM-L6-v2 on sentence-transformers
+by default, ``builtin-llama`` for the same model converted to GGUF on llama.cpp, or a downloaded
+catalogue embedder or GGUF file), each into an index of its own under the home; with a reranker
+(``--reranker``) the search and the chat's sources are reranked as the app reranks them, and the
+same search without it runs beside them (``norerank_``) as the baseline.
 """
 
 from __future__ import annotations
@@ -25,12 +31,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.config import KnowledgeSettings
 from assistant.errors import LoremindError
-from assistant.knowledge.embedder import Embedder
+from assistant.knowledge.embedding import TextEmbedder, open_embedder
 from assistant.knowledge.indexer import Indexer
-from assistant.knowledge.search import WORD_FIELDS, search_knowledge
+from assistant.knowledge.reranker import LlamaReranker
+from assistant.knowledge.search import RERANK_BUDGET_MS, WORD_FIELDS, search_knowledge
 from assistant.knowledge.sections import passages
 from assistant.migrations import open_database
+from assistant.models.retrieval_files import open_reranker, retrieval_file
+from assistant.paths import AppPaths, app_paths
 from assistant.store import CHUNKS, Store
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "retrieval"
@@ -41,6 +51,8 @@ DEPTH = 10  # page metrics are computed over the first 10 results
 NEEDLE_DEPTH = 5
 _COLUMNS = ["id", "path", "heading", "text"]
 _PASSAGE_COLUMNS = [*_COLUMNS, "ordinal", "start", "end"]
+BUILTIN = "builtin"  # the shipped all-MiniLM-L6-v2 on sentence-transformers (the app's default)
+BUILTIN_LLAMA = "builtin-llama"  # the same model, converted to GGUF, on llama.cpp
 
 Ranker = Callable[[str], list[dict[str, Any]]]
 
@@ -121,39 +133,84 @@ def bench_home(home: Path | None) -> Iterator[Path]:
 
 def run_retrieval_bench(eval_file: Path = DEFAULT_EVAL, home: Path | None = None,
                         reindex: bool = False, misses: bool = False,
-                        doc_root: Path = DOC_ROOT, budgets: bool = False) -> dict[str, Any]:
-    """Index the corpus (or reuse ``home``'s index), score every question five ways, and
-    measure what the chat's sources cost (with ``budgets``, under other source budgets too)."""
+                        doc_root: Path = DOC_ROOT, budgets: bool = False,
+                        embedder: str = BUILTIN, reranker: str = "",
+                        rerank_budget_ms: float | None = None) -> dict[str, Any]:
+    """Index the corpus with ``embedder`` (or reuse ``home``'s index for it), score every
+    question five ways (six with ``reranker``: the search without it too), and measure what the
+    chat's sources cost (with ``budgets``, under other source budgets too)."""
     from assistant.bench.retrieval_sources import score_sources  # it imports this module
 
     questions, globs = load_questions(eval_file)
     files = ensure_corpus(globs, doc_root, install=doc_root == DOC_ROOT)
-    embedder = Embedder()
-    with bench_home(home) as root:
-        corpus = root / "corpus"
-        copy_corpus(files, corpus, doc_root)
-        store = open_database(root / "db", embedder.dim)
-        indexer = Indexer(store, embedder)
-        started = time.perf_counter()
-        if reindex:
-            indexer.reindex()
-        indexer.sync(corpus)
-        store.maintain()
-        index_s = time.perf_counter() - started
-        result = score_rankers(store, embedder, questions, misses)
-        result.update(score_sources(store, embedder, questions, budgets))
-        result.update({"pages": len(files), "chunks": store.count(CHUNKS.name),
-                       "index_s": round(index_s, 1)})
+    paths = app_paths().ensure()
+    model = bench_embedder(embedder, paths)
+    knowledge = KnowledgeSettings(reranker=reranker)
+    budget = knowledge.rerank_budget_ms if rerank_budget_ms is None else rerank_budget_ms
+    scorer = open_reranker(knowledge, paths)
+    try:
+        with bench_home(home) as root:
+            corpus = root / "corpus"
+            copy_corpus(files, corpus, doc_root)
+            store = open_database(index_folder(root, embedder), model.dim)
+            indexer = Indexer(store, model)
+            started = time.perf_counter()
+            if reindex:
+                indexer.reindex()
+            indexer.sync(corpus)
+            store.maintain()
+            index_s = time.perf_counter() - started
+            result: dict[str, Any] = {"embedder": model.name,
+                                      "runtime": "sentence-transformers"
+                                      if embedder in ("", BUILTIN) else "llama.cpp"}
+            if scorer is not None:
+                result.update({"reranker": scorer.name, "rerank_budget_ms": budget})
+            result.update(score_rankers(store, model, questions, misses, scorer, budget))
+            result.update(score_sources(store, model, questions, budgets,
+                                        reranker=scorer, rerank_budget_ms=budget))
+            result.update({"pages": len(files), "chunks": store.count(CHUNKS.name),
+                           "index_s": round(index_s, 1)})
+    finally:
+        if scorer is not None:
+            scorer.close()
     return result
 
 
-def rankers(store: Store, embedder: Embedder) -> dict[str, Ranker]:
-    """The shipped search and the two single-signal baselines, each returning rows in rank
-    order: the baselines as chunks, and as passages grown the way the search grows its own."""
+def bench_embedder(choice: str, paths: AppPaths) -> TextEmbedder:
+    """The embedder ``choice`` names: :data:`BUILTIN`, :data:`BUILTIN_LLAMA` (converted into the
+    cache folder the first time), or a downloaded catalogue embedder or GGUF file, with its
+    catalogue name and prefixes."""
+    if choice in ("", BUILTIN):
+        return open_embedder()
+    if choice == BUILTIN_LLAMA:
+        return open_embedder(runtime="llama.cpp", cache_dir=paths.cache_dir)
+    found = retrieval_file(paths, choice, "embedder")
+    return open_embedder(found.path, name=found.name, query_prefix=found.query_prefix,
+                         document_prefix=found.document_prefix)
 
-    def shipped(query: str) -> list[dict[str, Any]]:
-        return [{"path": r.path, "text": r.text, "heading": r.heading}
-                for r in search_knowledge(store, embedder, query, k=DEPTH)]
+
+def index_folder(root: Path, choice: str) -> Path:
+    """Where the index made with embedder ``choice`` lives: the built-in one's where earlier
+    runs put it (``db``), any other's in a folder named after it (vectors of another model, or of
+    the same model on another runtime, must not mix)."""
+    if choice in ("", BUILTIN):
+        return root / "db"
+    label = "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(choice).name.lower())
+    return root / "embedders" / label / "db"
+
+
+def rankers(store: Store, embedder: TextEmbedder, reranker: LlamaReranker | None = None,
+            rerank_budget_ms: float = RERANK_BUDGET_MS
+            ) -> dict[str, Ranker]:
+    """The shipped search (reranked by ``reranker`` when given, and then also without it) and
+    the two single-signal baselines, each returning rows in rank order: the baselines as chunks,
+    and as passages grown the way the search grows its own."""
+
+    def searched(scorer: LlamaReranker | None) -> Ranker:
+        return lambda query: [
+            {"path": r.path, "text": r.text, "heading": r.heading}
+            for r in search_knowledge(store, embedder, query, k=DEPTH, reranker=scorer,
+                                      rerank_budget_ms=rerank_budget_ms)]
 
     def words(query: str, k: int = DEPTH, columns: list[str] = _COLUMNS
               ) -> list[dict[str, Any]]:
@@ -169,7 +226,10 @@ def rankers(store: Store, embedder: Embedder) -> dict[str, Ranker]:
         # one join its passage.
         return lambda query: as_passages(store, search(query, 2 * DEPTH, _PASSAGE_COLUMNS))
 
-    return {"": shipped, "fts_": words, "vector_": meaning,
+    found: dict[str, Ranker] = {"": searched(reranker)}
+    if reranker is not None:
+        found["norerank_"] = searched(None)
+    return {**found, "fts_": words, "vector_": meaning,
             "fts_passages_": grown(words), "vector_passages_": grown(meaning)}
 
 
@@ -183,29 +243,49 @@ def as_passages(store: Store, rows: Sequence[dict[str, Any]]) -> list[dict[str, 
     return found
 
 
-def score_rankers(store: Store, embedder: Embedder, questions: Sequence[Question],
-                  misses: bool = False) -> dict[str, Any]:
-    """r1, r5, mrr, needle5 for each ranker, and the shipped search's latency."""
+def score_rankers(store: Store, embedder: TextEmbedder, questions: Sequence[Question],
+                  misses: bool = False, reranker: LlamaReranker | None = None,
+                  rerank_budget_ms: float = RERANK_BUDGET_MS
+                  ) -> dict[str, Any]:
+    """r1, r5, mrr, needle5 for each ranker, the shipped search's latency, and with a reranker
+    the time its stage took per search (by its own counters) and the pairs it scored."""
     result: dict[str, Any] = {"questions": len(questions),
                               "detail_questions": sum(1 for q in questions if q.needle)}
-    search_knowledge(store, embedder, "warm up the caches", k=DEPTH)
-    for prefix, ranker in rankers(store, embedder).items():
+    search_knowledge(store, embedder, "warm up the caches", k=DEPTH, reranker=reranker,
+                     rerank_budget_ms=rerank_budget_ms)
+    for prefix, ranker in rankers(store, embedder, reranker, rerank_budget_ms).items():
         times: list[float] = []
+        rerank_ms: list[float] = []
+        pairs: list[int] = []
         scored = []
         for question in questions:
+            before = (reranker.rerank_s, reranker.calls) if reranker is not None else (0.0, 0)
             started = time.perf_counter()
             rows = ranker(question.text)
             times.append((time.perf_counter() - started) * 1000)
+            if reranker is not None:
+                rerank_ms.append((reranker.rerank_s - before[0]) * 1000)
+                pairs.append(reranker.calls - before[1])
             scored.append((question, rows, score_question(question, rows)))
         for key, value in summarise([s for _, _, s in scored]).items():
             result[prefix + key] = value
+        if prefix in ("", "norerank_"):
+            result[prefix + "query_p50_ms"] = round(statistics.median(times), 2)
+            result[prefix + "query_p95_ms"] = _p95(times)
         if not prefix:
-            result["query_p50_ms"] = round(statistics.median(times), 2)
-            result["query_p95_ms"] = round(statistics.quantiles(times, n=20)[-1], 2)
+            if reranker is not None:
+                result["rerank_ms_p50"] = round(statistics.median(rerank_ms), 2)
+                result["rerank_ms_p95"] = _p95(rerank_ms)
+                result["rerank_pairs_mean"] = round(statistics.fmean(pairs), 2)
             if misses:
                 result["misses"] = [_miss(q, rows, s) for q, rows, s in scored
                                     if s["rank"] != 1 or s.get("needle") == 0.0]
     return result
+
+
+def _p95(values: Sequence[float]) -> float:
+    return round(statistics.quantiles(values, n=20)[-1], 2) if len(values) > 1 else \
+        round(values[0], 2)
 
 
 def page_of(path: str) -> str:

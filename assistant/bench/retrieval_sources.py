@@ -28,7 +28,8 @@ from assistant.chat.prompt import PromptPlan, plan_prompt
 from assistant.chat.sources import PromptSpeed, choose_sources, source_tokens
 from assistant.config import KnowledgeSettings, Settings
 from assistant.engine.model import LocalModel, SamplingParams
-from assistant.knowledge.embedder import Embedder
+from assistant.knowledge.embedding import TextEmbedder
+from assistant.knowledge.reranker import LlamaReranker
 from assistant.store import Store
 
 # A 3B model (Q4) reads about this many prompt tokens a second on a laptop's CPU: stated (issue
@@ -53,9 +54,11 @@ class SourceSetting:
 class SourceBench:
     """The chat's source selection, run over the benchmark's questions with the embedded model."""
 
-    def __init__(self, store: Store, embedder: Embedder, model: LocalModel,
-                 questions: Sequence[Question]) -> None:
+    def __init__(self, store: Store, embedder: TextEmbedder, model: LocalModel,
+                 questions: Sequence[Question], reranker: LlamaReranker | None = None,
+                 rerank_budget_ms: float | None = None) -> None:
         self.store, self.embedder, self.model = store, embedder, model
+        self.reranker, self.rerank_budget_ms = reranker, rerank_budget_ms
         self.questions = list(questions)
         settings = Settings()
         self.system_prompt = settings.generation.system_prompt
@@ -65,7 +68,9 @@ class SourceBench:
     def plan(self, question: Question, setting: SourceSetting) -> PromptPlan:
         """The new chat's prompt for ``question``, its sources chosen as the chat chooses."""
         citations = choose_sources(self.store, self.embedder, self.model, question.text,
-                                   setting.k, budget=setting.budget, section_words=setting.words)
+                                   setting.k, budget=setting.budget, section_words=setting.words,
+                                   reranker=self.reranker,
+                                   rerank_budget_ms=self.rerank_budget_ms)
         return plan_prompt(self.model, self.system_prompt, [], citations, [], question.text,
                            reserve=self.reserve)
 
@@ -113,16 +118,18 @@ def budget_settings(k: int) -> list[SourceSetting]:
             *(SourceSetting(f"k={k}, tokens={t}", k, budget=t) for t in TOKEN_CHOICES)]
 
 
-def score_sources(store: Store, embedder: Embedder, questions: Sequence[Question],
-                  budgets: bool = False, speed_prompts: int = SPEED_PROMPTS) -> dict[str, Any]:
+def score_sources(store: Store, embedder: TextEmbedder, questions: Sequence[Question],
+                  budgets: bool = False, speed_prompts: int = SPEED_PROMPTS,
+                  reranker: LlamaReranker | None = None,
+                  rerank_budget_ms: float | None = None) -> dict[str, Any]:
     """The chat's sources at the prompt speed measured here (unprefixed keys), before any
     budget (``unbudgeted_``), for a first answer, before any speed is measured
     (``first_answer_``) and at the stated laptop speed (``at_60tps_``); with ``budgets``, the
-    table of other settings."""
+    table of other settings. With ``reranker``, chosen as the chat chooses with it."""
     model = LocalModel.load(context_size=Settings().model.context_size)
     seconds = KnowledgeSettings().source_seconds  # the chat's default
     try:
-        bench = SourceBench(store, embedder, model, questions)
+        bench = SourceBench(store, embedder, model, questions, reranker, rerank_budget_ms)
         speed = bench.measure_speed(speed_prompts)
         here = speed.budget(model.model_id, seconds)
         result: dict[str, Any] = {"prompt_tps": round(speed.tokens_per_s, 1),

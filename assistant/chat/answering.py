@@ -45,7 +45,7 @@ from assistant.config import Settings
 from assistant.engine import Message, SamplingParams
 from assistant.engine.adapters import AdapterSet
 from assistant.engine.protocol import ChatEngine
-from assistant.errors import LoremindError
+from assistant.errors import LoremindError, ModelError
 from assistant.memory.extraction import explicit_request, extract_candidates, worth_extracting
 from assistant.statuses import FinishReason, MemoryStatus
 
@@ -58,7 +58,8 @@ if TYPE_CHECKING:
     from assistant.chat.conversations import Conversations
     from assistant.engine.adapters import AdapterLibrary
     from assistant.engine.remote_adapters import RemoteAdapters
-    from assistant.knowledge.embedder import Embedder
+    from assistant.knowledge.embedding import TextEmbedder
+    from assistant.knowledge.reranker import LlamaReranker
     from assistant.memory.book import Memory, MemoryBook
     from assistant.store import Store
 
@@ -91,7 +92,7 @@ class AnswerParts(Protocol):
     @property
     def model(self) -> ChatEngine: ...
     @property
-    def embedder(self) -> Embedder: ...
+    def embedder(self) -> TextEmbedder: ...
     @property
     def store(self) -> Store: ...
     @property
@@ -118,8 +119,13 @@ class TurnIds:
 class Answerer:
     """Turns a user's message into a stream of events, on the parts the core owns."""
 
-    def __init__(self, parts: AnswerParts) -> None:
+    def __init__(self, parts: AnswerParts,
+                 reranker: Callable[[], LlamaReranker | None] = lambda: None) -> None:
+        """``reranker`` gives the reranker the core's parts hold (loaded once, shared with
+        ``loremind search``), or None when ``[knowledge] reranker`` names none; it is asked
+        at each answer, so a reranker chosen later is used from the next answer on."""
         self.parts = parts
+        self.reranker = reranker
         # How fast the model reads prompts, measured on every answer: it sizes the sources.
         self.prompt_speed = PromptSpeed()
 
@@ -199,7 +205,13 @@ class Answerer:
                                   parts.memory.list(MemoryStatus.ACTIVE),
                                   parts.memory.relevant(text, vector))
                   if reading else MemoryChoice())
-        citations = self._citations(text, vector, options) if searching else []
+        citations: list[Citation] = []
+        if searching:
+            reranker = self._reranker_or_none()
+            if isinstance(reranker, ModelError):
+                yield Notice(f"{reranker} This answer's sources are not reranked.")
+                reranker = None
+            citations = self._citations(text, vector, options, reranker)
         gen = parts.settings.generation
         params = options.sampling or SamplingParams.from_settings(gen)
         plan = plan_prompt(parts.model, options.system_prompt or gen.system_prompt,
@@ -274,14 +286,25 @@ class Answerer:
             session.model = self.parts.model.model_id
             conversations.append(session, user, vector)
 
-    def _citations(self, text: str, vector: np.ndarray | None,
-                   options: AskOptions) -> list[Citation]:
+    def _reranker_or_none(self) -> LlamaReranker | ModelError | None:
+        """The reranker in use, or why the one the settings name cannot be used (a file that
+        went away or broke): the answer goes on without reranking."""
+        try:
+            return self.reranker()
+        except ModelError as exc:
+            return exc
+
+    def _citations(self, text: str, vector: np.ndarray | None, options: AskOptions,
+                   reranker: LlamaReranker | None) -> list[Citation]:
         model = self.parts.model
+        knowledge = self.parts.settings.knowledge
         return choose_sources(self.parts.store, self.parts.embedder, model, text,
                               options.knowledge_k,
                               [Path(f) for f in options.knowledge_folders or ()],
                               vector=vector, budget=self.prompt_speed.budget(
-                                  model.model_id, self.parts.settings.knowledge.source_seconds))
+                                  model.model_id, knowledge.source_seconds),
+                              reranker=reranker,
+                              rerank_budget_ms=knowledge.rerank_budget_ms)
 
     def _propose(self, text: str, session: ChatSession,
                  user: ChatMessage) -> Iterator[MemoryProposed]:

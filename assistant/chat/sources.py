@@ -27,7 +27,9 @@ from assistant.engine.protocol import ChatEngine
 if TYPE_CHECKING:
     import numpy as np
 
-    from assistant.knowledge.embedder import Embedder
+    from assistant.knowledge.embedding import TextEmbedder
+    from assistant.knowledge.reranker import LlamaReranker
+    from assistant.knowledge.search import SearchResult
     from assistant.store import Store
 
 # Below this cosine, a chunk is not about the question: leave it out. Measured on the
@@ -37,6 +39,15 @@ if TYPE_CHECKING:
 # boiler manual. Of the 112 benchmark questions whose right page is in the top 5, 107 keep it
 # at 0.35 (110 at 0.32, which let those two general questions cite the date/time pages).
 MIN_SOURCE_SIMILARITY = 0.35
+# With a reranker, a passage it scored is a source when its score says it answers: log-odds at
+# least 0, a probability of at least one half (bge-reranker gives a logit, jina-reranker-v1-tiny
+# a tanh of one, Qwen3-Reranker P(yes) and P(no), all read as log-odds by the reranker). This
+# replaces the cosine floor for scored passages: the reranker reads the question and the passage
+# together, where the cosine compares two vectors made apart, and its line does not move with
+# the embedder (0.35 was measured for all-MiniLM-L6-v2; another embedder's cosines spread
+# differently). A passage the budget left unscored keeps the cosine floor. Not measured here:
+# only a random tiny reranker is at hand, and a real one's quality needs a download.
+MIN_RERANK_SCORE = 0.0
 # The prompt speed assumed until the model has read a prompt: its budget, 1,200 tokens, is the
 # smallest measured to keep the needle of as many detail questions as all four passages do,
 # within 0.03 (0.629 against 0.645 on the retrieval benchmark, README: source budgets).
@@ -76,25 +87,36 @@ class PromptSpeed:
         return int(speed * seconds)
 
 
-def choose_sources(store: Store, embedder: Embedder, model: ChatEngine, question: str, k: int,
-                   folders: Sequence[Path] = (), vector: np.ndarray | None = None,
-                   budget: int | None = None, section_words: int | None = None
+def choose_sources(store: Store, embedder: TextEmbedder, model: ChatEngine, question: str,
+                   k: int, folders: Sequence[Path] = (), vector: np.ndarray | None = None,
+                   budget: int | None = None, section_words: int | None = None,
+                   reranker: LlamaReranker | None = None, rerank_budget_ms: float | None = None
                    ) -> list[Citation]:
     """The numbered sources for ``question``: the search's ``k`` best passages (of up to
     ``section_words`` words; None: the search's own), those about the question, and of them as
-    many as fit in ``budget`` tokens (None: all)."""
-    from assistant.knowledge.search import search_knowledge
+    many as fit in ``budget`` tokens (None: all). ``reranker`` is the one the core's parts hold
+    (None: none is set), given ``rerank_budget_ms`` (None: the search's default)."""
+    from assistant.knowledge.search import RERANK_BUDGET_MS, search_knowledge
     from assistant.knowledge.sections import SECTION_WORDS
 
     results = search_knowledge(store, embedder, question, k, folders, vector=vector,
-                               section_words=section_words or SECTION_WORDS)
-    # Every result has a similarity, words-only matches too: a shared word ("water") is
-    # not enough to make a document a source for a general question.
-    relevant = [r for r in results
-                if r.similarity is not None and r.similarity >= MIN_SOURCE_SIMILARITY]
+                               section_words=section_words or SECTION_WORDS,
+                               reranker=reranker,
+                               rerank_budget_ms=(RERANK_BUDGET_MS if rerank_budget_ms is None
+                                                 else rerank_budget_ms))
+    relevant = [r for r in results if about_question(r)]
     citations = [Citation(n, r.path, r.page or 0, r.heading, r.text, r.score)
                  for n, r in enumerate(relevant, start=1)]
     return fit_sources(model, citations, question, budget)
+
+
+def about_question(result: SearchResult) -> bool:
+    """Whether a search result is about the question: by the reranker's score when it scored
+    it, else by the cosine (every result has one, words-only matches too: a shared word
+    ("water") is not enough to make a document a source for a general question)."""
+    if result.rerank_score is not None:
+        return result.rerank_score >= MIN_RERANK_SCORE
+    return result.similarity is not None and result.similarity >= MIN_SOURCE_SIMILARITY
 
 
 def fit_sources(model: ChatEngine, citations: Sequence[Citation], question: str,

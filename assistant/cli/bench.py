@@ -36,10 +36,20 @@ def print_result(result: dict[str, Any], as_json: bool) -> None:
 @click.option("--budgets", is_flag=True,
               help="Also measure the chat's sources under other budgets (passages, words, "
                    "tokens): a table of source tokens, needles read and first sources right.")
+@click.option("--embedder", default="builtin", show_default=True,
+              help="The embedder: builtin (all-MiniLM-L6-v2 on sentence-transformers), "
+                   "builtin-llama (the same model converted to GGUF, on llama.cpp), or a "
+                   "downloaded catalogue embedder or GGUF file; each gets its own index.")
+@click.option("--reranker", default="",
+              help="Rerank with this downloaded catalogue reranker or GGUF file, and measure "
+                   "the search without it beside (norerank_ figures).")
+@click.option("--rerank-budget-ms", type=click.FloatRange(0, 60_000),
+              help="The reranker's time per search; default: [knowledge] rerank_budget_ms's.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @reports_errors
 def bench_retrieval(eval_file: Path | None, home: Path | None, reindex: bool, misses: bool,
-                    budgets: bool, as_json: bool) -> None:
+                    budgets: bool, embedder: str, reranker: str,
+                    rerank_budget_ms: float | None, as_json: bool) -> None:
     """Search quality on real documentation, against full-text-only and vector-only search
     (chunks and passages), and what the chat's sources cost the prompt."""
     from assistant.bench.retrieval import DEFAULT_EVAL, run_retrieval_bench
@@ -47,7 +57,8 @@ def bench_retrieval(eval_file: Path | None, home: Path | None, reindex: bool, mi
     if not as_json:
         click.echo("Running the retrieval benchmark (indexing takes a few minutes)…", err=True)
     result = run_retrieval_bench(eval_file or DEFAULT_EVAL, home, reindex, misses,
-                                 budgets=budgets)
+                                 budgets=budgets, embedder=embedder, reranker=reranker,
+                                 rerank_budget_ms=rerank_budget_ms)
     if as_json:
         click.echo(json.dumps(result))
         return

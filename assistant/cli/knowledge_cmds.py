@@ -17,7 +17,7 @@ import click
 
 from assistant.cli.app import cli_context, cli_core, main, reports_errors
 from assistant.cli.bench import bench, print_result
-from assistant.core import plural
+from assistant.core import WorkCancelled, plural
 
 if TYPE_CHECKING:
     from assistant.core.knowledge import KnowledgeArea
@@ -234,6 +234,10 @@ def knowledge_status(as_json: bool) -> None:
         return
     for key in ("database", "schema_version", "embedder", "documents", "chunks"):
         click.echo(f"{key}: {report[key]}")
+    if report["rebuilding"]:
+        from assistant.core import RebuildProgress, rebuild_text
+
+        click.echo(rebuild_text(RebuildProgress(**report["rebuilding"])))
     click.echo("folders: " + (", ".join(report["folders"]) or "none yet"))
     click.echo("by status: " + ", ".join(f"{s} {n}" for s, n in report["by_status"].items()))
     for item in report["not_indexed"]:
@@ -253,6 +257,85 @@ def knowledge_remove(folder: Path) -> None:
                                "lists them.")
     knowledge.remove_folder(key)
     click.echo(f"Removed {key}: its documents are no longer searchable.")
+
+
+@knowledge.command("embedder")
+@click.argument("name", required=False)
+@reports_errors
+def knowledge_embedder(name: str | None) -> None:
+    """Show the embedder search uses, or switch to NAME: 'builtin' (all-MiniLM-L6-v2), a
+    downloaded embedder ('loremind models list --kind embedder'), or a GGUF embedding model.
+    The index is rebuilt with it while searches go on with the old one; Ctrl+C stops, and the
+    same command (or starting the app) resumes where it stopped."""
+    knowledge = open_knowledge()
+    if name is None:
+        wanted = knowledge.status()["embedder_wanted"]
+        click.echo(f"in use: {knowledge.embedder_in_use}")
+        if wanted != knowledge.embedder_in_use:
+            click.echo(f"chosen: {wanted} (the index is rebuilt with it when the app runs, or "
+                       f"with 'loremind knowledge embedder {wanted}')")
+        return
+    from assistant.instance import instance_running
+
+    if instance_running():
+        raise click.ClickException("Loremind is running: choose the embedder on its Models "
+                                   "page (it rebuilds the index there), or quit it first.")
+    if knowledge.use_embedder(name) is None:
+        click.echo(f"The index already uses {knowledge.embedder_in_use}.")
+        return
+    bar = _RebuildBar()
+    try:
+        with ctrl_c_cancels() as cancel:
+            summary = knowledge.wait_rebuild(bar, cancel)
+    except WorkCancelled:
+        bar.close()
+        click.echo("Stopped: what was embedded is kept; run the same command to go on.",
+                   err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    bar.close()
+    click.echo(f"The index now uses {knowledge.embedder_in_use}: {summary}.")
+
+
+class _RebuildBar:
+    """The rebuild's passages on a progress bar (a plain line now and then into a pipe)."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._shown = 0
+        self._last_line = 0.0
+
+    def __call__(self, progress: Any) -> None:
+        from assistant.core import rebuild_text
+
+        if not sys.stderr.isatty():
+            if time.monotonic() - self._last_line >= PLAIN_PROGRESS_EVERY_S:
+                self._last_line = time.monotonic()
+                click.echo(rebuild_text(progress), err=True)
+            return
+        if self._bar is None:
+            self._bar = click.progressbar(length=max(progress.chunks_total, 1), file=sys.stderr,
+                                          label=f"Rebuilding for {progress.embedder}",
+                                          show_pos=True)
+            self._bar.__enter__()
+        self._bar.update(progress.chunks_done - self._shown)
+        self._shown = progress.chunks_done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+
+@knowledge.command("reranker")
+@click.argument("name", required=False)
+@reports_errors
+def knowledge_reranker(name: str | None) -> None:
+    """Show the reranker, or rerank search results with NAME: a downloaded reranker
+    ('loremind models list --kind reranker') or a GGUF reranker; 'none' for none."""
+    knowledge = open_knowledge()
+    if name is not None:
+        knowledge.use_reranker(name)
+    chosen = knowledge.status()["reranker"]
+    click.echo(f"reranker: {chosen or 'none'}")
 
 
 @bench.command("knowledge")

@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     from assistant.knowledge.indexer import Progress, SyncReport
     from assistant.knowledge.overview import FolderOverview
     from assistant.knowledge.progress_text import indexing_text
+    from assistant.knowledge.rebuild import RebuildProgress, rebuild_text
     from assistant.knowledge.search import SearchResult
     from assistant.memory.book import Memory, MemoryEvent
     from assistant.models import (
@@ -99,6 +100,8 @@ _HOMES = {
     "KnowledgeScope": "assistant.chat.chat_settings",
     "chat_to_json": "assistant.chat.export",
     "indexing_text": "assistant.knowledge.progress_text",
+    "RebuildProgress": "assistant.knowledge.rebuild",
+    "rebuild_text": "assistant.knowledge.rebuild",
     "sync_summary": "assistant.core.knowledge",
     "plural": "assistant.wording",
     "CatalogueEntry": "assistant.models",
@@ -232,6 +235,7 @@ __all__ = [
     "Notice",
     "Permissions",
     "Progress",
+    "RebuildProgress",
     "RetrievalRow",
     "SamplingParams",
     "SearchResult",
@@ -256,6 +260,7 @@ __all__ = [
     "parse_event",
     "plain_reason",
     "plural",
+    "rebuild_text",
     "run_download_worker",
     "run_training_worker",
     "serve_query",

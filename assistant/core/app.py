@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from assistant.core.storage import StorageArea
     from assistant.core.teach import TeachArea
     from assistant.engine.protocol import ChatEngine
-    from assistant.knowledge.embedder import Embedder
+    from assistant.knowledge.embedding import TextEmbedder
     from assistant.store import Store
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class Loremind:
     """The running app, whatever its front end: the GUI, the CLI, the tests."""
 
     def __init__(self, paths: AppPaths, settings: Settings, *, model: ChatEngine | None = None,
-                 embedder: Embedder | None = None, store: Store | None = None) -> None:
+                 embedder: TextEmbedder | None = None, store: Store | None = None) -> None:
         self.paths = paths
         self.changes = ChangeFeed()
         self.scheduler = Scheduler()
@@ -75,7 +75,7 @@ class Loremind:
 
     @classmethod
     def open(cls, paths: AppPaths | None = None, settings: Settings | None = None, *,
-             model: ChatEngine | None = None, embedder: Embedder | None = None,
+             model: ChatEngine | None = None, embedder: TextEmbedder | None = None,
              store: Store | None = None, lenient: bool = False) -> Loremind:
         """The core for ``paths`` (the platform folders, or LOREMIND_HOME) and ``settings``
         (read from the config file by default), offline and logging.
@@ -199,8 +199,10 @@ class Loremind:
 
     def load_knowledge(self) -> None:
         """Open the database and load the embedder now (they load on first use otherwise);
-        answers asked meanwhile start without documents and memories rather than wait."""
+        answers asked meanwhile start without documents and memories rather than wait. A
+        switch of embedder left half-way then resumes in the background."""
         self.parts.load_knowledge()
+        self.knowledge.follow_embedder()
 
     def mark_knowledge_loading(self) -> None:
         """Say, before any lane runs, that ``load_knowledge`` is on its way: an answer asked

@@ -108,7 +108,7 @@ class ChatArea:
             try:
                 with scheduler.answering():
                     try:
-                        events = begin(self._answerer_now(), run.ids, options)
+                        events = begin(self.answerer, run.ids, options)
                     except LoremindError as exc:  # nothing to answer again, say
                         run.publish(Failed(exc))
                         return
@@ -125,9 +125,12 @@ class ChatArea:
             self._core.changes.publish(Change(Area.CHATS, "answering", (session.id,)))
         return run
 
-    def _answerer_now(self) -> Answerer:
+    @property
+    def answerer(self) -> Answerer:
+        """The one answerer of this core's chats (it keeps the measured prompt speed)."""
         if self._answerer is None:
-            self._answerer = Answerer(self._core.parts)
+            parts = self._core.parts
+            self._answerer = Answerer(parts, reranker=lambda: parts.reranker)
         return self._answerer
 
     def _ended(self, run: AnswerRun) -> None:

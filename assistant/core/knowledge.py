@@ -4,11 +4,15 @@ Every sync - one the user started, the watcher's, a re-index - is a job of the c
 on its background lane, owned by its folder (``folder:<path>``): it yields while an answer runs,
 stops within a second when cancelled (inside a large file too), and removing the folder
 cancels it before its documents are purged. Every sync that changed the index is announced.
+
+The embedder is chosen here too (:meth:`KnowledgeArea.use_embedder`): switching rebuilds the
+index in the background while the old embedder answers (:mod:`assistant.core.embedder_switch`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import threading
@@ -18,10 +22,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.core.changes import Area, Change
+from assistant.core.embedder_switch import EmbedderSwitch
+from assistant.core.embedders import embedder_name, reranker_source
 from assistant.core.scheduler import Job, Priority
+from assistant.errors import LoremindError, StoreError
 from assistant.knowledge.folders import folder_key, purge_folder
 from assistant.knowledge.indexer import Indexer, ProgressCallback, SyncReport
 from assistant.knowledge.overview import FolderOverview, folder_overviews
+from assistant.knowledge.rebuild import RebuildProgress
 from assistant.knowledge.search import SearchResult, search_knowledge
 from assistant.statuses import DocumentStatus
 from assistant.store import CHUNKS, DOCUMENTS, sql_str
@@ -206,9 +214,20 @@ class KnowledgeArea:
 
     def search(self, query: str, k: int = 5, folders: Sequence[Path] = (),
                types: Sequence[str] = ()) -> list[SearchResult]:
-        """The ``k`` passages that best answer ``query`` — the same search the chat cites from."""
+        """The ``k`` passages that best answer ``query`` — the same search the chat cites from,
+        reranked when a reranker is chosen."""
         parts = self._core.parts
-        return search_knowledge(parts.store, parts.embedder, query, k, folders, types)
+        embedder = parts.embedder
+        budget = self._core.current_settings.knowledge.rerank_budget_ms
+        try:
+            return search_knowledge(parts.store, embedder, query, k, folders, types,
+                                    reranker=parts.reranker, rerank_budget_ms=budget)
+        except StoreError:
+            if parts.embedder is embedder:
+                raise
+            # The index switched to another embedder under this search: once more with it.
+            return search_knowledge(parts.store, parts.embedder, query, k, folders, types,
+                                    reranker=parts.reranker, rerank_budget_ms=budget)
 
     def overview(self) -> list[FolderOverview]:
         """Each watched folder's documents by status, and the files not indexed with why."""
@@ -220,10 +239,14 @@ class KnowledgeArea:
         docs = store.rows(DOCUMENTS.name, columns=["path", "folder", "status", "reason"])
         problems = sorted((d for d in docs if d["status"] != DocumentStatus.INDEXED),
                           key=lambda d: d["path"])
+        progress = self.rebuild_progress
         return {
             "database": str(store.db_dir),
             "schema_version": store.schema_version,
             "embedder": store.get_meta("embedder"),
+            "embedder_wanted": self.embedder_wanted,
+            "rebuilding": dataclasses.asdict(progress) if progress else None,
+            "reranker": self._core.current_settings.knowledge.reranker,
             "vector_dim": store.vector_dim,
             "folders": sorted({d["folder"] for d in docs}),
             "documents": len(docs),
@@ -260,10 +283,12 @@ class KnowledgeArea:
             self.start_watching()
 
     def settings_changed(self) -> None:
-        """The knowledge settings changed: new file rules from the next sync on, and only the
-        folders still named are followed."""
+        """The knowledge settings changed: new file rules from the next sync on, only the
+        folders still named are followed, and the index follows the embedder they name."""
         self._indexer = None
         self.restart_watching()
+        if self._core.parts.loaded_store is not None:  # else loading the knowledge does it
+            self.follow_embedder()
 
     def pause_watching(self, paused: bool) -> None:
         """Stop following the folders, or follow them again (catching up at once)."""
@@ -290,6 +315,86 @@ class KnowledgeArea:
         old, self._watcher = self._watcher, None
         if old is not None:
             old.stop()
+
+    # -- the retrieval models ------------------------------------------------------------------
+
+    @functools.cached_property
+    def _switch(self) -> EmbedderSwitch:
+        return EmbedderSwitch(self._core)
+
+    def use_embedder(self, source: str) -> Job | None:
+        """Search with the embedder ``source`` names ("" or "builtin": the built-in
+        all-MiniLM-L6-v2; a downloaded embedder of the catalogue; a GGUF embedding model's
+        path), checked first (a ModelError says what is wrong). It is saved in the settings and
+        the index is rebuilt with it in the background, searches using the old embedder until
+        it is swapped in; returns that job (None when the index is made with it already)."""
+        return self._switch.use(source)
+
+    def follow_embedder(self) -> Job | None:
+        """Start, or resume, the rebuild for the embedder the settings name, if the index is
+        not made with it (the core does this once the knowledge has loaded). Why it cannot
+        is logged and kept in ``embedder_problem``."""
+        try:
+            return self._switch.follow()
+        except LoremindError as exc:
+            log.warning("The index stays with its embedder: %s", exc)
+            return None
+
+    @property
+    def embedder_problem(self) -> str:
+        """Why the embedder the settings name is not being switched to ("" when it is)."""
+        return self._switch.problem
+
+    @property
+    def embedder_in_use(self) -> str:
+        """The name of the embedder the index is made with (searches embed with it)."""
+        store = self._core.parts.store
+        return store.get_meta("embedder") or self._core.parts.embedder.name
+
+    @property
+    def embedder_wanted(self) -> str:
+        """The name of the embedder the settings name (the one in use once rebuilt)."""
+        return embedder_name(self._core.current_settings.knowledge.embedder)
+
+    @property
+    def rebuild_progress(self) -> RebuildProgress | None:
+        """How far the rebuild for another embedder has come; None when none runs."""
+        return self._switch.progress
+
+    def rebuild_text(self) -> str:
+        """The rebuild in words, for a status bar ("" when none runs)."""
+        return self._switch.text()
+
+    def rebuild_jobs(self) -> list[Job]:
+        """The jobs of the rebuild, queued or running."""
+        return self._switch.jobs()
+
+    def stop_rebuild(self) -> list[Job]:
+        """Stop the rebuild: what it embedded is kept, and it resumes next time the app starts
+        (or when the embedder is chosen again)."""
+        return self._switch.stop()
+
+    def wait_rebuild(self, progress: Callable[[RebuildProgress], None] | None = None,
+                     cancel: threading.Event | None = None) -> str:
+        """Wait for the rebuild to end, handing ``progress`` how far it is now and then
+        (setting ``cancel`` stops it); what it did, in words. Raises its error, or
+        WorkCancelled when it was stopped."""
+        return self._switch.wait(progress, cancel)
+
+    def use_reranker(self, source: str) -> Change:
+        """Rerank search results with the reranker ``source`` names (a downloaded reranker of
+        the catalogue, or a GGUF reranker's path; "" for none), checked first; saved in the
+        settings, it loads on the next search."""
+        choice = reranker_source(source, self._core.paths)
+        settings = self._core.current_settings
+        knowledge = dataclasses.replace(settings.knowledge, reranker=choice)
+        self._core.settings.update(dataclasses.replace(settings, knowledge=knowledge))
+        return self._changed("reranker", choice)
+
+    def embedder_switched(self) -> None:
+        """The index was switched to another embedder: syncs from now on embed with it."""
+        self._indexer = None
+        self.restart_watching()
 
     def _changed(self, action: str, *ids: str) -> Change:
         return self._core.changes.publish(Change(Area.KNOWLEDGE, action, ids))

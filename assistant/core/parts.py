@@ -4,6 +4,10 @@ The chat model, the embedder, the database, the adapters, the memory book and th
 each load lazily under their own lock, so that the model and the knowledge (database and
 embedder) can load on two lanes at once at start-up. Only the core's areas use this object;
 front ends go through the areas.
+
+The embedder is the one the index's vectors are from (:mod:`assistant.core.embedders`): the one
+the settings name, except while a switch to another rebuilds the index, which then swaps it in
+(:meth:`Parts.replace_embedder`). The reranker follows ``[knowledge] reranker``.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ if TYPE_CHECKING:
     from assistant.engine.adapters import AdapterLibrary
     from assistant.engine.protocol import ChatEngine
     from assistant.engine.remote_adapters import RemoteAdapters
-    from assistant.knowledge.embedder import Embedder
+    from assistant.knowledge.embedding import TextEmbedder
+    from assistant.knowledge.reranker import LlamaReranker
     from assistant.memory.book import MemoryBook
     from assistant.store import Store
 
@@ -40,7 +45,7 @@ class Parts:
     """Owns the model, the embedder and the store for one core; loads them lazily."""
 
     def __init__(self, settings: Settings, paths: AppPaths, scheduler: Scheduler, *,
-                 model: ChatEngine | None = None, embedder: Embedder | None = None,
+                 model: ChatEngine | None = None, embedder: TextEmbedder | None = None,
                  store: Store | None = None) -> None:
         self.settings = settings
         self.paths = paths
@@ -52,10 +57,12 @@ class Parts:
         if store is not None:
             store.on_maintenance_due = self.schedule_maintenance
         self._adapters: AdapterLibrary | RemoteAdapters | None = None
+        self._reranker: tuple[str, LlamaReranker | None] = ("", None)  # its setting, and it
         # One lock per part, so that the model and the embedder can load in parallel.
         self._model_lock = threading.Lock()
         self._embedder_lock = threading.Lock()
         self._store_lock = threading.Lock()
+        self._reranker_lock = threading.Lock()
         # Set while the store and the embedder load on another lane (load_knowledge), or from
         # when a front end says they will: answers asked meanwhile do without documents and
         # memories instead of loading them themselves.
@@ -79,18 +86,29 @@ class Parts:
         return self._model
 
     @property
-    def embedder(self) -> Embedder:
+    def embedder(self) -> TextEmbedder:
+        """The embedder of the index's vectors (opening the store to ask which it is)."""
         with self._embedder_lock:
             if self._embedder is None:
-                from assistant.knowledge.embedder import Embedder
-
-                self._embedder = Embedder()
+                self._embedder = self._open_embedder()
             return self._embedder
 
     @property
-    def loaded_embedder(self) -> Embedder | None:
+    def loaded_embedder(self) -> TextEmbedder | None:
         """The embedder if it is loaded: never loads it."""
         return self._embedder
+
+    @property
+    def reranker(self) -> LlamaReranker | None:
+        """The reranker ``[knowledge] reranker`` names, loaded on first use and again when the
+        setting changes; None when it names none (nothing is loaded then)."""
+        wanted = self.settings.knowledge.reranker.strip()
+        with self._reranker_lock:
+            if self._reranker[0] != wanted:
+                from assistant.models.retrieval_files import open_reranker
+
+                self._reranker = (wanted, open_reranker(self.settings.knowledge, self.paths))
+            return self._reranker[1]
 
     @property
     def store(self) -> Store:
@@ -98,6 +116,11 @@ class Parts:
             if self._store is None:
                 self._store = self._open_store()
             return self._store
+
+    @property
+    def loaded_store(self) -> Store | None:
+        """The store if it is open: never opens it."""
+        return self._store
 
     @property
     def adapters(self) -> AdapterLibrary | RemoteAdapters:
@@ -153,6 +176,15 @@ class Parts:
         finally:
             self.knowledge_loading.clear()
 
+    def replace_embedder(self, embedder: TextEmbedder) -> None:
+        """Embed with ``embedder`` from now on (the index was rebuilt with it): the memory book
+        and the stored chats too. The old one is freed once nothing holds it."""
+        with self._embedder_lock:
+            self._embedder = embedder
+        for part in ("memory", "conversations"):
+            if part in self.__dict__:
+                self.__dict__[part].embedder = embedder
+
     def replace_model(self, model: ChatEngine) -> None:
         """Switch to another loaded model (the settings changed); the old one is freed."""
         with self._model_lock:
@@ -176,6 +208,27 @@ class Parts:
             self._model = None
         if self._store is not None:
             self._store.close()
+
+    def _open_embedder(self) -> TextEmbedder:
+        """The embedder the store's vectors are from; for a store with none yet, the one the
+        settings name (the built-in when that one cannot be used), recorded as its embedder."""
+        from assistant.core.embedders import adopt_embedder, index_embedder, resolve_embedder
+        from assistant.errors import ModelError
+
+        store = self.store
+        wanted = self.settings.knowledge.embedder
+        source = index_embedder(store, wanted)
+        try:
+            choice = resolve_embedder(wanted if source is None else source, self.paths)
+        except ModelError as exc:
+            if source is not None:
+                raise
+            log.warning("%s The built-in embedder is used instead.", exc)
+            choice = resolve_embedder("", self.paths)
+        embedder = choice.open()
+        if source is None and not store.read_only_reason:
+            adopt_embedder(store, choice, embedder.dim)
+        return embedder
 
     def _open_store(self) -> Store:
         from assistant.database import open_app_database

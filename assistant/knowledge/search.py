@@ -1,4 +1,5 @@
-"""Hybrid search over indexed documents: meaning (vectors) and exact words (full text), fused."""
+"""Hybrid search over indexed documents: meaning (vectors) and exact words (full text), fused,
+then, when a reranker is given, the best candidates reordered by its scores."""
 
 from __future__ import annotations
 
@@ -6,13 +7,18 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assistant.knowledge.embedder import Embedder
+from assistant.config import KnowledgeSettings
 from assistant.knowledge.sections import SECTION_WORDS, Passage, passages
 from assistant.store import CHUNKS, Store, sql_in, sql_str
+
+# The reranker module imports llama.cpp: imported only when a reranker is given.
+if TYPE_CHECKING:
+    from assistant.knowledge.embedding import TextEmbedder
+    from assistant.knowledge.reranker import LlamaReranker
 
 SNIPPET_CHARS = 240
 _COLUMNS = ["id", "path", "page", "ordinal", "heading", "text", "start", "end", "vector"]
@@ -23,6 +29,13 @@ WORD_FIELDS = {"text": 1.0, "heading": 1.0}
 # How many ranks of each search vote on the order: the first 10 of each, not 60, put the right
 # page first for 6 more questions of 127 on the retrieval benchmark (README).
 FUSION_DEPTH = 10
+# Chunks fetched per result: twice k, since hits next to a better one join its passage and
+# leave their place to others; with a reranker three times k, so that it may lift a chunk the
+# fusion ranked just below them (each chunk is one pair: about 60 ms with
+# jina-reranker-v1-tiny's shape on two cores, so the budget, not this, usually ends the stage).
+CHUNKS_PER_RESULT = 2
+RERANK_CHUNKS_PER_RESULT = 3
+RERANK_BUDGET_MS = float(KnowledgeSettings().rerank_budget_ms)
 
 
 @dataclass
@@ -38,31 +51,55 @@ class SearchResult:
     start: int
     end: int
     similarity: float | None = None  # cosine to the query (None only for rows without vectors)
+    # The reranker's log-odds that the passage answers; None without a reranker, or when the
+    # budget ran out before this passage's best chunk was scored.
+    rerank_score: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The fields the CLI prints with --json."""
         return asdict(self)
 
 
-def search_knowledge(store: Store, embedder: Embedder, query: str, k: int = 5,
+def search_knowledge(store: Store, embedder: TextEmbedder, query: str, k: int = 5,
                      folders: Sequence[Path] = (), types: Sequence[str] = (),
                      vector: np.ndarray | None = None,
-                     section_words: int = SECTION_WORDS) -> list[SearchResult]:
+                     section_words: int = SECTION_WORDS,
+                     reranker: LlamaReranker | None = None,
+                     rerank_budget_ms: float = RERANK_BUDGET_MS) -> list[SearchResult]:
     """The ``k`` passages that best answer ``query``, optionally within folders and file types:
     each is a matched chunk with its neighbours from the same section, up to ``section_words``
     (see ``sections``). ``vector`` is the query's, when the caller embedded it already (an
-    answer does, once)."""
+    answer does, once). With ``reranker`` (the one the core's parts hold, loaded once), the
+    fused chunks are scored best first within ``rerank_budget_ms`` and the scored ones go first,
+    by score; those left unscored follow in their fused order."""
     if not query.strip():
         return []
     where = _filter(folders, types)
     # The vector column comes along so that words-only matches get a similarity too (the
-    # chat leaves out sources below a similarity); it is not part of the result. Twice k
-    # chunks: hits next to a better one join its passage and leave their place to others.
+    # chat leaves out sources below a similarity); it is not part of the result.
     query_vector = vector if vector is not None else (lambda: embedder.encode_query(query))
-    rows = store.search_hybrid(CHUNKS.name, query_vector, query, 2 * k,
+    per_result = CHUNKS_PER_RESULT if reranker is None else RERANK_CHUNKS_PER_RESULT
+    rows = store.search_hybrid(CHUNKS.name, query_vector, query, per_result * k,
                                where=where, columns=_COLUMNS, boosts=WORD_FIELDS,
                                depth=FUSION_DEPTH)
+    if reranker is not None:
+        rows = _reranked(reranker, query, rows, rerank_budget_ms)
     return [_result(passage, query) for passage in passages(store, rows, k, section_words)]
+
+
+def _reranked(reranker: LlamaReranker, query: str, rows: list[dict[str, Any]],
+              budget_ms: float) -> list[dict[str, Any]]:
+    """``rows`` with the reranker's scores (``_rerank``), the scored first by score, then the
+    unscored in their fused order (they were ranked below every scored one to begin with)."""
+    from assistant.knowledge.reranker import rerank
+
+    texts = [row["heading"] + "\n" + row["text"] if row["heading"] else row["text"]
+             for row in rows]
+    scores = rerank(reranker, query, texts, budget_ms)
+    for row, score in zip(rows, scores, strict=True):
+        row["_rerank"] = score
+    scored = sorted((r for r in rows if r["_rerank"] is not None), key=lambda r: -r["_rerank"])
+    return scored + [r for r in rows if r["_rerank"] is None]
 
 
 def _filter(folders: Sequence[Path], types: Sequence[str]) -> str | None:
@@ -99,6 +136,7 @@ def _result(passage: Passage, query: str) -> SearchResult:
         start=start,
         end=end,
         similarity=1.0 - float(row["_distance"]) if row.get("_distance") is not None else None,
+        rerank_score=row.get("_rerank"),
     )
 
 

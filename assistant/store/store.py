@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import logging
 import math
 import os
@@ -41,6 +42,9 @@ CLEANUP_SAFETY_WINDOW = timedelta(minutes=15)
 # Versions pile up with every write: after this many, the owner is told to compact (the core
 # schedules it as low-priority work, never on the path of a write the user waits on).
 MAINTAIN_EVERY_WRITES = 200
+# The meta key naming the table that holds each table's rows, where it is not the table's own
+# name: a table re-embedded into a new one (another embedder) is switched to by this one write.
+LAYOUT_KEY = "tables"
 Rows: TypeAlias = Sequence[dict[str, Any]] | pa.Table
 Migration = Callable[["Store"], None]  # a named schema change, applied once
 # LanceDB errors end with the Rust source location that raised them: noise to a user.
@@ -106,6 +110,9 @@ class Store:
         self._lock = WriteLock(lock_file)
         self._tables: dict[str, Any] = {}
         self._indexed: dict[str, set[str]] = {}
+        self._dims: dict[str, int] = {}  # each vector table's own dimension, read from its schema
+        #: The LanceDB table behind each table name that is not its own (see LAYOUT_KEY).
+        self.layout: dict[str, str] = {}
         self._writes = 0
         self._executor: ThreadPoolExecutor | None = None
         self.vector_dim = DEFAULT_VECTOR_DIM
@@ -132,6 +139,7 @@ class Store:
         with store.writing():
             store.create_table(META)
             store.create_table(MIGRATIONS_APPLIED)
+            store.load_layout()
             recorded = store.get_meta("vector_dim")
             store.vector_dim = int(recorded) if recorded else vector_dim
             if not recorded:
@@ -143,6 +151,7 @@ class Store:
         """Use this database for reading only (every write raises ReadOnlyStoreError with
         ``reason``); refuses one that lacks a migration, which only a writer can apply."""
         self.read_only_reason = reason
+        self.load_layout()
         recorded = self.get_meta("vector_dim")
         if recorded:
             self.vector_dim = int(recorded)
@@ -178,19 +187,22 @@ class Store:
                 {"name": migration.__name__, "applied_at": time.time()}
             ])
 
-    def create_table(self, spec: TableSpec) -> None:
-        """Create ``spec``'s table if it does not exist (idempotent, so migrations can rerun)."""
+    def create_table(self, spec: TableSpec, vector_dim: int | None = None) -> None:
+        """Create ``spec``'s table if it does not exist (idempotent, so migrations can rerun),
+        its vectors of ``vector_dim`` values (the store's by default)."""
         with self.writing(), _wrapped(f"create the table '{spec.name}'", self.db_dir):
+            schema = spec.schema(vector_dim or self.vector_dim)
             self._tables[spec.name] = self._db.create_table(
-                spec.name, schema=spec.schema(self.vector_dim), exist_ok=True
+                self.layout.get(spec.name, spec.name), schema=schema, exist_ok=True
             )
+            self._dims.pop(spec.name, None)
 
     def recreate_table(self, spec: TableSpec, vector_dim: int) -> None:
         """Drop ``spec``'s table and create it empty with a new vector dimension (re-index)."""
         with self.writing(), _wrapped(f"recreate the table '{spec.name}'", self.db_dir):
-            self._db.drop_table(spec.name, ignore_missing=True)  # type: ignore[call-arg]
-            self._tables.pop(spec.name, None)
-            self._indexed.pop(spec.name, None)
+            self._db.drop_table(self.layout.get(spec.name, spec.name),  # type: ignore[call-arg]
+                                ignore_missing=True)
+            self.forget_table(spec.name)
             self.vector_dim = vector_dim
             self.set_meta("vector_dim", str(vector_dim))
             self.create_table(spec)
@@ -199,11 +211,37 @@ class Store:
         """The LanceDB table ``name`` (opened once, then reused)."""
         if name not in self._tables:
             with _wrapped(f"open the table '{name}'", self.db_dir):
-                self._tables[name] = self._db.open_table(name)
+                self._tables[name] = self._db.open_table(self.layout.get(name, name))
         return self._tables[name]
 
+    def load_layout(self) -> None:
+        """Read which LanceDB table holds each table's rows (after another embedder's tables
+        were switched to, or another process switched them)."""
+        raw = self.get_meta(LAYOUT_KEY)
+        layout = json.loads(raw) if raw else {}
+        for name in set(layout) | set(self.layout):
+            if layout.get(name) != self.layout.get(name):
+                self.forget_table(name)
+        self.layout = layout
+
+    def forget_table(self, name: str) -> None:
+        """Drop what this connection keeps about table ``name`` (it was replaced)."""
+        self._tables.pop(name, None)
+        self._indexed.pop(name, None)
+        self._dims.pop(name, None)
+
+    def table_dim(self, name: str) -> int:
+        """The length of the vectors table ``name`` holds, as its schema says (tables of one
+        database differ while another embedder's vectors are made beside the live ones)."""
+        if name not in self._dims:
+            spec = TABLES[name]
+            field = self.table(name).schema.field(spec.vector) if spec.vector else None
+            self._dims[name] = field.type.list_size if field is not None else self.vector_dim
+        return self._dims[name]
+
     def _arrow(self, name: str, rows: Rows) -> pa.Table:
-        schema = TABLES[name].schema(self.vector_dim)
+        spec = TABLES[name]
+        schema = spec.schema(self.table_dim(name) if spec.vector else self.vector_dim)
         if isinstance(rows, pa.Table):
             return rows.select(schema.names).cast(schema)
         return pa.Table.from_pylist(list(rows), schema=schema)
@@ -450,15 +488,27 @@ class Store:
         """
         with self.writing():
             self._writes = 0
-            with _wrapped("list the tables", self.db_dir):
-                names = list(self._db.list_tables().tables)
+            names = self.live_tables()
         for name in names:
             checkpoint()
-            spec = TABLES.get(name)
-            with self.writing(), _wrapped(f"maintain the table '{name}'", self.db_dir):
-                if spec is not None:
-                    self._ensure_indexes(spec)
-                self.table(name).optimize(cleanup_older_than=CLEANUP_SAFETY_WINDOW)
+            self.maintain_table(name)
+
+    def maintain_table(self, name: str) -> None:
+        """Build table ``name``'s missing indexes, fold new rows into them and compact it."""
+        spec = TABLES.get(name)
+        with self.writing(), _wrapped(f"maintain the table '{name}'", self.db_dir):
+            if spec is not None:
+                self._ensure_indexes(spec)
+            self.table(name).optimize(cleanup_older_than=CLEANUP_SAFETY_WINDOW)
+
+    def live_tables(self) -> list[str]:
+        """The names of the tables in use, shadows being filled included (a table that a
+        shadow replaced is not, see :mod:`assistant.store.generations`)."""
+        with _wrapped("list the tables", self.db_dir):
+            stored = sorted(self._db.list_tables().tables)
+        names = {table: name for name, table in self.layout.items()}
+        return [names.get(table, table) for table in stored
+                if self.layout.get(names.get(table, table), table) == table]
 
     def compact(self, names: Sequence[str]) -> None:
         """Merge small fragments and fold new rows into the indexes of ``names`` (after a bulk
@@ -486,8 +536,7 @@ class Store:
                 # interval) move to the newest version at their next read.
                 warnings.simplefilter("ignore", UserWarning)
                 table.optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
-            self._tables.pop(name, None)
-            self._indexed.pop(name, None)
+            self.forget_table(name)
             spec = TABLES.get(name)
             if spec is not None:
                 self._ensure_indexes(spec)

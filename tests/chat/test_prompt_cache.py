@@ -32,6 +32,12 @@ def assistant(embedded_model, embedder, store, tmp_path, monkeypatch):
                           store=store)
     for text in MEMORIES:
         assistant.parts.memory.remember(text)
+    # The sources' budget follows the prompt speed each answer measures, so what a turn adds
+    # depends on the machine's load: held at 400 tokens here, three turns fit the 2,048-token
+    # context, and a turn asked again is given the same sources.
+    speed = assistant.chat.answerer.prompt_speed
+    speed.default = speed.tokens_per_s = 100.0
+    monkeypatch.setattr(speed, "observe", lambda *measured: None)
     return assistant
 
 

@@ -19,6 +19,7 @@ from ui.model_downloads import (
 )
 from ui.model_settings import ModelSettingsDialog
 from ui.panels.base import Panel, scrolling
+from ui.panels.retrieval import RetrievalSection
 from ui.qt import (
     QApplication,
     QEvent,
@@ -175,6 +176,9 @@ class ModelsPanel(Panel):
         self.list.setContentsMargins(0, 0, 0, 0)
         self.list.setSpacing(8)
         self.list.addStretch()
+        # Below the chat models: the embedders and rerankers search uses.
+        self.retrieval = RetrievalSection(app)
+        self.list.insertWidget(0, self.retrieval)
         self.scroll_area = scrolling(inner)
         self.body.addWidget(self.scroll_area, 1)
         self.downloads.progressed.connect(self._progressed)
@@ -194,6 +198,7 @@ class ModelsPanel(Panel):
             return rows, manager.machine(), manager.has_token()
 
         BackgroundOp(self, read, self._fill).run(self.app.tasks, "db")
+        self.retrieval.refresh()
 
     def _fill(self, found: tuple[list[ModelRow], Machine, bool]) -> None:
         rows, machine, has_token = found
@@ -218,7 +223,7 @@ class ModelsPanel(Panel):
         for row in sorted(rows, key=lambda r: (not r.in_use, not r.installed, not r.recommended)):
             card = ModelCard(row, self)
             self.cards[row.name] = card
-            self.list.insertWidget(self.list.count() - 1, card)
+            self.list.insertWidget(self.list.indexOf(self.retrieval), card)
             card.show()  # now, not on the next turn of the event loop: _keep_view places it
         if focus is not None and focus[0] in self.cards:
             self.cards[focus[0]].take_focus(focus[1])
