@@ -144,6 +144,15 @@ def storable(text: str) -> bool:
     return "\x00" not in text and not any(0xD800 <= ord(c) <= 0xDFFF for c in text)
 
 
+def made_storable(text: str) -> str:
+    """``text`` without what the database cannot hold: NULs dropped, a lone half of a
+    surrogate pair replaced (a model's byte tokens, or a server's escapes, can make either)."""
+    if storable(text):
+        return text
+    return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c
+                   for c in text if c != "\x00")
+
+
 def kind(value: Any) -> str:
     """What a JSON value is, in words."""
     names = {dict: "an object", list: "a list", str: "a string", bool: "true/false",

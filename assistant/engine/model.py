@@ -28,6 +28,7 @@ from assistant.engine.chat_template import ChatTemplate, Message
 from assistant.engine.gguf_file import GGUFFile, validate_model_file
 from assistant.engine.threads import ThreadPolicy
 from assistant.errors import ContextOverflowError, ModelError
+from assistant.json_shapes import made_storable
 from assistant.statuses import FinishReason
 
 log = logging.getLogger(__name__)
@@ -395,7 +396,8 @@ class LocalModel:
                         reason = FinishReason.STOP
                         break
                     stats.completion_ids.append(token)
-                    held += decoder.decode(self.llama.detokenize([token]))
+                    # A byte token may decode to a NUL, which no stored answer may hold.
+                    held += made_storable(decoder.decode(self.llama.detokenize([token])))
                     emit, held, hit_stop_string = _split_at_stop(held, stop)
                     if emit:
                         yield emit

@@ -23,6 +23,7 @@ from assistant.engine.remote_http import Cancelled, ServerClient, server_root
 from assistant.engine.remote_limits import Limits
 from assistant.engine.remote_tokens import TokenCounter
 from assistant.errors import ContextOverflowError, RemoteEngineError
+from assistant.json_shapes import made_storable
 from assistant.secrets import api_key_name, get_secret
 
 log = logging.getLogger(__name__)
@@ -192,7 +193,7 @@ class RemoteModel:
                         break
                     _read_usage(event, stats)
                     for choice in event.get("choices") or []:
-                        text = (choice.get("delta") or {}).get("content") or ""
+                        text = made_storable((choice.get("delta") or {}).get("content") or "")
                         if text:
                             if not pieces:
                                 stats.ttft_s = time.perf_counter() - started

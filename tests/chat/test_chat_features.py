@@ -130,7 +130,10 @@ def test_chat_settings_fill_only_what_the_caller_left_open():
 def test_chat_settings_reach_the_answer(assistant, folders):
     coffee, trains = folders
     plain, custom = assistant.chat.new_session(), assistant.chat.new_session()
-    custom.settings = ChatSettings(system_prompt="You are a barista. " * 40, max_tokens=3)
+    # Greedy, so that the random model's plain answer does not end by chance within 3 tokens.
+    plain.settings = ChatSettings(temperature=0.0)
+    custom.settings = ChatSettings(system_prompt="You are a barista. " * 40, max_tokens=3,
+                                   temperature=0.0)
     first = answer(assistant.chat.ask(plain, "When does the night train to Vienna leave?"))
     second = answer(assistant.chat.ask(custom, "When does the night train to Vienna leave?"))
     assert second[-1].stats.completion_tokens <= 3 < first[-1].stats.completion_tokens

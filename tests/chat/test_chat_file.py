@@ -201,3 +201,26 @@ def test_the_cli_shows_and_exports_a_damaged_chat(store, chats, tmp_path):
         assert result.exit_code == 0, (args, result.output, result.exception)
     shown = runner.invoke(main, ["sessions", "show", session.id])
     assert "damaged in the database" in shown.output and "An answer about tides" in shown.output
+
+
+def test_what_a_model_writes_is_stored_and_read_back_whole(chats):
+    """A byte token can decode to a NUL, a server's escapes to half a surrogate pair: the
+    engines make such text storable, so a regenerated answer keeps its versions (they were
+    once read back as damaged and lost)."""
+    from assistant.chat.versions import add_version, snapshot
+    from assistant.json_shapes import made_storable, storable
+
+    written = made_storable("tide\x00 table \udcff!")
+    assert storable(written) and written == "tide table \ufffd!"
+    session = ChatSession(title="Tides")
+    session.messages.append(ChatMessage("user", "Tides?"))
+    chats.append(session, session.messages[0])
+    first = ChatMessage("assistant", made_storable("\x00High tide at six."))
+    chats.append(session, first)
+    again = ChatMessage("assistant", written, id=first.id)
+    add_version(again, first)
+    chats.update_answer(session, again)
+    stored = chats.get(session.id)
+    assert stored.damaged == []
+    assert [v["text"] for v in stored.messages[-1].versions] == ["High tide at six.", written]
+    assert snapshot(stored.messages[-1])["text"] == written
