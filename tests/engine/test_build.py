@@ -2,7 +2,7 @@
 
 torch (the embedder) loads the same OpenMP library; with torch's threads pooled on another lane,
 libgomp counts more threads than cores and stops spinning between llama.cpp's steps, which made
-generating a token 25-45 % slower than llama.cpp alone (README: GPU offload, set-up).
+the app generate 14-32 % slower than llama.cpp alone (README: GPU offload, set-up).
 """
 
 from __future__ import annotations
