@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,35 +56,46 @@ PLAIN_PROGRESS_EVERY_S = 5.0
 
 
 class _Bar:
-    """A progress bar on stderr, created when the first progress report says the total."""
+    """A progress bar on stderr, created when the first report says the total. click draws no
+    bar into a pipe or a log: there, a plain line now and then instead. ``count`` reads (done,
+    total) from a report, ``line`` the plain line, ``item`` what the bar shows beside it."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, count: Callable[[Any], tuple[int, int]],
+                 line: Callable[[Any], str],
+                 item: Callable[[Any], str | None] = lambda progress: None) -> None:
         self.label = label
+        self._count, self._line, self._item = count, line, item
         self._bar: Any = None
         self._shown = 0
         self._last_line = 0.0
 
     def __call__(self, progress: Any) -> None:
         if not sys.stderr.isatty():
-            # click draws no bar into a pipe or a log: a plain line now and then instead.
             if time.monotonic() - self._last_line >= PLAIN_PROGRESS_EVERY_S:
                 self._last_line = time.monotonic()
-                click.echo(f"{self.label}: {progress.files_done}/{progress.files_total} files, "
-                           f"{progress.chunks_done} chunks", err=True)
+                click.echo(self._line(progress), err=True)
             return
+        done, total = self._count(progress)
         if self._bar is None:
-            self._bar = click.progressbar(length=max(progress.files_total, 1), label=self.label,
+            self._bar = click.progressbar(length=max(total, 1), label=self.label,
                                           file=sys.stderr, show_pos=True,
                                           item_show_func=lambda item: item)
             self._bar.__enter__()
-        # The chunk count moves while one large file streams through (the file count does not).
-        self._bar.update(progress.files_done - self._shown,
-                         current_item=f"{progress.chunks_done} chunks")
-        self._shown = progress.files_done
+        self._bar.update(done - self._shown, current_item=self._item(progress))
+        self._shown = done
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
+
+
+def _files_bar(label: str) -> _Bar:
+    """Files indexed on the bar; the chunk count beside it moves while one large file streams
+    through (the file count does not)."""
+    return _Bar(label, lambda p: (p.files_done, p.files_total),
+                lambda p: f"{label}: {p.files_done}/{p.files_total} files, "
+                          f"{p.chunks_done} chunks",
+                lambda p: f"{p.chunks_done} chunks")
 
 
 def _summary(folder: Path, report: Any) -> str:
@@ -110,7 +121,7 @@ def index(paths: tuple[Path, ...], watch: bool, reindex: bool) -> None:
         raise click.UsageError("Name at least one folder to index, or pass --reindex.")
     knowledge = open_knowledge()
     if reindex:
-        bar = _Bar("Re-indexing")
+        bar = _files_bar("Re-indexing")
         try:
             reports = knowledge.reindex(bar)
         finally:
@@ -118,7 +129,7 @@ def index(paths: tuple[Path, ...], watch: bool, reindex: bool) -> None:
         click.echo(f"Re-indexed {plural(sum(r.chunks for r in reports), 'chunk')}.")
     with ctrl_c_cancels() as cancel:
         for folder in paths:
-            bar = _Bar(f"Indexing {folder.name or folder}")
+            bar = _files_bar(f"Indexing {folder.name or folder}")
             try:
                 report = knowledge.index(folder, bar, cancel)
             finally:
@@ -283,7 +294,10 @@ def knowledge_embedder(name: str | None) -> None:
     if knowledge.use_embedder(name) is None:
         click.echo(f"The index already uses {knowledge.embedder_in_use}.")
         return
-    bar = _RebuildBar()
+    from assistant.core import rebuild_text
+
+    bar = _Bar(f"Rebuilding for {knowledge.embedder_wanted}",
+               lambda p: (p.chunks_done, p.chunks_total), rebuild_text)
     try:
         with ctrl_c_cancels() as cancel:
             summary = knowledge.wait_rebuild(bar, cancel)
@@ -294,35 +308,6 @@ def knowledge_embedder(name: str | None) -> None:
         sys.exit(EXIT_INTERRUPTED)
     bar.close()
     click.echo(f"The index now uses {knowledge.embedder_in_use}: {summary}.")
-
-
-class _RebuildBar:
-    """The rebuild's passages on a progress bar (a plain line now and then into a pipe)."""
-
-    def __init__(self) -> None:
-        self._bar: Any = None
-        self._shown = 0
-        self._last_line = 0.0
-
-    def __call__(self, progress: Any) -> None:
-        from assistant.core import rebuild_text
-
-        if not sys.stderr.isatty():
-            if time.monotonic() - self._last_line >= PLAIN_PROGRESS_EVERY_S:
-                self._last_line = time.monotonic()
-                click.echo(rebuild_text(progress), err=True)
-            return
-        if self._bar is None:
-            self._bar = click.progressbar(length=max(progress.chunks_total, 1), file=sys.stderr,
-                                          label=f"Rebuilding for {progress.embedder}",
-                                          show_pos=True)
-            self._bar.__enter__()
-        self._bar.update(progress.chunks_done - self._shown)
-        self._shown = progress.chunks_done
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
 
 
 @knowledge.command("reranker")
@@ -370,7 +355,7 @@ def bench_knowledge(as_json: bool, corpus: str, files: int, home: Path | None,
     if not as_json:
         click.echo("Running the real-size knowledge benchmark (the whole corpus takes an hour "
                    "or more on two cores; Ctrl+C stops and keeps what --home indexed)…", err=True)
-    bar = _Bar("Indexing")
+    bar = _files_bar("Indexing")
     with ctrl_c_cancels() as cancel:
         try:
             result = run_real_bench(home, limit, scale, cancel, bar)
