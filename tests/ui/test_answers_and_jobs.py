@@ -50,7 +50,9 @@ def test_an_answer_goes_on_in_its_chat_while_another_is_shown(qtbot, window, set
     stored = window.app.core.chat.get(first.id)
     assert [m.role for m in stored.messages] == ["user", "assistant"]
     assert stored.messages[1].text and answers(window)[-1].text.strip() == stored.messages[1].text
-    assert not any("answering" in t for t in sidebar_texts(window))
+    # The chat list hears that the answer ended through the core's change feed, a moment later.
+    qtbot.waitUntil(lambda: not any("answering" in t for t in sidebar_texts(window)),
+                    timeout=10000)
 
 
 def test_removing_a_folder_while_it_indexes_leaves_no_row_of_it(qtbot, window, tmp_path,
