@@ -16,16 +16,15 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from assistant.bench.embedder_launch import open_core
+from assistant.bench.retrieval import bench_home
 from assistant.knowledge.chunking import TokenCounter, chunk_document
 from assistant.knowledge.convert import converted_embedder
 from assistant.knowledge.embedder import Embedder
@@ -134,7 +133,8 @@ def run_embedder_bench(chunks: int = 1000, files: int = 40, sweep: bool = True,
     """All figures of one run: equivalence over ``chunks`` real chunks, raw speeds, the batch
     sweep (``sweep``), and each runtime launched in a new process over a folder of ``files``
     documentation pages."""
-    with _home(home) as root:
+    # ``home`` kept: the converted model and the corpus are reused.
+    with bench_home(home, "loremind-embedder-") as root:
         cache_dir = root / "cache"
         started = time.perf_counter()
         converted = converted_embedder(cache_dir)
@@ -205,12 +205,3 @@ def _minilm_folder() -> Path:
     return embedded_embedder()
 
 
-@contextmanager
-def _home(home: Path | None) -> Iterator[Path]:
-    """``home`` (kept: the converted model and the corpus are reused), else a temporary one."""
-    if home is not None:
-        home.mkdir(parents=True, exist_ok=True)
-        yield home
-        return
-    with tempfile.TemporaryDirectory(prefix="loremind-embedder-") as tmp:
-        yield Path(tmp)

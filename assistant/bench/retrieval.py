@@ -121,13 +121,14 @@ def copy_corpus(files: Sequence[Path], folder: Path, doc_root: Path = DOC_ROOT) 
 
 
 @contextmanager
-def bench_home(home: Path | None) -> Iterator[Path]:
-    """``home`` when given (kept, so later runs reuse its index), else a temporary folder."""
+def bench_home(home: Path | None, prefix: str = "loremind-retrieval-") -> Iterator[Path]:
+    """``home`` when given (kept, so later runs reuse what it holds), else a temporary folder
+    named with ``prefix``."""
     if home is not None:
         home.mkdir(parents=True, exist_ok=True)
         yield home
         return
-    with tempfile.TemporaryDirectory(prefix="loremind-retrieval-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         yield Path(tmp)
 
 
