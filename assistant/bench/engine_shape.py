@@ -5,8 +5,12 @@ knowledge question with sources and memories, then follow-ups, through the core'
 ``chat.ask`` as the GUI and ``loremind ask`` do. The baseline is raw llama-cpp-python in a
 process of its own (what a competent user would run instead), given exactly the same prompt
 tokens turn by turn, with the threads the app used for that turn, generating as many tokens;
-the two take turns (a turn of the app, then the same turn of the baseline), so both meet the
-same load. Prompt and generation speeds are
+they take turns (a turn of the app, then the same turn of the baseline), so both meet the
+same load. Two processes of identical code decode a few per cent apart (where the kernel put
+their memory, measured up to 6 % on two cores), so the baseline runs in two processes, one
+loaded before the app and one after: the app is compared with their mean, turn by turn, and
+``raw_process_ratio`` shows how far the two baselines themselves stand apart (the noise floor
+of ``generate_ratio``). Prompt and generation speeds are
 llama.cpp's own counters (``llama_perf_context``); times to the first token and generation
 rates are taken where the tokens arrive; the KV cache's size is what llama.cpp reports when it
 allocates it; peak RSS is each process's own.
@@ -32,10 +36,12 @@ from assistant.bench.raw_llama import KV_LINE
 from assistant.bench.shapes import shape_entry, shaped_model
 from assistant.config import ModelSettings
 from assistant.core import Loremind
-from assistant.engine.model import LocalModel, SamplingParams
+from assistant.engine.model import LoadPlan, LocalModel, SamplingParams
 from assistant.process_memory import peak_rss_bytes
 
 ANSWER_TOKENS = 32
+# The per-turn figures the baselines' processes are averaged on.
+_MEANS = ("ttft_s", "prompt_tokens_per_s", "generate_tokens_per_s", "decode_ms_per_token")
 FOLLOW_UPS = 2
 NOTE = ("The model has random weights in the exact shape of the named model: its answers are "
         "noise, its speed is real (llama.cpp's speed does not depend on the weights' values).")
@@ -67,8 +73,10 @@ def compare_on(path: Path, settings: ModelSettings, shape: str, quantization: st
         "gpu_offload": app["gpu_offload"],
         "cpu_count": os.cpu_count(),
         **_summary(app),
-        "generate_ratio": round(_generation(app) / _generation(raw), 3),
+        # Turn by turn (the app and the baselines ran one after another), then the median.
+        "generate_ratio": _median_ratio(app["turns"], raw["turns"]),
         "raw": _summary(raw),
+        "raw_process_ratio": _median_ratio(*raw["processes"]),
         "turns": _turns(app, raw),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in os.getloadavg()],
@@ -78,35 +86,63 @@ def compare_on(path: Path, settings: ModelSettings, shape: str, quantization: st
 def _alternate(path: Path, settings: ModelSettings, follow_ups: int,
                tokens: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """The knowledge question and its follow-ups through ``core.chat.ask``, each turn followed
-    by the same prompt in the baseline's process: the app's figures and the baseline's."""
-    with _KvReport() as kv:
-        model = LocalModel.from_settings(replace(settings, path=str(path)))
-    baseline = _Baseline(path, settings.context_size, model.llama.n_threads,
-                         model.report.n_gpu_layers)
+    by the same prompt in both baselines' processes: the app's figures and the baselines'."""
+    plan = LoadPlan.of(path, settings.context_size, settings.threads, settings.gpu_layers)
+    baselines = [_Baseline(path, plan.context_size, plan.n_threads, plan.gpu_layers[0])]
     try:
-        with tempfile.TemporaryDirectory(prefix="loremind-bench-") as tmp:
-            core, embedder = indexed_core(model, Path(tmp))
-            try:
-                model.drop_cache()
-                run = ChatRun(core, model, embedder, core.chat.new_session())
-                greedy = SamplingParams.greedy(tokens)
-                ours, theirs = [], []
-                for question in QUESTIONS[: 1 + follow_ups]:
-                    turn, prompt = _app_turn(run, model, question, greedy)
-                    ours.append(turn)
-                    _settle(core)  # the answer is stored: nothing of the app runs beside
-                    theirs.append(baseline.turn(prompt, turn["completion_tokens"],
-                                                model.llama.n_threads))
-            finally:
-                core.close()
-        app = {"turns": ours, "kv_mb": kv.mib, "peak_rss_mb": _peak_rss_mb(),
-               "context_size": model.n_ctx, "n_threads": model.llama.n_threads,
-               "n_gpu_layers": model.report.n_gpu_layers,
-               "gpu_offload": model.report.gpu_offload_supported}
-        return app, {"turns": theirs, **baseline.finish()}
+        with _KvReport() as kv:
+            model = LocalModel.from_settings(replace(settings, path=str(path)))
+        try:
+            if plan.offloaded(plan.gpu_layers[0]) != model.report.n_gpu_layers:
+                # The app fell back to fewer GPU layers: the baseline must hold as many.
+                baselines.pop().close()
+                baselines.append(_Baseline(path, model.n_ctx, model.llama.n_threads,
+                                           model.report.n_gpu_layers))
+            baselines.append(_Baseline(path, model.n_ctx, model.llama.n_threads,
+                                       model.report.n_gpu_layers))
+            app = _app_turns(model, follow_ups, tokens, baselines)
+            app.update(kv_mb=kv.mib, peak_rss_mb=_peak_rss_mb())
+        finally:
+            model.close()
+        return app, _combined([b.finish() for b in baselines])
     finally:
-        baseline.close()
-        model.close()
+        for baseline in baselines:
+            baseline.close()
+
+
+def _app_turns(model: LocalModel, follow_ups: int, tokens: int,
+               baselines: list[_Baseline]) -> dict[str, Any]:
+    """The app's turns, each followed by the same turn in every baseline."""
+    with tempfile.TemporaryDirectory(prefix="loremind-bench-") as tmp:
+        core, embedder = indexed_core(model, Path(tmp))
+        try:
+            model.drop_cache()
+            run = ChatRun(core, model, embedder, core.chat.new_session())
+            greedy = SamplingParams.greedy(tokens)
+            ours = []
+            for question in QUESTIONS[: 1 + follow_ups]:
+                turn, prompt = _app_turn(run, model, question, greedy)
+                ours.append(turn)
+                _settle(core)  # the answer is stored: nothing of the app runs beside
+                for baseline in baselines:
+                    baseline.turn(prompt, turn["completion_tokens"], model.llama.n_threads)
+        finally:
+            core.close()
+    return {"turns": ours, "context_size": model.n_ctx, "n_threads": model.llama.n_threads,
+            "n_gpu_layers": model.report.n_gpu_layers,
+            "gpu_offload": model.report.gpu_offload_supported}
+
+
+def _combined(processes: list[dict[str, Any]]) -> dict[str, Any]:
+    """The baselines as one: each turn's figures are the processes' mean, peak RSS the
+    largest; ``processes`` keeps each one's turns."""
+    turns = []
+    for same in zip(*(p["turns"] for p in processes), strict=True):
+        turns.append({key: statistics.fmean(t[key] for t in same) if key in _MEANS else value
+                      for key, value in same[0].items()})
+    return {"turns": turns, "kv_mb": processes[0]["kv_mb"],
+            "peak_rss_mb": max(p["peak_rss_mb"] for p in processes),
+            "processes": [p["turns"] for p in processes]}
 
 
 def _settle(core: Loremind, timeout: float = 60.0) -> None:
@@ -153,20 +189,21 @@ class _Baseline:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "assistant.bench.raw_llama"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.turns: list[dict[str, Any]] = []
         self.kv_mb = self._ask({"path": str(path), "n_ctx": n_ctx, "n_threads": threads,
                                 "n_gpu_layers": gpu_layers})["kv_mb"]
 
-    def turn(self, prompt: list[int], count: int, threads: int) -> dict[str, Any]:
-        return self._ask({"prompt": prompt, "count": count, "threads": threads})
+    def turn(self, prompt: list[int], count: int, threads: int) -> None:
+        self.turns.append(self._ask({"prompt": prompt, "count": count, "threads": threads}))
 
     def finish(self) -> dict[str, Any]:
-        """The baseline's KV cache and peak RSS, once its last turn is done."""
+        """The baseline's turns, KV cache and peak RSS, once its last turn is done."""
         assert self._process.stdin is not None and self._process.stdout is not None
         self._process.stdin.close()
         last = json.loads(self._process.stdout.readline() or "{}")
         if "peak_rss_mb" not in last:
             raise RuntimeError(f"the raw llama.cpp run failed: {self._error()}")
-        return {"kv_mb": self.kv_mb, "peak_rss_mb": last["peak_rss_mb"]}
+        return {"turns": self.turns, "kv_mb": self.kv_mb, "peak_rss_mb": last["peak_rss_mb"]}
 
     def close(self) -> None:
         if self._process.poll() is None:
@@ -210,14 +247,24 @@ def _generation(run: dict[str, Any]) -> float:
     return statistics.median(t["generate_tokens_per_s"] for t in run["turns"])
 
 
+def _median_ratio(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> float:
+    """The median over turns of one side's generation rate over the other's in the same turn
+    (turns side by side in time: the machine's drift over minutes cancels)."""
+    return round(statistics.median(a["generate_tokens_per_s"] / b["generate_tokens_per_s"]
+                                   for a, b in zip(ours, theirs, strict=True)), 3)
+
+
 def _turns(app: dict[str, Any], raw: dict[str, Any]) -> list[dict[str, Any]]:
-    """Turn by turn, the app beside the baseline."""
+    """Turn by turn, the app beside the baselines (their mean, and each one's rate)."""
     keys = ("ttft_s", "prompt_tokens", "evaluated_tokens", "prompt_tokens_per_s",
             "completion_tokens", "generate_tokens_per_s", "decode_ms_per_token")
     rows = []
-    for ours, theirs in zip(app["turns"], raw["turns"], strict=True):
+    each = zip(*raw["processes"], strict=True)
+    for ours, theirs, alone in zip(app["turns"], raw["turns"], each, strict=True):
         row = {k: _round(ours[k]) for k in (*keys, "sources", "memories")}
         row["raw"] = {k: _round(theirs[k]) for k in keys}
+        row["raw"]["generate_tokens_per_s_each"] = [
+            _round(turn["generate_tokens_per_s"]) for turn in alone]
         rows.append(row)
     return rows
 

@@ -88,6 +88,44 @@ class LoadReport:
     attempts: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class LoadPlan:
+    """What :meth:`LocalModel.load` asks llama.cpp for, decided before anything loads (a
+    benchmark's baseline can then load the same way before the app does)."""
+
+    info: GGUFFile
+    context_size: int
+    n_threads: int
+    cores: int
+    gpu_supported: bool
+    n_layers: int
+    gpu_layers: tuple[int, ...]  # the layer counts to try, best first
+
+    @classmethod
+    def of(cls, path: Path, context_size: int, threads: int, gpu_layers: GpuLayers) -> LoadPlan:
+        info = validate_model_file(path)
+        supported = bool(llama_cpp.llama_supports_gpu_offload())
+        n_layers = int(info.metadata.get(f"{info.architecture}.block_count") or 0)
+        # More threads than cores only thrash, and a huge count crashes llama.cpp.
+        cores = os.cpu_count() or 1
+        return cls(
+            info=info,
+            # Beyond the trained length a model degrades into noise: never ask for more.
+            context_size=min(context_size, info.context_length or context_size),
+            n_threads=min(threads, cores) if threads > 0 else cores,
+            cores=cores,
+            gpu_supported=supported,
+            n_layers=n_layers,
+            gpu_layers=tuple(_gpu_plan(gpu_layers, supported, n_layers)),
+        )
+
+    def offloaded(self, layers: int) -> int:
+        """How many layers are on the GPU once loaded with ``n_gpu_layers=layers``."""
+        if not self.gpu_supported:
+            return 0
+        return self.n_layers if layers < 0 else layers
+
+
 class TokenStream:
     """An iterator of text pieces; ``stats`` and ``text`` are complete once it is exhausted."""
 
@@ -151,17 +189,10 @@ class LocalModel:
         """Validate and load ``path`` (the embedded model when None), placing layers on the GPU
         according to ``gpu_layers``: "auto" tries all layers, then fewer, then the CPU."""
         path = Path(path) if path else embedded_chat_model()
-        info = validate_model_file(path)
-        # Beyond the trained length a model degrades into noise: never ask for more.
-        context_size = min(context_size, info.context_length or context_size)
-        supported = bool(llama_cpp.llama_supports_gpu_offload())
-        n_layers = int(info.metadata.get(f"{info.architecture}.block_count") or 0)
-        plan = _gpu_plan(gpu_layers, supported, n_layers)
-        # More threads than cores only thrash, and a huge count crashes llama.cpp.
-        cores = os.cpu_count() or 1
-        n_threads = min(threads, cores) if threads > 0 else cores
+        plan = LoadPlan.of(path, context_size, threads, gpu_layers)
+        context_size, n_threads, info = plan.context_size, plan.n_threads, plan.info
         attempts: list[str] = []
-        for layers in plan:
+        for layers in plan.gpu_layers:
             try:
                 llama = llama_cpp.Llama(
                     model_path=str(path),
@@ -177,10 +208,10 @@ class LocalModel:
                 log.warning("Loading %s with %s GPU layers failed: %s", path, layers, exc)
                 continue
             attempts.append(f"n_gpu_layers={layers}: ok")
-            chosen = n_layers if (layers < 0 and supported) else (layers if supported else 0)
-            report = LoadReport(supported, chosen, tuple(attempts))
+            chosen = plan.offloaded(layers)
+            report = LoadReport(plan.gpu_supported, chosen, tuple(attempts))
             log.info("Loaded %s (%s GPU layers, context %s)", path, chosen, context_size)
-            policy = ThreadPolicy(cores) if threads <= 0 else None
+            policy = ThreadPolicy(plan.cores) if threads <= 0 else None
             return cls(llama, info, report, chat_state_mb, policy)
         raise ModelError(
             f"llama.cpp could not load {path.name} ({'; '.join(attempts)}). The file may be "

@@ -71,12 +71,16 @@ def test_the_app_and_raw_llama_cpp_take_turns_on_the_same_tokens(tmp_path):
         assert result[key] > 0 and result["raw"][key] > 0, key
     assert result["note"].startswith("The model has random weights")
     assert result["kv_mb"] == result["raw"]["kv_mb"]
-    assert result["generate_ratio"] > 0
+    assert result["generate_ratio"] > 0 and result["raw_process_ratio"] > 0
     first, follow_up = result["turns"]
     assert first["sources"] and first["memories"]  # the knowledge question, as a user's
     for turn in (first, follow_up):  # the same tokens, the same amount generated
         assert turn["prompt_tokens"] == turn["raw"]["prompt_tokens"]
         assert turn["completion_tokens"] == turn["raw"]["completion_tokens"] == 6
+        # Two baselines, one loaded before the app and one after; the turn shows their mean.
+        each = turn["raw"]["generate_tokens_per_s_each"]
+        assert len(each) == 2 and min(each) > 0
+        assert turn["raw"]["generate_tokens_per_s"] == pytest.approx(sum(each) / 2, rel=0.01)
     # The follow-up reuses the cached prefix in both: only its new tokens are read.
     assert follow_up["evaluated_tokens"] < follow_up["prompt_tokens"]
     assert follow_up["raw"]["evaluated_tokens"] < follow_up["raw"]["prompt_tokens"]
