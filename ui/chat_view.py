@@ -178,8 +178,8 @@ class ChatView(QWidget):
 
     def _follow_run(self, run: AnswerRun) -> None:
         """Show ``run``'s answer: a bubble with the events so far, then each new one."""
+        self._run = run  # busy first: no bubble offers to answer again while this one writes
         answer = self._new_answer()
-        self._run = run
         post = self.app.tasks.post
         so_far, self._unfollow = run.follow(
             lambda event: post(functools.partial(self._on_event, run, answer, event)))

@@ -74,6 +74,22 @@ def test_regenerate_replaces_the_last_answer(qtbot, window):
     assert [m.role for m in session.messages] == ["user", "assistant"]
 
 
+def test_no_answer_offers_to_answer_again_while_one_is_written(qtbot, window):
+    send(qtbot, window, "Say something")
+    wait_idle(qtbot, window)
+    first = answers(window)[-1]
+    model = window.app.core.parts.model
+    with model.lock:  # the next answer cannot end before the buttons are looked at
+        send(qtbot, window, "Say something else")
+        assert window.chat.busy
+        qtbot.wait(100)  # the new bubble is on screen
+        assert first is not answers(window)[-1]
+        assert [a for a in answers(window) if a.regenerate_button.isVisibleTo(window)] == []
+    wait_idle(qtbot, window)
+    assert answers(window)[-1].regenerate_button.isVisibleTo(window)
+    assert not first.regenerate_button.isVisibleTo(window)
+
+
 def test_edit_last_message_answers_it_again(qtbot, window):
     send(qtbot, window, "Original question")
     wait_idle(qtbot, window)
