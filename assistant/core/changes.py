@@ -8,13 +8,10 @@ an adapter file copied into a folder, an answer that proposed a memory) arrive t
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-log = logging.getLogger(__name__)
+from assistant.core.fanout import Fanout
 
 
 class Area(StrEnum):
@@ -42,35 +39,13 @@ class Change:
         return self.area in areas
 
 
-Subscriber = Callable[[Change], None]
-
-
-class ChangeFeed:
+class ChangeFeed(Fanout[Change]):
     """Fan-out of changes to subscribers, called on the publishing thread."""
 
     def __init__(self) -> None:
-        self._subscribers: list[Subscriber] = []
-        self._lock = threading.Lock()
-
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
-        """Call ``subscriber`` with every later change; returns a function that unsubscribes."""
-        with self._lock:
-            self._subscribers.append(subscriber)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if subscriber in self._subscribers:
-                    self._subscribers.remove(subscriber)
-
-        return unsubscribe
+        super().__init__("change")
 
     def publish(self, change: Change) -> Change:
         """Tell every subscriber about ``change``; a failing subscriber never stops the others."""
-        with self._lock:
-            subscribers = list(self._subscribers)
-        for subscriber in subscribers:
-            try:
-                subscriber(change)
-            except Exception:
-                log.exception("A change subscriber failed on %s", change)
+        self.tell(change)
         return change

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any, TypeVar
 
+from assistant.core.fanout import Fanout
 from assistant.work import AnswerGate, Control, WorkCancelled, controlled
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ class Scheduler:
         self._ids = itertools.count(1)
         self._seq = itertools.count()
         self._lock = threading.RLock()
-        self._subscribers: list[JobSubscriber] = []
+        self._announcements: Fanout[Job] = Fanout("job", lambda job: job.title)
         self._closed = False
         self._local = threading.local()
 
@@ -310,25 +311,11 @@ class Scheduler:
 
     def subscribe(self, subscriber: JobSubscriber) -> Callable[[], None]:
         """Call ``subscriber(job)`` whenever a job starts, reports, is stopped or ends."""
-        with self._lock:
-            self._subscribers.append(subscriber)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if subscriber in self._subscribers:
-                    self._subscribers.remove(subscriber)
-
-        return unsubscribe
+        return self._announcements.subscribe(subscriber)
 
     def announce(self, job: Job) -> None:
         """Tell the subscribers about ``job`` (on this thread); a failing one is logged."""
-        with self._lock:
-            subscribers = list(self._subscribers)
-        for subscriber in subscribers:
-            try:
-                subscriber(job)
-            except Exception:
-                log.exception("A job subscriber failed on %s", job.title)
+        self._announcements.tell(job)
 
     # -- the end -------------------------------------------------------------------------------
 
