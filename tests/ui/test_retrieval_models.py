@@ -153,3 +153,53 @@ def test_a_stopped_rebuild_says_so_and_goes_on_when_used_again(window, app, hub,
                     timeout=WAIT_MS)
     assert store.get_meta("embedder") == EMBEDDER
     assert core.parts.embedder.calls == NOTES - hold.progress.chunks_done  # only the rest
+
+
+def pick(monkeypatch, path) -> None:
+    """The modal file picker answers with ``path``."""
+    from ui.panels import retrieval
+
+    monkeypatch.setattr(retrieval.QFileDialog, "getOpenFileName",
+                        lambda *args, **kwargs: (str(path), "GGUF models (*.gguf)"))
+
+
+def test_a_reranker_file_of_ones_own_is_used_from_the_page(window, app, qtbot, tmp_path,
+                                                           monkeypatch):
+    core = app.core
+    write_notes(tmp_path / "notes", 12)
+    core.knowledge.index(tmp_path / "notes")
+    mine = write_tiny_reranker(tmp_path / "my reranker.gguf")
+    window.show_panel("models")
+    section = window.panel("models").retrieval
+    qtbot.waitUntil(lambda: "Reranker: none" in section.in_use_line.text(), timeout=WAIT_MS)
+    pick(monkeypatch, mine)
+    section.reranker_file.click()
+    qtbot.waitUntil(lambda: "Reranker: my reranker.gguf" in section.in_use_line.text(),
+                    timeout=WAIT_MS)
+    assert core.current_settings.knowledge.reranker == str(mine)
+    assert section.in_use_line.toolTip() == str(mine)
+    assert section.no_reranker.isVisibleTo(section)
+    assert any(r.rerank_score is not None for r in searched(app, qtbot, "radiator pump"))
+
+
+def test_a_file_that_is_no_embedder_says_why_and_search_is_left_alone(window, app, qtbot,
+                                                                      tmp_path, monkeypatch,
+                                                                      errors, store):
+    core = app.core
+    write_notes(tmp_path / "notes", 12)
+    core.knowledge.index(tmp_path / "notes")
+    window.show_panel("models")
+    section = window.panel("models").retrieval
+    qtbot.waitUntil(lambda: "Search uses: all-MiniLM-L6-v2" in section.in_use_line.text(),
+                    timeout=WAIT_MS)
+    for wrong in (write_tiny_reranker(tmp_path / "a reranker.gguf"),
+                  tmp_path / "notes" / "note-001.txt"):
+        before = len(errors)
+        pick(monkeypatch, wrong)
+        section.embedder_file.click()
+        qtbot.waitUntil(lambda before=before: len(errors) > before, timeout=WAIT_MS)
+        assert wrong.name in errors[-1], errors[-1]
+        assert core.current_settings.knowledge.embedder == ""
+        assert not core.knowledge.rebuild_jobs()
+        assert store.get_meta("embedder") == EMBEDDER_NAME
+    assert "Search uses: all-MiniLM-L6-v2" in section.in_use_line.text()

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from assistant.bench.synthetic import write_tiny_model
+from assistant.bench.synthetic_retrieval import write_tiny_reranker
 from assistant.config import load_settings
 from assistant.defaults import CHAT_MODEL_FILE
 from assistant.paths import app_paths
@@ -202,6 +203,26 @@ def test_an_import_keeps_the_card_at_the_top_of_the_view_in_place(qtbot, window,
     qtbot.wait(50)
     assert page.cards[top].y() - bar.value() == card_at
     assert page.cards["mine"].y() < page.cards[top].y()
+
+
+def test_turning_the_reranker_off_keeps_the_retrieval_section_in_view(qtbot, window, tmp_path):
+    window.resize(1000, 600)
+    window.app.core.knowledge.use_reranker(str(write_tiny_reranker(tmp_path / "mine.gguf")))
+    page = models_page(qtbot, window)
+    section = page.retrieval
+    qtbot.waitUntil(lambda: "Reranker: mine.gguf" in section.in_use_line.text(),
+                    timeout=WAIT_MS)
+    wait_lanes(qtbot, window)
+    qtbot.wait(50)  # laid out: the list has its full length
+    bar = page.scroll_area.verticalScrollBar()
+    bar.setValue(bar.maximum())  # the section's last buttons, below every model card
+    where = bar.value()
+    assert where > section.y()
+    section.no_reranker.click()
+    qtbot.waitUntil(lambda: "Reranker: none" in section.in_use_line.text(), timeout=WAIT_MS)
+    wait_lanes(qtbot, window)
+    qtbot.wait(50)
+    assert abs(bar.value() - where) <= section.no_reranker.height()  # not back at the top
 
 
 # -- the smallest window ----------------------------------------------------------------------

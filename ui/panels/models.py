@@ -39,6 +39,8 @@ from ui.tasks import BackgroundOp
 if TYPE_CHECKING:
     from ui.app import LoremindApp
 
+RETRIEVAL = "<retrieval>"  # where the view is kept below the cards (no model has this name)
+
 
 class ModelCard(QFrame):
     """One model: what it is, whether it fits, and what can be done with it now."""
@@ -235,8 +237,12 @@ class ModelsPanel(Panel):
         top = self.scroll_area.verticalScrollBar().value()
         if top == 0:
             return None
-        return next(((name, top - card.y()) for name, card in self.cards.items()
+        return next(((name, top - card.y()) for name, card in self._anchors().items()
                      if card.y() + card.height() > top), None)
+
+    def _anchors(self) -> dict[str, QWidget]:
+        """What the view can be kept on: the cards, then the Retrieval section below them."""
+        return {**self.cards, RETRIEVAL: self.retrieval}
 
     def _keep_view(self, view: tuple[str, int] | None) -> None:
         """Scroll the refilled list so that the card that was at the top is there again (cards
@@ -244,7 +250,7 @@ class ModelsPanel(Panel):
         # Lay the new cards out now, before anything is painted: their places are known only
         # once the pending layout requests (cards, list, scroll area) have run.
         QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-        card = self.cards.get(view[0]) if view is not None else None
+        card = self._anchors().get(view[0]) if view is not None else None
         self.scroll_area.verticalScrollBar().setValue(card.y() + view[1] if card and view else 0)
 
     def _progressed(self, name: str, progress: Progress) -> None:

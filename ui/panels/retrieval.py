@@ -9,6 +9,7 @@ rebuild's progress, which it learns from the core's job announcements.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assistant.core import Area, RetrievalRow, WorkCancelled, gigabytes, rebuild_text
@@ -16,7 +17,15 @@ from assistant.core import DownloadProgress as Progress
 from ui.errors import show_error
 from ui.message_widgets import label
 from ui.model_downloads import model_downloads
-from ui.qt import QFrame, QHBoxLayout, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from ui.qt import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 from ui.tasks import BackgroundOp
 
 if TYPE_CHECKING:
@@ -141,11 +150,18 @@ class RetrievalSection(QWidget):
         self.embedder_list = QVBoxLayout()
         self.reranker_list = QVBoxLayout()
         layout.addLayout(self.embedder_list)
+        self.embedder_file = QPushButton("Use an embedder file…")
+        self.embedder_file.setToolTip("A GGUF embedding model of your own")
+        self.embedder_file.clicked.connect(lambda: self.use_file("embedder"))
+        layout.addLayout(_row(self.embedder_file))
         self.no_reranker = QPushButton("No reranker")
         self.no_reranker.clicked.connect(lambda: self.use("reranker", ""))
+        self.reranker_file = QPushButton("Use a reranker file…")
+        self.reranker_file.setToolTip("A GGUF reranking model of your own")
+        self.reranker_file.clicked.connect(lambda: self.use_file("reranker"))
         layout.addWidget(label("Rerankers", "Count"))
         layout.addLayout(self.reranker_list)
-        layout.addWidget(self.no_reranker)
+        layout.addLayout(_row(self.reranker_file, self.no_reranker))
         app.job_changed.connect(self._job_changed)
         app.changed.connect(self._changed)
         self.downloads.progressed.connect(self._progressed)
@@ -183,8 +199,9 @@ class RetrievalSection(QWidget):
             self.cards[row.name] = card
             (self.embedder_list if row.kind == "embedder" else self.reranker_list).addWidget(card)
         reranker = next((r.title for r in state.rerankers if r.name == state.reranker),
-                        state.reranker or "none")
+                        Path(state.reranker).name or "none")  # a file of one's own: its name
         self.in_use_line.setText(f"Search uses: {state.in_use} · Reranker: {reranker}")
+        self.in_use_line.setToolTip(state.reranker)
         self.no_reranker.setVisible(bool(state.reranker))
         self.problem_line.setText(state.problem)
         self.problem_line.setVisible(bool(state.problem))
@@ -270,8 +287,28 @@ class RetrievalSection(QWidget):
 
         BackgroundOp(self, choose, lambda _done: self.refresh()).run(self.app.tasks, "db")
 
+    def use_file(self, kind: str) -> None:
+        """Use a GGUF file the user picks as the embedder or the reranker (the core checks it
+        first: a file that is not one says why)."""
+        what = "an embedding model" if kind == "embedder" else "a reranker"
+        path, _filter = QFileDialog.getOpenFileName(self, f"Choose {what} (GGUF)",
+                                                    str(Path.home()),
+                                                    "GGUF models (*.gguf);;All files (*)")
+        if path:
+            self.use(kind, path)
+
     def stop(self) -> None:
         """Stop the rebuild (it goes on from where it stopped when the app starts again, or
         when the embedder is chosen again)."""
         BackgroundOp(self, self.app.core.knowledge.stop_rebuild,
                      lambda _jobs: self.show_rebuild()).run(self.app.tasks, "db")
+
+
+def _row(*buttons: QPushButton) -> QHBoxLayout:
+    """Buttons side by side, on the left."""
+    row = QHBoxLayout()
+    row.setSpacing(6)
+    for button in buttons:
+        row.addWidget(button)
+    row.addStretch()
+    return row
