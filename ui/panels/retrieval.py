@@ -77,8 +77,6 @@ class RetrievalCard(QFrame):
         self.progress_text = label("", "Hint", wrap=True)
         layout.addWidget(self.progress)
         layout.addWidget(self.progress_text)
-        buttons = QHBoxLayout()
-        buttons.setSpacing(6)
         self.download = QPushButton("Download")
         self.download.setObjectName("Primary")
         self.download.clicked.connect(lambda: section.download(name))
@@ -87,10 +85,7 @@ class RetrievalCard(QFrame):
         kind = row.kind if row is not None else "embedder"
         self.use = QPushButton("Use for search" if kind == "embedder" else "Use to rerank")
         self.use.clicked.connect(lambda: section.use(kind, name))
-        for button in (self.download, self.cancel, self.use):
-            buttons.addWidget(button)
-        buttons.addStretch()
-        layout.addLayout(buttons)
+        layout.addLayout(_row(self.download, self.cancel, self.use))
 
     def show_state(self, mark: str, usable: bool, downloading: bool,
                    progress: Progress | None) -> None:
